@@ -1,0 +1,1 @@
+"""Reference runtime for the Kora plugin contract."""

@@ -1,0 +1,128 @@
+"""The runtime's exception tree.
+
+Every error the runtime raises on purpose derives from :class:`KoraError`, so a host can catch the
+whole family in one clause. Each subclass also inherits the builtin it is closest to, so code that
+already catches ``ValueError`` or ``RuntimeError`` keeps working::
+
+    KoraError
+    ├── ConfigError(ValueError)             a config file or option is malformed
+    ├── IdentitySpecError(ValueError)       an IdentitySpec broke a field rule
+    ├── ManifestError(ValueError)           a plugin.yaml is malformed or breaks a rule
+    ├── PluginLoadError(RuntimeError)       a plugin could not be imported or registered
+    ├── IdentityResolutionError(RuntimeError)
+    │                                       no provider claimed and the fallback file failed
+    ├── EngineNotConfiguredError(RuntimeError)
+    │                                       a request was sent without credentials
+    ├── DaemonSpecError(ValueError)         a daemon entry or periodic task is malformed
+    └── DuplicateDaemonError(ValueError)    a different daemon claimed a taken name
+
+Messages name the object, the rule it broke and the fix; the attributes carry the same facts for
+programs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "DaemonSpecError",
+    "DuplicateDaemonError",
+    "EngineNotConfiguredError",
+    "IdentityResolutionError",
+    "IdentitySpecError",
+    "KoraError",
+    "ManifestError",
+    "PluginLoadError",
+]
+
+
+class KoraError(Exception):
+    """Root of every error raised by the reference runtime."""
+
+
+class ConfigError(KoraError, ValueError):
+    """A configuration file or option is malformed.
+
+    :ivar path: the configuration file, when the error came from one.
+    """
+
+    def __init__(self, message: str, *, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class IdentitySpecError(KoraError, ValueError):
+    """An :class:`~reference_runtime.IdentitySpec` field broke its rule.
+
+    :ivar field: the offending field's name.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ManifestError(KoraError, ValueError):
+    """A plugin manifest (``plugin.yaml``) is malformed or breaks a rule.
+
+    :ivar path: the manifest file.
+    :ivar line: the 1-based line YAML pointed at, when it gave one.
+    """
+
+    def __init__(self, message: str, *, path: Path, line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+
+
+class PluginLoadError(KoraError, RuntimeError):
+    """A plugin failed to import or register; the runtime records it and loads the others.
+
+    :ivar plugin: the plugin's key.
+    """
+
+    def __init__(self, message: str, *, plugin: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+class IdentityResolutionError(KoraError, RuntimeError):
+    """No provider claimed the identity and the fallback system prompt could not be used.
+
+    :ivar path: the fallback path that was tried.
+    """
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class EngineNotConfiguredError(KoraError, RuntimeError):
+    """The engine was asked to send a request but has no credentials."""
+
+
+class DaemonSpecError(KoraError, ValueError):
+    """A background daemon entry, periodic task or listener is malformed.
+
+    :ivar field: the offending field's name.
+    """
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class DuplicateDaemonError(KoraError, ValueError):
+    """A different daemon tried to register under a name that is already taken.
+
+    :ivar name: the contested daemon name.
+    :ivar existing_owner: the plugin that holds the name.
+    :ivar new_owner: the plugin that tried to take it.
+    """
+
+    def __init__(self, message: str, *, name: str, existing_owner: str, new_owner: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.existing_owner = existing_owner
+        self.new_owner = new_owner
