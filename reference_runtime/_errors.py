@@ -9,6 +9,7 @@ already catches ``ValueError`` or ``RuntimeError`` keeps working::
     ├── IdentitySpecError(ValueError)       an IdentitySpec broke a field rule
     ├── ManifestError(ValueError)           a plugin.yaml is malformed or breaks a rule
     ├── PluginLoadError(RuntimeError)       a plugin could not be imported or registered
+    ├── RegistrationError(TypeError)        a plugin passed the context something unusable
     ├── IdentityResolutionError(RuntimeError)
     │                                       no provider claimed and the fallback file failed
     ├── EngineNotConfiguredError(RuntimeError)
@@ -34,6 +35,7 @@ __all__ = [
     "KoraError",
     "ManifestError",
     "PluginLoadError",
+    "RegistrationError",
 ]
 
 
@@ -78,6 +80,17 @@ class ManifestError(KoraError, ValueError):
 
 class PluginLoadError(KoraError, RuntimeError):
     """A plugin failed to import or register; the runtime records it and loads the others.
+
+    :ivar plugin: the plugin's key.
+    """
+
+    def __init__(self, message: str, *, plugin: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin
+
+
+class RegistrationError(KoraError, TypeError):
+    """A plugin's ``register(ctx)`` passed the context an unusable argument.
 
     :ivar plugin: the plugin's key.
     """
