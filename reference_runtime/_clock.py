@@ -1,0 +1,216 @@
+"""Clocks for the coordinator: real time on asyncio, or virtual time that costs nothing to pass.
+
+The coordinator only ever asks a clock two things, :meth:`Clock.now` and :meth:`Clock.sleep`, so
+the same code runs a daemon for real or drives a day of its schedule in a fraction of a second.
+
+:class:`VirtualClock` keeps every sleeper in one heap ordered by deadline. When the event loop has
+nothing else to do, every task is waiting on something, so the clock jumps straight to the
+earliest deadline and wakes all sleepers due then. There is no ticking and no polling by interval:
+a day of 60-second tasks is 1,440 jumps however many tasks share them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import heapq
+import itertools
+import math
+import time
+from collections.abc import Callable, Sized
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+__all__ = ["DEFAULT_EPOCH", "Clock", "RealClock", "VirtualClock"]
+
+#: Where virtual wall-clock time starts unless a :class:`VirtualClock` is told otherwise.
+DEFAULT_EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+
+# Without a visible ready queue, the clock counts this many consecutive turns of the event loop
+# without a new sleeper before it decides everyone is blocked (see VirtualClock._is_idle).
+_SETTLE_TURNS = 16
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the coordinator needs from time."""
+
+    def now(self) -> float:
+        """Seconds on this clock; only differences are meaningful."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Return after ``seconds`` have passed on this clock (at once for ``seconds <= 0``)."""
+        ...
+
+
+class RealClock:
+    """Real time: :func:`time.monotonic` and :func:`asyncio.sleep`."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "RealClock()"
+
+
+def _ready_queue(loop: asyncio.AbstractEventLoop) -> Sized | None:
+    """The loop's queue of callbacks ready to run, if this loop exposes one.
+
+    CPython's own event loops (``BaseEventLoop`` and its selector and proactor subclasses) keep it
+    in ``_ready``. It is the only exact test for "every task is blocked": an empty queue while
+    the clock's own callback runs means nothing else can make progress without time passing.
+    """
+    ready = getattr(loop, "_ready", None)
+    return ready if isinstance(ready, Sized) else None
+
+
+class _Movable(Protocol):
+    """What freezegun's frozen-time factory offers to move it."""
+
+    def move_to(self, target_datetime: dt.datetime, /) -> None: ...
+
+
+# (deadline, arrival number, future): plain tuples keep heap comparisons in C.
+_Sleeper = tuple[float, int, "asyncio.Future[None]"]
+
+
+class VirtualClock:
+    """Virtual time that jumps to the next deadline whenever the event loop is idle.
+
+    Works with the standard asyncio event loop as it is, no custom loop needed. Code under test
+    must sleep through this clock (``coordinator.clock.sleep``) to be scheduled in virtual time;
+    a plain :func:`asyncio.sleep` or real I/O still waits in real time, and virtual time may pass
+    meanwhile, since a task waiting on those looks blocked.
+
+    ``sleep(0)`` is useful on its own: it returns once every other task is blocked, which makes it
+    a barrier for "let everything due now finish".
+
+    :param start: the initial value of :meth:`now`.
+    :param epoch: the wall-clock time that virtual time 0 stands for.
+    :param wall_clock: when true, while the clock is entered as a context manager, ``time.time()``,
+        ``datetime.now()`` and friends read ``epoch + now()`` (through freezegun, which must be
+        installed). Off by default: patching every imported module costs a little at entry.
+    """
+
+    def __init__(
+        self, *, start: float = 0.0, epoch: dt.datetime = DEFAULT_EPOCH, wall_clock: bool = False
+    ) -> None:
+        self._now = float(start)
+        self._start = self._now
+        self._epoch = epoch if epoch.tzinfo else epoch.replace(tzinfo=dt.timezone.utc)
+        self._wall_clock = wall_clock
+        self._heap: list[_Sleeper] = []
+        self._seq = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._advance_scheduled = False
+        self._quiet_turns = 0
+        self._entered = 0
+        self._unfreeze: Callable[[], None] | None = None
+        self._frozen: _Movable | None = None
+
+    def now(self) -> float:
+        return self._now
+
+    def wall_time(self) -> dt.datetime:
+        """The wall-clock time that :meth:`now` stands for: ``epoch + (now - start)``."""
+        return self._epoch + dt.timedelta(seconds=self._now - self._start)
+
+    @property
+    def pending(self) -> int:
+        """How many sleepers are waiting."""
+        return sum(1 for _, _, future in self._heap if not future.done())
+
+    async def sleep(self, seconds: float) -> None:
+        if math.isnan(seconds):
+            msg = "VirtualClock.sleep() got NaN seconds; pass a number of seconds >= 0"
+            raise ValueError(msg)
+        loop = self._bind(asyncio.get_running_loop())
+        future: asyncio.Future[None] = loop.create_future()
+        deadline = self._now + max(seconds, 0.0)
+        heapq.heappush(self._heap, (deadline, next(self._seq), future))
+        self._quiet_turns = 0
+        self._schedule_advance(loop)
+        await future
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
+        if self._loop is not loop:
+            if self.pending:
+                msg = "VirtualClock is in use by another event loop; use one clock per loop"
+                raise RuntimeError(msg)
+            self._loop = loop
+            self._heap.clear()
+            self._advance_scheduled = False
+        return loop
+
+    def _schedule_advance(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self._advance_scheduled:
+            self._advance_scheduled = True
+            loop.call_soon(self._advance)
+
+    def _is_idle(self, loop: asyncio.AbstractEventLoop) -> bool:
+        ready = _ready_queue(loop)
+        if ready is not None:
+            return not ready
+        # An unknown loop: assume idleness after a run of turns in which nobody slept, which is
+        # right unless a task hands work on through more than _SETTLE_TURNS plain yields.
+        self._quiet_turns += 1
+        return self._quiet_turns > _SETTLE_TURNS
+
+    def _advance(self) -> None:
+        """Wake the sleepers at the earliest deadline, once nothing else can run."""
+        self._advance_scheduled = False
+        loop = self._loop
+        heap = self._heap
+        if loop is None:
+            return
+        while heap and heap[0][2].done():  # cancelled sleepers must not move time
+            heapq.heappop(heap)
+        if not heap:
+            return
+        if not self._is_idle(loop):
+            self._schedule_advance(loop)
+            return
+        self._quiet_turns = 0
+        deadline = heap[0][0]
+        if deadline > self._now:
+            self._now = deadline
+            if self._frozen is not None:
+                self._frozen.move_to(self.wall_time())
+        while heap and heap[0][0] <= self._now:
+            future = heapq.heappop(heap)[2]
+            if not future.done():
+                future.set_result(None)
+        if heap:
+            self._schedule_advance(loop)
+
+    def __enter__(self) -> VirtualClock:
+        self._entered += 1
+        if self._wall_clock and self._entered == 1:
+            try:
+                from freezegun import freeze_time  # noqa: PLC0415 - optional, costly to import
+            except ImportError as exc:  # pragma: no cover - freezegun ships with the test extra
+                msg = "VirtualClock(wall_clock=True) needs freezegun: pip install freezegun"
+                raise RuntimeError(msg) from exc
+            # real_asyncio keeps the event loop on real monotonic time, or its own timers stop.
+            freezer = freeze_time(self.wall_time(), real_asyncio=True)
+            self._frozen = freezer.start()
+            self._unfreeze = freezer.stop
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._entered -= 1
+        if self._entered == 0 and self._unfreeze is not None:
+            self._unfreeze()
+            self._unfreeze = self._frozen = None
+
+    def __repr__(self) -> str:
+        return f"VirtualClock(now={self._now!r}, pending={self.pending})"
