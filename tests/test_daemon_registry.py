@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
-import sys
 import threading
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -353,7 +351,7 @@ RUNS = []
 
 _REGISTERING_MODULE = """
 from reference_runtime._daemons import BackgroundDaemonEntry, PeriodicTaskSpec
-import reload_target_registry as target
+import kct_reload_target as target
 
 target.RUNS.append(__name__)
 
@@ -382,22 +380,15 @@ target.DAEMONS.register(
 """
 
 
-@pytest.fixture
-def importable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A directory on ``sys.path``; modules imported from it are forgotten afterwards."""
+def test_reloading_a_registering_module_is_a_no_op(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_imports: None
+) -> None:
     monkeypatch.syspath_prepend(str(tmp_path))
-    before = set(sys.modules)
-    yield tmp_path
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    (tmp_path / "kct_reload_target.py").write_text(_TARGET)
+    (tmp_path / "kct_reload_registering.py").write_text(_REGISTERING_MODULE)
 
-
-def test_reloading_a_registering_module_is_a_no_op(importable: Path) -> None:
-    (importable / "reload_target_registry.py").write_text(_TARGET)
-    (importable / "reload_registering_module.py").write_text(_REGISTERING_MODULE)
-
-    module = importlib.import_module("reload_registering_module")
-    target = importlib.import_module("reload_target_registry")
+    module = importlib.import_module("kct_reload_registering")
+    target = importlib.import_module("kct_reload_target")
     first = target.DAEMONS.by_name("compactor")
     for _ in range(100):
         module = importlib.reload(module)
