@@ -1,0 +1,339 @@
+"""The check catalog: every check's stable ID, level, rule and fix, in one place.
+
+Docs (``docs/checks.md``), failure messages and reports all read this table. IDs are
+``KC-<AREA>-<NNN>`` and are never reused or renumbered; a retired check keeps its row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Final, Literal
+
+__all__ = ["CATALOG", "DOCS_URL", "Check", "Level", "Scope", "by_id", "iter_checks"]
+
+Level = Literal["MUST", "SHOULD"]
+Scope = Literal["plugin", "runtime"]
+
+#: Where the checks are documented; each check's anchor is appended.
+DOCS_URL: Final = "docs/checks.md"
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One conformance check.
+
+    :param id: the stable identifier, e.g. ``KC-ID-004``.
+    :param level: ``MUST`` (a failure breaks certification) or ``SHOULD`` (a warning).
+    :param scope: ``plugin`` (the plugin under test, in the reference runtime) or ``runtime``
+        (a runtime, driven with the kit's probe plugins).
+    :param title: a few words for tables.
+    :param rule: what conformance requires, one or two sentences.
+    :param fix: what to change when the check fails.
+    """
+
+    id: str
+    level: Level
+    scope: Scope
+    title: str
+    rule: str
+    fix: str
+
+    @property
+    def area(self) -> str:
+        """The area code: ``PL``, ``ID``, ``DM`` or ``RT``."""
+        return self.id.split("-")[1]
+
+    @property
+    def anchor(self) -> str:
+        """The docs anchor: the lower-cased ID."""
+        return self.id.lower()
+
+    @property
+    def docs(self) -> str:
+        """Where the check is documented."""
+        return f"{DOCS_URL}#{self.anchor}"
+
+
+CATALOG: Final[tuple[Check, ...]] = (
+    Check(
+        "KC-PL-001",
+        "MUST",
+        "plugin",
+        "Discoverable and loadable",
+        "The plugin is discovered by its declared route (a directory with plugin.yaml, or an "
+        "entry point in either form) and loads without error; register(ctx) is callable.",
+        "Give the directory a plugin.yaml and an __init__.py defining register(ctx), or point "
+        "the entry point at 'package' or 'package:register'; fix the import error shown.",
+    ),
+    Check(
+        "KC-PL-002",
+        "MUST",
+        "plugin",
+        "Valid manifest",
+        "The manifest, where there is one, is valid YAML mapping with a valid name, typed fields, "
+        "and its name equals the key the plugin is enabled by.",
+        "Correct the manifest field named in the message; make 'name' equal the directory name.",
+    ),
+    Check(
+        "KC-PL-003",
+        "MUST",
+        "plugin",
+        "Known hooks only",
+        "The plugin registers only hook names the runtime knows.",
+        "Correct the hook name's spelling, or drop the registration the runtime never calls.",
+    ),
+    Check(
+        "KC-PL-004",
+        "SHOULD",
+        "plugin",
+        "Manifest declares its hooks",
+        "The hooks the manifest declares (hooks / provides_hooks) are exactly the hooks the plugin "
+        "registers.",
+        "List every registered hook under 'hooks:' in plugin.yaml, and nothing else.",
+    ),
+    Check(
+        "KC-PL-005",
+        "MUST",
+        "plugin",
+        "No network at import",
+        "Importing and registering the plugin makes no network connection.",
+        "Defer network access to hook or daemon code that runs after start-up.",
+    ),
+    Check(
+        "KC-PL-006",
+        "MUST",
+        "plugin",
+        "Reload-safe plugin",
+        "Re-importing the plugin (importlib.reload) and registering it again into a fresh runtime "
+        "gives the same registrations, no duplicates and no error.",
+        "Keep registration in register(ctx), free of process-wide state that survives a reload.",
+    ),
+    Check(
+        "KC-ID-001",
+        "MUST",
+        "plugin",
+        "Provider return type",
+        "Each identity provider returns an IdentitySpec or None; never another type, and it never "
+        "raises.",
+        "Return IdentitySpec(...) to claim or None to decline; catch your own errors and decline.",
+    ),
+    Check(
+        "KC-ID-002",
+        "MUST",
+        "plugin",
+        "Well-formed spec",
+        "The IdentitySpec a provider returns is well formed: str persona, non-blank str system "
+        "prompt, read-only metadata with str keys.",
+        "Build the spec with IdentitySpec(...) and never modify it or its metadata afterwards.",
+    ),
+    Check(
+        "KC-ID-003",
+        "MUST",
+        "plugin",
+        "Provider signature",
+        "The provider accepts engine= and tolerates unknown extra keyword arguments.",
+        "Declare the provider as def provider(*, engine=None, **kwargs).",
+    ),
+    Check(
+        "KC-ID-004",
+        "MUST",
+        "plugin",
+        "Identity precedence",
+        "Alone the plugin wins; first in plugins.enabled it wins over the Kora identity; second it "
+        "loses to it; among any mix of companion providers the first valid one in enabled order "
+        "wins.",
+        "Claim through ctx.register_identity_provider only, and never change other plugins' "
+        "behaviour (their environment, the hook order) from your plugin.",
+    ),
+    Check(
+        "KC-ID-005",
+        "MUST",
+        "plugin",
+        "Deterministic identity",
+        "Repeated calls to the provider give equal specs.",
+        "Build the spec from stable inputs; keep timestamps and counters out of it.",
+    ),
+    Check(
+        "KC-ID-006",
+        "MUST",
+        "plugin",
+        "System prompt on the wire",
+        "The plugin's system prompt reaches the wire: the reference engine's Messages API request "
+        "carries it in 'system'.",
+        "Do not rewrite the request's system content from other hooks.",
+    ),
+    Check(
+        "KC-ID-007",
+        "SHOULD",
+        "plugin",
+        "Metadata names the agent",
+        "The spec's metadata names the agent (agent_name), and plugin_name, when present, equals "
+        "the plugin's name.",
+        "Add identity_metadata={'agent_name': ..., 'plugin_name': '<your plugin name>'}.",
+    ),
+    Check(
+        "KC-DM-001",
+        "MUST",
+        "plugin",
+        "Well-formed daemons",
+        "Daemon entries are well formed: unique valid names, interval > 0, shutdown timeout > 0.",
+        "Give each daemon a unique name and positive interval and timeout.",
+    ),
+    Check(
+        "KC-DM-002",
+        "MUST",
+        "plugin",
+        "Startup call forms",
+        "Each startup accepts the coordinator positionally, by keyword, and not at all.",
+        "Declare startup as def startup(self, coordinator=None).",
+    ),
+    Check(
+        "KC-DM-003",
+        "MUST",
+        "plugin",
+        "Singleton reuse",
+        "For each listener on both sides, both registries hold the same instance's bound methods.",
+        "Create one process-wide listener instance and register its bound methods on both sides.",
+    ),
+    Check(
+        "KC-DM-004",
+        "MUST",
+        "plugin",
+        "Reload-safe registration",
+        "Re-import and re-register leave exactly one entry per name on each side, without error.",
+        "Register through the dual-registry helper, which makes a repeat registration a no-op.",
+    ),
+    Check(
+        "KC-DM-005",
+        "MUST",
+        "plugin",
+        "Lifecycle in virtual time",
+        "Under the reference coordinator startup completes, each periodic task fires once per "
+        "interval (not at t=0) and survives its own exception, and shutdown finishes within its "
+        "timeout.",
+        "Make startup return, keep periodic callbacks free of sleeps of their own, and make "
+        "shutdown finish within shutdown_timeout.",
+    ),
+    Check(
+        "KC-DM-006",
+        "MUST",
+        "plugin",
+        "No double scheduling",
+        "A periodic task known to both sides fires once per interval, not twice.",
+        "Register the task once: as the daemon entry's periodic_task, not also as a listener task.",
+    ),
+    Check(
+        "KC-DM-007",
+        "SHOULD",
+        "plugin",
+        "Honest shapes",
+        "A pure-periodic daemon has no listener-side entry; a multi-task listener's entry carries "
+        "exactly one (primary) task.",
+        "Keep pure-periodic daemons off the listener side; give the entry only the primary task.",
+    ),
+    Check(
+        "KC-RT-001",
+        "MUST",
+        "runtime",
+        "Precedence follows plugins.enabled",
+        "Identity precedence follows plugins.enabled order, not discovery or alphabetical order.",
+        "Load and dispatch plugins in the order of the enabled list; never turn it into a set.",
+    ),
+    Check(
+        "KC-RT-002",
+        "MUST",
+        "runtime",
+        "Bad providers skipped",
+        "Raising and wrong-type providers are skipped (logged with the plugin's name) and the next "
+        "valid one wins.",
+        "Wrap each provider: turn exceptions and wrong types into None with a WARNING.",
+    ),
+    Check(
+        "KC-RT-003",
+        "MUST",
+        "runtime",
+        "Fallback file",
+        "With no claim the fallback file is read (argument > KORA_SYSTEM_PROMPT_PATH > default); a "
+        "missing or blank file is a clear error.",
+        "Read the fallback in that order and fail closed with the path in the message.",
+    ),
+    Check(
+        "KC-RT-004",
+        "MUST",
+        "runtime",
+        "Both entry-point forms",
+        "Both entry-point forms (module, module:register) load.",
+        "After ep.load(), use the object itself when it is callable, else its register attribute.",
+    ),
+    Check(
+        "KC-RT-005",
+        "MUST",
+        "runtime",
+        "Failing plugins isolated",
+        "A plugin that fails to import or register is isolated: error recorded, its partial "
+        "registrations rolled back, the others load.",
+        "Stage a plugin's registrations and commit them only when register(ctx) returns.",
+    ),
+    Check(
+        "KC-RT-006",
+        "MUST",
+        "runtime",
+        "Daemon name ownership",
+        "A different daemon under a taken name is an error naming both owners; the same daemon "
+        "registered again is a no-op.",
+        "Compare the entries: ignore an identical repeat, raise on a different owner or callback.",
+    ),
+    Check(
+        "KC-RT-007",
+        "MUST",
+        "runtime",
+        "Coordinator lifecycle",
+        "The coordinator starts FIFO, applies the fatal rule, starts periodic drivers after all "
+        "startups, cancels drivers before shutdown, and shuts down LIFO within timeouts.",
+        "Follow contract section 3.3 step by step.",
+    ),
+    Check(
+        "KC-RT-008",
+        "MUST",
+        "runtime",
+        "Identity hook fired once",
+        "The identity hook fires once per engine construction, with engine=.",
+        "Fire pre_agent_identity_set in the engine's constructor, once, passing engine=self.",
+    ),
+    Check(
+        "KC-RT-009",
+        "SHOULD",
+        "runtime",
+        "Identity source reported",
+        "The resolved identity reports which plugin (or which file) supplied it.",
+        "Keep the winning plugin's name, or the fallback path, with the resolved identity.",
+    ),
+    Check(
+        "KC-RT-010",
+        "SHOULD",
+        "runtime",
+        "Persona on the wire",
+        "The persona (soul_md_content), when non-empty, reaches the wire too.",
+        "Send the persona before the system prompt in the request's system content.",
+    ),
+)
+
+_BY_ID: Final = {check.id: check for check in CATALOG}
+
+
+def by_id(check_id: str) -> Check:
+    """The check with ID ``check_id``.
+
+    :raises KeyError: no such check; the message lists the known IDs.
+    """
+    try:
+        return _BY_ID[check_id]
+    except KeyError:
+        msg = f"unknown check ID {check_id!r}; known IDs: {', '.join(_BY_ID)}"
+        raise KeyError(msg) from None
+
+
+def iter_checks(scope: Scope | None = None) -> Iterator[Check]:
+    """The catalog's checks, optionally only those of ``scope``, in catalog order."""
+    return (check for check in CATALOG if scope is None or check.scope == scope)

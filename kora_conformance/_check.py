@@ -1,0 +1,178 @@
+"""How suites define checks, and what a check gets to work with.
+
+A suite module creates a :class:`Suite` and decorates one function per catalog ID::
+
+    suite = Suite("identity")
+
+    @suite.check("KC-ID-005", applies=needs_identity)
+    def deterministic(ctx: CheckContext) -> None:
+        ...
+        ctx.fail(expected="equal specs", seen="...")
+
+The kit runs each function once per target, in a fresh sandbox, with a :class:`CheckContext`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from reference_runtime import LoadedPlugin, LoadReport, Runtime
+
+from ._catalog import Check, by_id
+from ._errors import CheckFailed
+from ._sandbox import Sandbox
+from ._targets import Target
+
+__all__ = [
+    "CheckContext",
+    "Implementation",
+    "KitOptions",
+    "Profile",
+    "Suite",
+    "needs_daemons",
+    "needs_identity",
+    "needs_load",
+    "needs_manifest",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class KitOptions:
+    """Session-wide settings a check may read.
+
+    :param max_examples: the budget of property-based checks.
+    :param seed: the seed every property-based check uses, for replay.
+    """
+
+    max_examples: int = 50
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """What a target registers, learnt once by loading it in a sandbox; decides applicability."""
+
+    loaded: bool
+    load_error: str | None = None
+    manifest_path: Path | None = None
+    hook_names: tuple[str, ...] = ()
+    identity_providers: int = 0
+    daemons: int = 0
+    listeners: int = 0
+
+
+Applicability = Callable[[Profile], "str | None"]
+
+
+def needs_load(profile: Profile) -> str | None:
+    """Skip when the plugin does not load (KC-PL-001 reports why)."""
+    return None if profile.loaded else "the plugin does not load (see KC-PL-001)"
+
+
+def needs_manifest(profile: Profile) -> str | None:
+    """Skip entry-point plugins that ship no manifest."""
+    if profile.manifest_path is None:
+        return "the plugin has no plugin.yaml (an entry-point plugin without a manifest)"
+    return None
+
+
+def needs_identity(profile: Profile) -> str | None:
+    """Skip plugins without an identity provider."""
+    if (reason := needs_load(profile)) is not None:
+        return reason
+    return None if profile.identity_providers else "registers no identity provider"
+
+
+def needs_daemons(profile: Profile) -> str | None:
+    """Skip plugins without background daemons or listeners."""
+    if (reason := needs_load(profile)) is not None:
+        return reason
+    if profile.daemons or profile.listeners:
+        return None
+    return "registers no background daemons"
+
+
+@dataclasses.dataclass(frozen=True)
+class Implementation:
+    """A catalog check bound to the function that performs it."""
+
+    check: Check
+    function: Callable[[CheckContext], None]
+    applies: Applicability
+
+
+class Suite:
+    """A named group of check implementations (one module per area).
+
+    :param name: the suite's name, for humans.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.implementations: list[Implementation] = []
+
+    def check(
+        self, check_id: str, *, applies: Applicability = needs_load
+    ) -> Callable[[Callable[[CheckContext], None]], Callable[[CheckContext], None]]:
+        """Bind the decorated function to catalog check ``check_id``.
+
+        :param applies: returns a skip reason for targets the check does not apply to.
+        :raises KeyError: ``check_id`` is not in the catalog.
+        """
+        check = by_id(check_id)
+
+        def decorate(function: Callable[[CheckContext], None]) -> Callable[[CheckContext], None]:
+            self.implementations.append(Implementation(check, function, applies))
+            return function
+
+        return decorate
+
+
+class CheckContext:
+    """Everything one check run may use: the target, its sandbox and the session's options."""
+
+    def __init__(
+        self, check: Check, target: Target, sandbox: Sandbox, profile: Profile, options: KitOptions
+    ) -> None:
+        self.check = check
+        self.target = target
+        self.sandbox = sandbox
+        self.profile = profile
+        self.options = options
+
+    def runtime(
+        self,
+        enabled: Sequence[str] | None = None,
+        extra_dirs: Sequence[Path] = (),
+        **fields: Any,
+    ) -> Runtime:
+        """A fresh reference runtime that can discover the target (and ``extra_dirs``).
+
+        :param enabled: the ``plugins.enabled`` list; the target alone by default.
+        :param fields: further :class:`~reference_runtime.RuntimeConfig` fields.
+        """
+        return Runtime(self.target.config(enabled, extra_dirs, **fields))
+
+    def load(self, runtime: Runtime | None = None) -> tuple[Runtime, LoadReport, LoadedPlugin]:
+        """Load the target alone (or into ``runtime``); fail the check if it does not load."""
+        runtime = runtime if runtime is not None else self.runtime()
+        report = runtime.load()
+        plugin = report.plugin(self.target.name)
+        if plugin is None:
+            why = report.errors.get(self.target.name) or "it was not found"
+            self.fail(expected="the plugin to load", seen=f"it did not load: {why}")
+        return runtime, report, plugin
+
+    def fail(self, *, expected: str, seen: str, detail: str = "") -> NoReturn:
+        """Fail the check: the rule is broken."""
+        raise CheckFailed(expected, seen, detail)
+
+    @staticmethod
+    def skip(reason: str) -> NoReturn:
+        """Skip the check: it does not apply to this target."""
+        pytest.skip(reason)

@@ -1,0 +1,135 @@
+"""The pytest nodes of a certification run: one collector per target, one item per check.
+
+Node IDs read ``kora-conformance::<target>::<check ID>``, so ``-k KC-ID-004`` and ``-k marvin``
+select as users expect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import pytest
+from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+from ._catalog import Check, iter_checks
+from ._check import CheckContext, Implementation
+from ._errors import CheckFailed
+from ._sandbox import sandbox
+from ._targets import Target
+
+if TYPE_CHECKING:
+    from ._session import KitState
+
+__all__ = ["CheckItem", "SuitesCollector", "TargetCollector", "format_failure"]
+
+#: The root node's ID.
+ROOT_NODEID = "kora-conformance"
+
+
+def format_failure(check: Check, target: Target, failure: CheckFailed) -> str:
+    """The message a failed check prints: ID, rule, expected, seen, fix and where to read more."""
+    lines = [
+        f"{check.id} ({check.level}) {check.title}: plugin {target.name!r} breaks the rule",
+        f"  rule:     {check.rule}",
+        f"  expected: {failure.expected}",
+        f"  seen:     {failure.seen}",
+        f"  fix:      {check.fix}",
+        f"  docs:     {check.docs}",
+    ]
+    if failure.detail:
+        lines += ["", *("  " + line for line in failure.detail.splitlines())]
+    return "\n".join(lines)
+
+
+class SuitesCollector(pytest.Directory):
+    """The root of a certification run: one child per target."""
+
+    state: KitState
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        for target in self.state.targets:
+            yield TargetCollector.from_parent(self, name=target.name, target=target)
+
+
+class TargetCollector(pytest.Collector):
+    """The checks for one target, in catalog order."""
+
+    def __init__(self, *, target: Target, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+
+    def collect(self) -> Iterator[pytest.Item]:
+        state: KitState = self.parent.state  # type: ignore[union-attr]
+        implementations = state.implementations
+        for check in iter_checks("plugin"):
+            yield CheckItem.from_parent(
+                self, name=check.id, check=check, impl=implementations.get(check.id)
+            )
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, self.target.location
+
+
+class CheckItem(pytest.Item):
+    """One check run against one target."""
+
+    def __init__(self, *, check: Check, impl: Implementation | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.impl = impl
+        self.target: Target = self.parent.target  # type: ignore[union-attr]
+        #: Set when a SHOULD check fails without failing the run (``--kora-gate must``).
+        self.warning: str | None = None
+        self.add_marker(pytest.mark.kora_check(check.id, level=check.level))
+        self.user_properties += [
+            ("kora_check", check.id),
+            ("kora_level", check.level),
+            ("kora_target", self.target.name),
+        ]
+
+    @property
+    def state(self) -> KitState:
+        return self.parent.parent.state  # type: ignore[union-attr,no-any-return]
+
+    def runtest(self) -> None:
+        if self.impl is None:
+            self._skip("this kit version does not implement the check yet")
+        state = self.state
+        profile = state.profile(self.target)
+        reason = self.impl.applies(profile)
+        if reason is not None:
+            self._skip(reason)
+        with sandbox() as box, self.target.installed(box.scratch):
+            context = CheckContext(self.check, self.target, box, profile, state.options)
+            try:
+                self.impl.function(context)
+            except CheckFailed as failure:
+                if self.check.level == "SHOULD" and state.gate != "all":
+                    self.warning = f"{failure.expected} expected; {failure.seen} seen"
+                    return
+                raise
+
+    @staticmethod
+    def _skip(reason: str) -> NoReturn:
+        # Report the skip at the item (its check ID), not at this line of the kit.
+        raise pytest.skip.Exception(reason, _use_item_location=True)
+
+    def repr_failure(
+        self, excinfo: ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
+        if isinstance(excinfo.value, CheckFailed):
+            return format_failure(self.check, self.target, excinfo.value)
+        header = (
+            f"{self.check.id}: the check itself raised while certifying {self.target.name!r} "
+            "(a plugin error the check did not expect, or a kit bug)\n"
+        )
+        return header + str(super().repr_failure(excinfo, style=style))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        path, line = self.path, 0
+        if self.impl is not None:
+            code = self.impl.function.__code__
+            path, line = Path(code.co_filename), code.co_firstlineno - 1
+        return path, line, f"{self.check.id} {self.target.name}"

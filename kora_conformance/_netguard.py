@@ -1,0 +1,70 @@
+"""Blocking and recording network access while a check runs.
+
+Patching the socket layer (``connect``, ``connect_ex``, name resolution) catches every client
+built on it: ``urllib``, ``http.client``, httpx, asyncio streams. An attempt raises
+:class:`NetworkBlocked` in the plugin's code and is recorded for the check to report.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ._errors import NetworkBlocked
+
+__all__ = ["NetworkGuard", "network_guard"]
+
+
+class NetworkGuard:
+    """The attempts recorded by :func:`network_guard`."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+
+    def _blocked(self, address: object) -> NetworkBlocked:
+        text = _describe(address)
+        self.attempts.append(text)
+        return NetworkBlocked(text)
+
+
+def _describe(address: object) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return repr(address)
+
+
+@contextmanager
+def network_guard() -> Iterator[NetworkGuard]:
+    """Block outgoing connections and DNS look-ups for the ``with`` block; record attempts.
+
+    Local ``AF_UNIX`` sockets stay usable: they never leave the machine.
+    """
+    guard = NetworkGuard()
+    original_connect = socket.socket.connect
+    original_connect_ex = socket.socket.connect_ex
+    original_getaddrinfo = socket.getaddrinfo
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family == getattr(socket, "AF_UNIX", None):
+            return original_connect(self, address)
+        raise guard._blocked(address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if self.family == getattr(socket, "AF_UNIX", None):
+            return original_connect_ex(self, address)
+        raise guard._blocked(address)
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        raise guard._blocked((host, port))
+
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield guard
+    finally:
+        socket.socket.connect = original_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = original_connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = original_getaddrinfo

@@ -1,0 +1,76 @@
+"""Isolation for one check: whatever a plugin changes in the process is undone afterwards.
+
+Inside a sandbox the fork's import aliases are installed, the network is blocked, and a scratch
+directory is available. On exit the kit restores ``sys.modules`` (dropping the plugin's modules
+so the next check imports it afresh), ``sys.path``, the environment and the aliases.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tempfile
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from reference_runtime import compat
+
+from ._netguard import NetworkGuard, network_guard
+
+__all__ = ["Sandbox", "sandbox"]
+
+# Modules under these names always belong to plugins (or to the aliases) and must be re-imported
+# by the next check, even when a package of the same top-level name was already loaded.
+_PLUGIN_NAMESPACES = ("hermes_plugins", "agent")
+
+
+class Sandbox:
+    """What a check can use from its sandbox."""
+
+    def __init__(self, scratch: Path, guard: NetworkGuard) -> None:
+        #: A private directory, deleted when the sandbox closes.
+        self.scratch = scratch
+        #: The network guard; ``attempts`` lists what was blocked.
+        self.network = guard
+
+
+def _restore_modules(before: dict[str, types.ModuleType]) -> None:
+    loaded_top = {name.partition(".")[0] for name in before}
+    for name in list(sys.modules):
+        if name in before:
+            continue
+        top = name.partition(".")[0]
+        # A submodule of a package that was already imported (a lazy SDK import, say) stays:
+        # dropping it would leave its parent pointing at a module nobody else sees.
+        if top in loaded_top and top not in _PLUGIN_NAMESPACES:
+            continue
+        del sys.modules[name]
+    for name, module in before.items():
+        if sys.modules.get(name) is not module:
+            sys.modules[name] = module
+
+
+@contextmanager
+def sandbox() -> Iterator[Sandbox]:
+    """Run a check in isolation; see the module docstring for what is restored."""
+    modules = dict(sys.modules)
+    path = list(sys.path)
+    environ = dict(os.environ)
+    compat_before = compat.is_installed()
+    compat.install()
+    importlib.invalidate_caches()
+    try:
+        with tempfile.TemporaryDirectory(prefix="kora-check-") as scratch, network_guard() as guard:
+            yield Sandbox(Path(scratch), guard)
+    finally:
+        if not compat_before:
+            compat.uninstall()
+        _restore_modules(modules)
+        sys.path[:] = path
+        if dict(os.environ) != environ:
+            os.environ.clear()
+            os.environ.update(environ)
+        importlib.invalidate_caches()

@@ -1,0 +1,183 @@
+"""A certification run: the state and the pytest hooks active under ``--kora-conformance``.
+
+Everything here is imported only when the option is given, so the pytest plugin costs nothing
+in ordinary test runs.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reference_runtime import Runtime
+from reference_runtime import __version__ as runtime_version
+from reference_runtime._manifest import find_manifest
+
+from ._check import Implementation, KitOptions, Profile
+from ._errors import TargetError
+from ._items import ROOT_NODEID, CheckItem, SuitesCollector
+from ._results import Results, annotate_report
+from ._sandbox import sandbox
+from ._suites import implementations, suites_dir
+from ._targets import Target, resolve_targets
+
+__all__ = ["KitState", "start"]
+
+KIT_VERSION = "0.1.0"
+
+
+def _profile(target: Target) -> Profile:
+    manifest = find_manifest(target.plugin_dir) if target.plugin_dir is not None else None
+    with sandbox() as box, target.installed(box.scratch):
+        report = Runtime(target.config()).load()
+        plugin = report.plugin(target.name)
+        if plugin is None:
+            error = report.errors.get(target.name, "not found")
+            return Profile(False, load_error=error, manifest_path=manifest)
+        return Profile(
+            True,
+            manifest_path=manifest,
+            hook_names=plugin.hook_names,
+            identity_providers=len(plugin.identity_providers),
+        )
+
+
+class KitState:
+    """What one certification run knows: targets, options, implementations and results."""
+
+    def __init__(
+        self,
+        targets: list[Target],
+        how: str,
+        options: KitOptions,
+        gate: str,
+        report_path: Path | None,
+    ) -> None:
+        self.targets = targets
+        self.how = how
+        self.options = options
+        self.gate = gate
+        self.report_path = report_path
+        self.implementations: dict[str, Implementation] = implementations()
+        self.results = Results(targets)
+        self._profiles: dict[str, Profile] = {}
+
+    def profile(self, target: Target) -> Profile:
+        """What ``target`` registers; learnt on first use and cached for the run."""
+        if target.name not in self._profiles:
+            self._profiles[target.name] = _profile(target)
+        return self._profiles[target.name]
+
+
+class KitHooks:
+    """The pytest hooks of a certification run."""
+
+    def __init__(self, config: pytest.Config, state: KitState) -> None:
+        self.config = config
+        self.state = state
+        self.suites = suites_dir()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> Any:
+        if path == self.suites:
+            collector = SuitesCollector.from_parent(parent, path=path, nodeid=ROOT_NODEID)
+            collector.state = self.state
+            return collector
+        return None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if isinstance(item, CheckItem):
+            annotate_report(report, item.warning)
+        return report
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
+        if report.when == "call" and ("kora_outcome", "warned") in report.user_properties:
+            return "warned", "W", ("WARNED", {"yellow": True})
+        return None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.results.record(report)
+
+    def pytest_report_header(self) -> list[str]:
+        lines = [f"kora-conformance {KIT_VERSION}, contract level 1 ({self.state.how}):"]
+        for t in self.state.targets:
+            lines.append(f"  certifying {t.label} ({t.route}: {t.location})")
+        lines.append(f"  gate: {self.state.gate}; hypothesis seed: {self.state.options.seed}")
+        return lines
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        results = self.state.results
+        terminalreporter.section("kora conformance")
+        for target in self.state.targets:
+            terminalreporter.write_line(f"{target.label} ({target.route}: {target.location})")
+            for line in results.table(target):
+                terminalreporter.write_line("  " + line)
+            terminalreporter.write_line("")
+        for target in self.state.targets:
+            failed = bool(results.failed_musts(target))
+            terminalreporter.write_line(
+                results.verdict_line(target), red=failed, green=not failed, bold=True
+            )
+        if self.state.report_path is not None:
+            terminalreporter.write_line(f"report written to {self.state.report_path}")
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.state.report_path is None or hasattr(self.config, "workerinput"):
+            return
+        self.state.results.write_json(
+            self.state.report_path,
+            kit_version=KIT_VERSION,
+            runtime={"name": "reference_runtime", "version": runtime_version},
+            seed=self.state.options.seed,
+        )
+
+
+class _XdistHooks:
+    """Hands the controller's seed to every worker, so all of them draw the same examples."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["kora_seed"] = self.seed
+
+
+def start(config: pytest.Config) -> None:
+    """Switch this pytest run into certification mode."""
+    values: list[str] = config.getoption("kora_plugin") or []
+    try:
+        targets, how = resolve_targets(values, Path(config.invocation_params.dir))
+    except TargetError as exc:
+        msg = f"kora-conformance: {exc}"
+        raise pytest.UsageError(msg) from None
+    workerinput = getattr(config, "workerinput", None)
+    seed = config.getoption("kora_seed")
+    if workerinput is not None and "kora_seed" in workerinput:
+        seed = workerinput["kora_seed"]
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**32)
+    max_examples = config.getoption("kora_max_examples")
+    if max_examples < 1:
+        msg = "kora-conformance: --kora-max-examples must be at least 1"
+        raise pytest.UsageError(msg)
+    report: str | None = config.getoption("kora_report")
+    state = KitState(
+        targets,
+        how,
+        KitOptions(max_examples=max_examples, seed=seed),
+        config.getoption("kora_gate"),
+        Path(report).resolve() if report else None,
+    )
+    # The wire check needs the SDK; importing it before any sandbox opens keeps it loaded
+    # for the whole run instead of once per check.
+    import anthropic  # noqa: F401, PLC0415
+
+    config.pluginmanager.register(KitHooks(config, state), "kora-conformance-session")
+    if config.pluginmanager.hasplugin("xdist") and workerinput is None:
+        config.pluginmanager.register(_XdistHooks(seed), "kora-conformance-xdist")
+    config.args[:] = [str(suites_dir())]

@@ -1,0 +1,224 @@
+"""What the user asked to certify: ``--kora-plugin`` values, or the current directory.
+
+A target is resolved without importing the plugin, so nothing it does at import time happens
+outside a check's sandbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from reference_runtime import RuntimeConfig
+from reference_runtime._config import DEFAULT_ENTRY_POINT_GROUPS
+from reference_runtime._manifest import find_manifest, load_manifest
+
+from ._errors import TargetError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = ["Target", "resolve_targets"]
+
+Route = Literal["directory", "entry_point"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A plugin to certify.
+
+    :param name: the key it is enabled by.
+    :param version: its version, from the manifest or distribution metadata.
+    :param route: ``directory`` or ``entry_point``.
+    :param location: where it was found, for humans.
+    :param plugin_dir: the plugin directory (directory route).
+    :param project_dir: an uninstalled project declaring the entry point; the kit installs it
+        into each check's sandbox as a temporary distribution.
+    :param entry_point: ``(group, value)`` declared by ``project_dir``.
+    """
+
+    name: str
+    version: str
+    route: Route
+    location: str
+    plugin_dir: Path | None = None
+    project_dir: Path | None = None
+    entry_point: tuple[str, str] | None = None
+
+    @property
+    def label(self) -> str:
+        """``name version``, as verdict lines show it."""
+        return f"{self.name} {self.version}".strip()
+
+    def config(
+        self, enabled: Sequence[str] | None = None, extra_dirs: Sequence[Path] = (), **fields: Any
+    ) -> RuntimeConfig:
+        """A runtime configuration that can discover this target (and ``extra_dirs``).
+
+        A directory target is found only through its directory, so an installed copy of the same
+        plugin cannot stand in for the one being certified.
+        """
+        if self.route == "directory":
+            assert self.plugin_dir is not None
+            dirs = (*extra_dirs, self.plugin_dir.parent)
+            groups: tuple[str, ...] = ()
+        else:
+            dirs, groups = tuple(extra_dirs), DEFAULT_ENTRY_POINT_GROUPS
+        return RuntimeConfig(
+            enabled=tuple(enabled) if enabled is not None else (self.name,),
+            plugin_dirs=dirs,
+            entry_point_groups=groups,
+            **fields,
+        )
+
+    @contextmanager
+    def installed(self, scratch: Path) -> Iterator[None]:
+        """Make an uninstalled project's entry point discoverable inside a sandbox.
+
+        Writes a minimal distribution (``.dist-info``) under ``scratch`` and puts it and the
+        project's package root on ``sys.path``; the sandbox restores ``sys.path`` afterwards.
+        """
+        if self.project_dir is None or self.entry_point is None:
+            yield
+            return
+        group, value = self.entry_point
+        version = self.version or "0"
+        dist = scratch / f"{self.name.replace('-', '_')}_kora_target-{version}.dist-info"
+        dist.mkdir(parents=True, exist_ok=True)
+        (dist / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {self.name}-kora-target\nVersion: {version}\n",
+            encoding="utf-8",
+        )
+        (dist / "entry_points.txt").write_text(
+            f"[{group}]\n{self.name} = {value}\n", encoding="utf-8"
+        )
+        src = self.project_dir / "src"
+        sys.path[:0] = [str(scratch), str(src if src.is_dir() else self.project_dir)]
+        importlib.invalidate_caches()
+        yield
+
+
+def _manifest_version(manifest_path: Path) -> str:
+    try:
+        return load_manifest(manifest_path).version
+    except ValueError:
+        return ""  # KC-PL-002 reports the broken manifest; the target is still certified
+
+
+def _pyproject_targets(project: Path) -> list[Target]:
+    try:
+        data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        msg = f"{project / 'pyproject.toml'} cannot be read as TOML ({exc})"
+        raise TargetError(msg) from exc
+    meta = data.get("project", {})
+    version = str(meta.get("version", ""))
+    targets = []
+    for group in DEFAULT_ENTRY_POINT_GROUPS:
+        for name, value in (meta.get("entry-points", {}).get(group) or {}).items():
+            installed = _installed_entry_point(name)
+            if installed is not None:
+                targets.append(installed)
+            else:
+                targets.append(
+                    Target(
+                        name=name,
+                        version=version,
+                        route="entry_point",
+                        location=f"{project} ({group}: {name} = {value}, not installed)",
+                        project_dir=project,
+                        entry_point=(group, value),
+                    )
+                )
+    return targets
+
+
+def _installed_entry_point(name: str) -> Target | None:
+    for group in DEFAULT_ENTRY_POINT_GROUPS:
+        for ep in importlib.metadata.entry_points(group=group, name=name):
+            version = ep.dist.version if ep.dist is not None else ""
+            where = f"{group}: {ep.name} = {ep.value}"
+            dist = f" from {ep.dist.name} {version}" if ep.dist is not None else ""
+            return Target(name, version, "entry_point", f"installed entry point {where}{dist}")
+    return None
+
+
+def _from_path(path: Path) -> list[Target]:
+    manifest = find_manifest(path)
+    if manifest is not None:
+        return [
+            Target(
+                name=path.name,
+                version=_manifest_version(manifest),
+                route="directory",
+                location=str(path),
+                plugin_dir=path,
+            )
+        ]
+    if (path / "pyproject.toml").is_file():
+        targets = _pyproject_targets(path)
+        if targets:
+            return targets
+    groups = " or ".join(DEFAULT_ENTRY_POINT_GROUPS)
+    msg = (
+        f"{path} is not a plugin: it has no plugin.yaml and no pyproject.toml declaring an entry "
+        f"point in {groups}; pass a plugin directory, a project directory, or an installed "
+        "plugin's entry-point name to --kora-plugin"
+    )
+    raise TargetError(msg)
+
+
+def _resolve_one(value: str, cwd: Path) -> list[Target]:
+    path = (cwd / value).resolve()
+    if path.is_dir():
+        return _from_path(path)
+    installed = _installed_entry_point(value)
+    if installed is not None:
+        return [installed]
+    names = sorted(
+        {
+            ep.name
+            for g in DEFAULT_ENTRY_POINT_GROUPS
+            for ep in importlib.metadata.entry_points(group=g)
+        }
+    )
+    known = ", ".join(names) if names else "none"
+    msg = (
+        f"--kora-plugin {value!r} is neither a directory nor the entry-point name of an installed "
+        f"plugin (installed plugin entry points: {known})"
+    )
+    raise TargetError(msg)
+
+
+def resolve_targets(values: Sequence[str], cwd: Path) -> tuple[list[Target], str]:
+    """Resolve ``--kora-plugin`` values, or look at ``cwd`` when there are none.
+
+    :returns: the targets, and one line saying how they were found.
+    :raises TargetError: a value names no plugin, or ``cwd`` holds none; the message says what
+        to pass instead.
+    """
+    if values:
+        targets = [t for value in values for t in _resolve_one(value, cwd)]
+        how = "from --kora-plugin"
+    else:
+        try:
+            targets = _from_path(cwd)
+        except TargetError:
+            msg = (
+                f"no plugin found in the current directory {cwd} (no plugin.yaml, no "
+                "pyproject.toml entry point in hermes_agent.plugins or kora.plugins); pass "
+                "--kora-plugin DIR|NAME"
+            )
+            raise TargetError(msg) from None
+        how = f"found in {cwd}"
+    seen: dict[str, Target] = {}
+    for target in targets:
+        seen.setdefault(target.name, target)
+    return list(seen.values()), how

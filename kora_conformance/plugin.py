@@ -1,0 +1,61 @@
+"""The pytest plugin (``pytest11`` entry point): inert unless ``--kora-conformance`` is given.
+
+It imports nothing but pytest at start-up; the certification machinery loads only when asked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+__all__ = ["pytest_addoption", "pytest_configure"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kora-conformance", "Kora plugin contract certification")
+    group.addoption(
+        "--kora-conformance",
+        action="store_true",
+        help="certify plugins against the Kora plugin contract instead of running the tests",
+    )
+    group.addoption(
+        "--kora-plugin",
+        action="append",
+        default=[],
+        metavar="TARGET",
+        help="a plugin directory, a project directory with a plugin entry point, or an installed "
+        "plugin's entry-point name; repeatable (default: the current directory)",
+    )
+    group.addoption(
+        "--kora-report", metavar="PATH", help="write the JSON certification report to PATH"
+    )
+    group.addoption(
+        "--kora-gate",
+        choices=("must", "all"),
+        default="must",
+        help="which failures fail the run: MUST checks only (default), or SHOULD checks too",
+    )
+    group.addoption(
+        "--kora-max-examples",
+        type=int,
+        default=50,
+        metavar="N",
+        help="examples per property-based check (default 50)",
+    )
+    group.addoption(
+        "--kora-seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="seed for property-based checks, to replay a run (default: random, reported)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "kora_check(id, level): the Kora conformance check an item runs"
+    )
+    if config.getoption("kora_conformance", default=False):
+        from ._session import start  # noqa: PLC0415
+
+        start(config)
