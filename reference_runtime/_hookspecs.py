@@ -113,7 +113,10 @@ def _observer_spec(name: str) -> Any:
     def spec(self: HookSpecs, context: Mapping[str, Any]) -> Any:
         """Called in plugin order with the host's keywords; every non-None result is returned."""
 
-    spec.__name__ = spec.__qualname__ = name
+    spec.__name__ = name
+    # A dotted qualname tells pluggy the first argument is the implicit `self`; without it
+    # every call warns that the hook call lacks a `self` argument.
+    spec.__qualname__ = f"{HookSpecs.__qualname__}.{name}"
     return hookspec(spec)
 
 
