@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_MODEL", "ENV_API_KEY", "ReasoningEngine"]
 
 #: The model requested unless the caller names another.
-DEFAULT_MODEL: Final = "claude-sonnet-4-5"
+DEFAULT_MODEL: Final = "claude-sonnet-4-6"
 
 #: The variable the engine reads its API key from.
 ENV_API_KEY: Final = "ANTHROPIC_API_KEY"
