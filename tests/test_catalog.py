@@ -1,0 +1,60 @@
+"""The check catalog: stable IDs, complete entries, and docs that say the same as the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kora_conformance._catalog import CATALOG, by_id
+from kora_conformance._docs import render_checks
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "checks.md"
+
+#: The contract's initial catalog: these IDs and levels are fixed forever.
+CONTRACT_IDS = {
+    **{f"KC-PL-00{n}": "MUST" for n in (1, 2, 3, 5, 6)},
+    "KC-PL-004": "SHOULD",
+    **{f"KC-ID-00{n}": "MUST" for n in range(1, 7)},
+    "KC-ID-007": "SHOULD",
+    **{f"KC-DM-00{n}": "MUST" for n in range(1, 7)},
+    "KC-DM-007": "SHOULD",
+    **{f"KC-RT-00{n}": "MUST" for n in range(1, 9)},
+    "KC-RT-009": "SHOULD",
+    "KC-RT-010": "SHOULD",
+}
+
+
+def test_contract_ids_and_levels_are_kept() -> None:
+    for check_id, level in CONTRACT_IDS.items():
+        assert by_id(check_id).level == level
+
+
+def test_ids_are_unique_well_formed_and_complete() -> None:
+    ids = [c.id for c in CATALOG]
+    assert len(ids) == len(set(ids))
+    for check in CATALOG:
+        assert re.fullmatch(r"KC-(PL|ID|DM|RT)-\d{3}", check.id)
+        assert check.rule.strip()
+        assert check.fix.strip()
+        assert check.title.strip()
+        assert (check.scope == "runtime") == (check.area == "RT")
+
+
+def test_unknown_id_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="KC-PL-001"):
+        by_id("KC-XX-999")
+
+
+def test_docs_checks_page_matches_the_catalog() -> None:
+    assert DOCS.read_text(encoding="utf-8") == render_checks(), (
+        "docs/checks.md is stale: run python -m kora_conformance.catalog > docs/checks.md"
+    )
+
+
+def test_every_check_has_an_anchor_in_the_docs() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    for check in CATALOG:
+        assert f'<a id="{check.anchor}"></a>' in text
+        assert check.docs.endswith(f"#{check.anchor}")
