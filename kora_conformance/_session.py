@@ -16,6 +16,7 @@ from reference_runtime import Runtime
 from reference_runtime import __version__ as runtime_version
 from reference_runtime._manifest import find_manifest
 
+from . import __version__ as KIT_VERSION
 from ._check import Implementation, KitOptions, Profile
 from ._errors import TargetError
 from ._items import ROOT_NODEID, CheckItem, SuitesCollector
@@ -25,8 +26,6 @@ from ._suites import implementations, suites_dir
 from ._targets import Target, resolve_targets
 
 __all__ = ["KitState", "start"]
-
-KIT_VERSION = "0.1.0"
 
 
 def _profile(target: Target) -> Profile:
