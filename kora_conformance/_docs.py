@@ -30,9 +30,7 @@ def render_checks() -> str:
         "| ID | Level | Applies to | Check |",
         "| --- | --- | --- | --- |",
     ]
-    lines += [
-        f"| [{c.id}](#{c.anchor}) | {c.level} | {c.scope} | {c.title} |" for c in CATALOG
-    ]
+    lines += [f"| [{c.id}](#{c.anchor}) | {c.level} | {c.scope} | {c.title} |" for c in CATALOG]
     for area, heading in _AREAS.items():
         lines += ["", f"## {heading}"]
         for check in (c for c in CATALOG if c.area == area):
