@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from reference_runtime import LoadedPlugin, LoadReport, Runtime
+from reference_runtime import IDENTITY_HOOK, LoadedPlugin, LoadReport, Runtime
 
 from ._catalog import Check, by_id
 from ._errors import CheckFailed
@@ -34,6 +34,7 @@ __all__ = [
     "KitOptions",
     "Profile",
     "Suite",
+    "all_of",
     "needs_daemons",
     "needs_identity",
     "needs_load",
@@ -82,10 +83,12 @@ def needs_manifest(profile: Profile) -> str | None:
 
 
 def needs_identity(profile: Profile) -> str | None:
-    """Skip plugins without an identity provider."""
+    """Skip plugins without an identity provider (or a raw ``pre_agent_identity_set`` hook)."""
     if (reason := needs_load(profile)) is not None:
         return reason
-    return None if profile.identity_providers else "registers no identity provider"
+    if profile.identity_providers or IDENTITY_HOOK in profile.hook_names:
+        return None
+    return "registers no identity provider"
 
 
 def needs_daemons(profile: Profile) -> str | None:
@@ -95,6 +98,15 @@ def needs_daemons(profile: Profile) -> str | None:
     if profile.daemons or profile.listeners:
         return None
     return "registers no background daemons"
+
+
+def all_of(*conditions: Applicability) -> Applicability:
+    """Apply only where every condition applies; the first condition's skip reason wins."""
+
+    def applies(profile: Profile) -> str | None:
+        return next((r for c in conditions if (r := c(profile)) is not None), None)
+
+    return applies
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,4 +187,5 @@ class CheckContext:
     @staticmethod
     def skip(reason: str) -> NoReturn:
         """Skip the check: it does not apply to this target."""
-        pytest.skip(reason)
+        # Reported at the item (its check ID), not at this line of the kit.
+        raise pytest.skip.Exception(reason, _use_item_location=True)

@@ -2,11 +2,145 @@
 
 from __future__ import annotations
 
-from kora_conformance._check import CheckContext, Suite
+import difflib
+from collections import Counter
+
+from kora_conformance._check import (
+    CheckContext,
+    Profile,
+    Suite,
+    all_of,
+    needs_load,
+    needs_manifest,
+)
+from kora_conformance._reload import plugin_modules, reload_modules
+from reference_runtime import KNOWN_HOOKS, LoadedPlugin, ManifestError, load_manifest
 
 suite = Suite("plugin")
 
 
-@suite.check("KC-PL-001", applies=lambda profile: None)
+def _always(profile: Profile) -> str | None:
+    """Applies to every target: a plugin that does not load must fail, not be skipped."""
+    return None
+
+
+def _hook_counts(plugin: LoadedPlugin) -> Counter[str]:
+    return Counter(name for name, _ in plugin.hooks)
+
+
+def _describe_counts(counts: Counter[str], providers: int) -> str:
+    hooks = ", ".join(f"{name} x{n}" for name, n in sorted(counts.items())) or "no hooks"
+    return f"{hooks}; {providers} identity provider(s)"
+
+
+@suite.check("KC-PL-001", applies=_always)
 def discoverable_and_loadable(ctx: CheckContext) -> None:
-    ctx.load()
+    _, _, plugin = ctx.load()
+    if plugin.route != ctx.target.route:
+        ctx.fail(
+            expected=f"the plugin to load by its declared route ({ctx.target.route})",
+            seen=f"it loaded by the {plugin.route} route instead ({plugin.origin})",
+        )
+
+
+@suite.check("KC-PL-002", applies=needs_manifest)
+def valid_manifest(ctx: CheckContext) -> None:
+    path = ctx.profile.manifest_path
+    assert path is not None
+    try:
+        manifest = load_manifest(path)
+    except ManifestError as exc:
+        ctx.fail(expected="a valid manifest (contract 2.2)", seen=str(exc))
+    if manifest.name != ctx.target.name:
+        ctx.fail(
+            expected=f"name: {ctx.target.name} (the key the plugin is enabled by, its directory)",
+            seen=f"name: {manifest.name} in {path}",
+        )
+
+
+@suite.check("KC-PL-003", applies=needs_load)
+def known_hooks_only(ctx: CheckContext) -> None:
+    _, _, plugin = ctx.load()
+    unknown = [name for name in plugin.hook_names if name not in KNOWN_HOOKS]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, KNOWN_HOOKS, n=1)
+            hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        ctx.fail(
+            expected="only hook names the runtime knows",
+            seen=f"registered unknown hook(s) {', '.join(hints)}",
+            detail="known hooks: " + ", ".join(sorted(KNOWN_HOOKS)),
+        )
+
+
+@suite.check("KC-PL-004", applies=all_of(needs_load, needs_manifest))
+def manifest_declares_hooks(ctx: CheckContext) -> None:
+    _, _, plugin = ctx.load()
+    declared = set(plugin.manifest.hooks)
+    registered = set(plugin.hook_names)
+    if declared == registered:
+        return
+    problems = []
+    if undeclared := sorted(registered - declared):
+        problems.append(f"registered but not declared: {', '.join(undeclared)}")
+    if unregistered := sorted(declared - registered):
+        problems.append(f"declared but not registered: {', '.join(unregistered)}")
+    ctx.fail(
+        expected=f"manifest hooks == registered hooks ({', '.join(sorted(registered)) or 'none'})",
+        seen="; ".join(problems),
+    )
+
+
+@suite.check("KC-PL-005", applies=_always)
+def no_network_at_import(ctx: CheckContext) -> None:
+    # The sandbox's guard has been active since the check started, and the sandbox dropped the
+    # plugin's modules after the previous check: this load imports it afresh.
+    report = ctx.runtime().load()
+    attempts = ctx.sandbox.network.attempts
+    if attempts:
+        error = report.errors.get(ctx.target.name)
+        outcome = (
+            f"the plugin then failed to load: {error}"
+            if error
+            else "the plugin caught the blocked attempt and loaded"
+        )
+        ctx.fail(
+            expected="no network connection while importing and registering the plugin",
+            seen=f"{len(attempts)} connection attempt(s) blocked: {', '.join(attempts)}",
+            detail=outcome,
+        )
+    if report.plugin(ctx.target.name) is None:
+        ctx.skip("the plugin does not load (see KC-PL-001)")
+
+
+@suite.check("KC-PL-006", applies=needs_load)
+def reload_safe(ctx: CheckContext) -> None:
+    _, _, first = ctx.load()
+    before = _hook_counts(first), len(first.identity_providers)
+    modules = plugin_modules(first)
+    names = ", ".join(m.__name__ for m in modules)
+    try:
+        reload_modules(modules)
+    except Exception as exc:  # noqa: BLE001 - any error from the plugin's code is the finding
+        ctx.fail(
+            expected="importlib.reload of the plugin's modules to succeed",
+            seen=f"reloading {names} raised {type(exc).__name__}: {exc}",
+        )
+    report = ctx.runtime().load()
+    second = report.plugin(ctx.target.name)
+    if second is None:
+        why = report.errors.get(ctx.target.name, "it was not found")
+        ctx.fail(
+            expected="registering again into a fresh runtime after the reload to succeed",
+            seen=f"it failed: {why}",
+            detail=f"reloaded: {names}",
+        )
+    after = _hook_counts(second), len(second.identity_providers)
+    if after != before:
+        ctx.fail(
+            expected=f"the same registrations after the reload ({_describe_counts(*before)})",
+            seen=f"after reloading {names}: {_describe_counts(*after)}",
+            detail="state kept outside the reloaded module (a submodule, sys, builtins) "
+            "survives importlib.reload and doubles the registrations",
+        )
