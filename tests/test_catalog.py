@@ -58,3 +58,12 @@ def test_every_check_has_an_anchor_in_the_docs() -> None:
     for check in CATALOG:
         assert f'<a id="{check.anchor}"></a>' in text
         assert check.docs.endswith(f"#{check.anchor}")
+
+
+def test_contract_catalog_table_matches_the_code() -> None:
+    contract = (DOCS.parent / "contract.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| (KC-[A-Z]{2}-\d{3}) \| (MUST|SHOULD) \| (plugin|runtime) \|", contract, re.M
+    )
+    assert rows, "docs/contract.md has no catalog table"
+    assert [(c.id, c.level, c.scope) for c in CATALOG[: len(rows)]] == rows
