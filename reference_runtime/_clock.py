@@ -90,10 +90,11 @@ class VirtualClock:
     a barrier for "let everything due now finish".
 
     :param start: the initial value of :meth:`now`.
-    :param epoch: the wall-clock time that virtual time 0 stands for.
+    :param epoch: the wall-clock time that ``start`` stands for; naive means UTC.
     :param wall_clock: when true, while the clock is entered as a context manager, ``time.time()``,
-        ``datetime.now()`` and friends read ``epoch + now()`` (through freezegun, which must be
-        installed). Off by default: patching every imported module costs a little at entry.
+        ``datetime.now()`` and friends read :meth:`wall_time`, moved at every jump (through
+        freezegun, which must be installed). Off by default: patching every imported module
+        costs a little at entry, and it affects every thread of the process.
     """
 
     def __init__(
