@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -16,13 +18,18 @@ if TYPE_CHECKING:
 
     from ._runtime import Runtime
 
-__all__ = ["DEFAULT_MODEL", "ENV_API_KEY", "ReasoningEngine"]
+__all__ = ["DEFAULT_MODEL", "ENV_API_KEY", "REQUEST_HOOK", "ReasoningEngine"]
+
+_log = logging.getLogger("reference_runtime")
 
 #: The model requested unless the caller names another.
 DEFAULT_MODEL: Final = "claude-sonnet-4-6"
 
 #: The variable the engine reads its API key from.
 ENV_API_KEY: Final = "ANTHROPIC_API_KEY"
+
+#: The Hermes hook through which plugins may change a request before it is sent.
+REQUEST_HOOK: Final = "pre_api_request_mutable"
 
 
 class ReasoningEngine:
@@ -31,6 +38,13 @@ class ReasoningEngine:
     Construction fires ``pre_agent_identity_set`` exactly once (with ``engine=self``) and falls
     back to the system prompt file when no provider claims; it needs no credentials. Every request
     then carries the persona, when non-empty, followed by the system prompt, as ``system``.
+
+    Before each request the engine fires Hermes' ``pre_api_request_mutable`` hook with
+    ``request=`` (a copy of the request's keyword arguments: ``model``, ``max_tokens``,
+    ``system``, ``messages``) and ``engine=self``. A callback changes the request by returning
+    ``{"override": {key: value, ...}}``; overrides are merged into the request in plugin order,
+    so a later plugin's value for a key replaces an earlier one's. Other results are ignored
+    with a WARNING, and changing the copy in place has no effect.
 
     :param runtime: the runtime whose plugins supply the identity.
     :param model: the model requested.
@@ -51,6 +65,7 @@ class ReasoningEngine:
         api_key: str | None = None,
         base_url: str | None = None,
     ) -> None:
+        self._runtime = runtime
         self.model = model
         self.max_tokens = max_tokens
         self._api_key = api_key
@@ -96,9 +111,28 @@ class ReasoningEngine:
         messages: list[Any] = (
             [{"role": "user", "content": content}] if isinstance(content, str) else list(content)
         )
-        return self._anthropic().messages.create(
-            model=self.model,
-            max_tokens=self.max_tokens if max_tokens is None else max_tokens,
-            system=self.system_blocks,  # type: ignore[arg-type]
-            messages=messages,
+        request: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.max_tokens if max_tokens is None else max_tokens,
+            "system": self.system_blocks,
+            "messages": messages,
+        }
+        request.update(self._overrides(request))
+        response: Message = self._anthropic().messages.create(**request)
+        return response
+
+    def _overrides(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Fire ``pre_api_request_mutable`` and merge the ``override`` results, left to right."""
+        merged: dict[str, Any] = {}
+        results = self._runtime.invoke_hook(
+            REQUEST_HOOK, request=copy.deepcopy(dict(request)), engine=self
         )
+        for result in results:
+            override = result.get("override") if isinstance(result, Mapping) else None
+            if isinstance(override, Mapping):
+                merged.update(override)
+            else:
+                _log.warning(
+                    "%s returned %r, not {'override': {...}}; ignored", REQUEST_HOOK, result
+                )
+        return merged

@@ -1,0 +1,90 @@
+"""The shipped broken plugins ("mutants") and the check each one is proven to break.
+
+Every MUST check of the contract has at least one mutant: the project's tests certify each mutant
+and assert that its check fails (SHOULD mutants: warns) and, for MUST checks, that the verdict is
+NOT CONFORMANT. A mutant is a directory plugin under ``kora_conformance/mutants/<name>/``; its
+directory name equals its manifest name, except for the KC-PL-002 mutant, whose point is that
+they differ. Each mutant's module docstring says how it breaks its check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Final
+
+from ._catalog import by_id
+
+__all__ = ["MUTANTS", "MUTANTS_DIR", "Mutant", "mutant_dir"]
+
+#: The directory holding the mutants (a plugin search root).
+MUTANTS_DIR: Final = Path(__file__).resolve().parent / "mutants"
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutant:
+    """A broken plugin.
+
+    :param name: its directory name under :data:`MUTANTS_DIR` (the key it is enabled by).
+    :param check_id: the catalog check it breaks.
+    :param description: the bug, in a few words.
+    """
+
+    name: str
+    check_id: str
+    description: str
+
+    def __post_init__(self) -> None:
+        by_id(self.check_id)  # an unknown ID is a bug in this table
+
+    @property
+    def path(self) -> Path:
+        """The mutant's plugin directory."""
+        return mutant_dir(self.name)
+
+
+MUTANTS: Final[tuple[Mutant, ...]] = (
+    Mutant("pl001_no_register", "KC-PL-001", "the entry function is named setup, not register"),
+    Mutant("pl001_import_error", "KC-PL-001", "import reads a data file the package omits"),
+    Mutant("pl002_renamed_dir", "KC-PL-002", "manifest name differs from the directory name"),
+    Mutant("pl003_typo_hook", "KC-PL-003", "registers the misspelt hook on_sesion_start"),
+    Mutant("pl004_undeclared_hook", "KC-PL-004", "manifest omits a registered hook (SHOULD)"),
+    Mutant("pl005_telemetry_ping", "KC-PL-005", "opens a socket at import, swallowing errors"),
+    Mutant("pl005_fetch_config", "KC-PL-005", "fetches config over HTTP at import, unguarded"),
+    Mutant(
+        "pl006_reload_duplicates",
+        "KC-PL-006",
+        "a decorator registry in a submodule doubles the providers after a reload",
+    ),
+    Mutant("id001_returns_str", "KC-ID-001", "the provider returns the prompt as a str"),
+    Mutant(
+        "id002_mutable_metadata",
+        "KC-ID-002",
+        "swaps the spec's metadata for a mutable dict with object.__setattr__",
+    ),
+    Mutant("id003_no_kwargs", "KC-ID-003", "the provider has no **kwargs"),
+    Mutant(
+        "id004_silences_kora",
+        "KC-ID-004",
+        "sets KORA_DISABLE_IDENTITY_PROVIDER in register to win even when second",
+    ),
+    Mutant("id005_counter_metadata", "KC-ID-005", "metadata carries a call counter"),
+    Mutant(
+        "id006_overrides_system",
+        "KC-ID-006",
+        "a pre_api_request_mutable hook replaces the request's system content",
+    ),
+    Mutant("id007_no_agent_name", "KC-ID-007", "metadata lacks agent_name (SHOULD)"),
+)
+
+
+def mutant_dir(name: str) -> Path:
+    """The plugin directory of the mutant ``name``.
+
+    :raises KeyError: no such mutant; the message lists the known ones.
+    """
+    if all(m.name != name for m in MUTANTS):
+        known = ", ".join(m.name for m in MUTANTS)
+        msg = f"unknown mutant {name!r}; known mutants: {known}"
+        raise KeyError(msg)
+    return MUTANTS_DIR / name
