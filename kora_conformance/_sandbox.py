@@ -1,7 +1,8 @@
 """Isolation for one check: whatever a plugin changes in the process is undone afterwards.
 
-Inside a sandbox the fork's import aliases are installed, the network is blocked, and a scratch
-directory is available. On exit the kit restores ``sys.modules`` (dropping the plugin's modules
+Inside a sandbox the fork's import aliases are installed, the network is blocked, the
+process-default registries and listener singletons are fresh, and a scratch directory is
+available. On exit the kit restores ``sys.modules`` (dropping the plugin's modules
 so the next check imports it afresh), ``sys.path``, the environment and the aliases.
 """
 
@@ -63,7 +64,11 @@ def sandbox() -> Iterator[Sandbox]:
     compat.install()
     importlib.invalidate_caches()
     try:
-        with tempfile.TemporaryDirectory(prefix="kora-check-") as scratch, network_guard() as guard:
+        with (
+            tempfile.TemporaryDirectory(prefix="kora-check-") as scratch,
+            network_guard() as guard,
+            compat.isolated_defaults(),
+        ):
             yield Sandbox(Path(scratch), guard)
     finally:
         if not compat_before:

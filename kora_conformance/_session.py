@@ -41,6 +41,8 @@ def _profile(target: Target) -> Profile:
             manifest_path=manifest,
             hook_names=plugin.hook_names,
             identity_providers=len(plugin.identity_providers),
+            daemons=len(plugin.daemons),
+            listeners=len(plugin.listeners),
         )
 
 

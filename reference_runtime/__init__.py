@@ -6,8 +6,21 @@ identity through ``pre_agent_identity_set`` and sends it to the Messages API.
 
 from __future__ import annotations
 
+from ._clock import DEFAULT_EPOCH, Clock, RealClock, VirtualClock
 from ._config import RuntimeConfig, env_flag, load_config
 from ._context import PluginContext
+from ._coordinator import Coordinator, EventKind, TimelineEvent
+from ._daemons import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    BackgroundDaemonEntry,
+    BackgroundDaemonRegistry,
+    PeriodicCallable,
+    PeriodicTaskSpec,
+    ShutdownCallable,
+    StartupCallable,
+    background_daemon_registry,
+    same_daemon,
+)
 from ._discovery import Candidate, Discovery, Shadowing, discover
 from ._engine import ReasoningEngine
 from ._errors import (
@@ -24,43 +37,79 @@ from ._errors import (
 )
 from ._hookspecs import HERMES_HOOKS, IDENTITY_HOOK, KNOWN_HOOKS, hookimpl, hookspec
 from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity
+from ._listeners import (
+    DEFAULT_LISTENER_SHUTDOWN_TIMEOUT,
+    DaemonListener,
+    DualRegistration,
+    ListenerFactory,
+    ListenerRegistry,
+    ListenerTask,
+    ResolvedListener,
+    listener_registry,
+    register_dual_listener,
+)
 from ._manifest import Manifest, load_manifest
 from ._runtime import LoadedPlugin, LoadReport, Runtime
 
 __all__ = [
+    "DEFAULT_EPOCH",
+    "DEFAULT_LISTENER_SHUTDOWN_TIMEOUT",
+    "DEFAULT_SHUTDOWN_TIMEOUT",
     "HERMES_HOOKS",
     "IDENTITY_HOOK",
     "KNOWN_HOOKS",
+    "BackgroundDaemonEntry",
+    "BackgroundDaemonRegistry",
     "Candidate",
+    "Clock",
     "ConfigError",
+    "Coordinator",
+    "DaemonListener",
     "DaemonSpecError",
     "Discovery",
+    "DualRegistration",
     "DuplicateDaemonError",
     "EngineNotConfiguredError",
+    "EventKind",
     "IdentityProvider",
     "IdentityResolutionError",
     "IdentitySpec",
     "IdentitySpecError",
     "KoraError",
+    "ListenerFactory",
+    "ListenerRegistry",
+    "ListenerTask",
     "LoadReport",
     "LoadedPlugin",
     "Manifest",
     "ManifestError",
+    "PeriodicCallable",
+    "PeriodicTaskSpec",
     "PluginContext",
     "PluginLoadError",
+    "RealClock",
     "ReasoningEngine",
     "RegistrationError",
     "ResolvedIdentity",
+    "ResolvedListener",
     "Runtime",
     "RuntimeConfig",
     "Shadowing",
+    "ShutdownCallable",
+    "StartupCallable",
+    "TimelineEvent",
+    "VirtualClock",
     "__version__",
+    "background_daemon_registry",
     "discover",
     "env_flag",
     "hookimpl",
     "hookspec",
+    "listener_registry",
     "load_config",
     "load_manifest",
+    "register_dual_listener",
+    "same_daemon",
 ]
 
 __version__ = "0.1.0"

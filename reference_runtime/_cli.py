@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._clock import VirtualClock
 from ._config import RuntimeConfig, load_config
+from ._coordinator import Coordinator, TimelineEvent
 from ._errors import KoraError
 from ._runtime import Runtime
 
@@ -78,6 +81,50 @@ def _identity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe_event(event: TimelineEvent) -> str:
+    parts = [f"{event.at:>10.3f}s", f"{event.kind.value:<18}", event.daemon]
+    if event.task:
+        parts.append(event.task)
+    if event.detail:
+        parts.append(f"({event.detail})")
+    if event.fatal:
+        parts.append("[fatal]")
+    return " ".join(part for part in parts if part)
+
+
+def _daemons(args: argparse.Namespace) -> int:
+    runtime = _runtime(args)
+    report = runtime.load()
+    for name, message in report.errors.items():
+        print(f"load error: {name}: {message}", file=sys.stderr)
+    if args.virtual_seconds is not None:
+        if args.virtual_seconds < 0:
+            print("error: --virtual-seconds must not be negative", file=sys.stderr)
+            return 2
+        coordinator: Coordinator = runtime.coordinator(clock=VirtualClock(wall_clock=True))
+        status = asyncio.run(coordinator.run(until=args.virtual_seconds))
+    else:
+        coordinator = runtime.coordinator()
+        status = asyncio.run(coordinator.run())
+    if args.json:
+        payload = {
+            "exit_status": status,
+            "virtual_seconds": args.virtual_seconds,
+            "daemons": [entry.name for entry in runtime.daemons.list_entries()],
+            "listeners": runtime.listeners.names(),
+            "fire_counts": coordinator.fire_counts(),
+            "timeline": [event.as_dict() for event in coordinator.timeline],
+            "load_errors": dict(report.errors),
+        }
+        print(json.dumps(payload, indent=2))
+        return status
+    for event in coordinator.timeline:
+        print(_describe_event(event))
+    counts = ", ".join(f"{task}={n}" for task, n in coordinator.fire_counts().items())
+    print(f"fires: {counts or 'none'}; exit status {status}")
+    return status
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m reference_runtime",
@@ -95,6 +142,17 @@ def _parser() -> argparse.ArgumentParser:
         help="the fallback system prompt file when no plugin claims",
     )
     identity.set_defaults(handler=_identity)
+    daemons = commands.add_parser(
+        "daemons", help="load the plugins, run their daemons and print the timeline"
+    )
+    _add_runtime_options(daemons)
+    daemons.add_argument(
+        "--virtual-seconds",
+        type=float,
+        metavar="N",
+        help="run N seconds of virtual time, then shut down (default: real time until a signal)",
+    )
+    daemons.set_defaults(handler=_daemons)
     return parser
 
 

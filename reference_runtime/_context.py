@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._daemons import (
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    BackgroundDaemonEntry,
+    PeriodicTaskSpec,
+    ShutdownCallable,
+    StartupCallable,
+)
+from ._daemons import _differences as daemon_differences
+from ._daemons import _duplicate as duplicate_error
 from ._dispatch import _run_awaitable, describe_callable
 from ._errors import RegistrationError
 from ._hookspecs import IDENTITY_HOOK, KNOWN_HOOKS
 from ._identity import IdentityProvider, IdentitySpec
+from ._listeners import DaemonListener, DualRegistration, ListenerFactory
 from ._manifest import Manifest
 
 if TYPE_CHECKING:
@@ -81,6 +91,12 @@ class PluginContext:
         self._handles: list[object] = []
         self.identity_providers: list[IdentityProvider] = []
         self.warnings: list[str] = []
+        #: Daemon entries, dual registrations and listener factories, in registration order.
+        self._daemons: list[BackgroundDaemonEntry | DualRegistration] = []
+        self._listeners: list[tuple[str, ListenerFactory]] = []
+        self._applied_daemons: list[str] = []
+        self._applied_listeners: list[str] = []
+        self._applied_tasks: list[str] = []
 
     @property
     def name(self) -> str:
@@ -138,13 +154,145 @@ class PluginContext:
         self.identity_providers.append(provider)
         self.register_hook(IDENTITY_HOOK, wrap_identity_provider(self.name, provider))
 
+    @property
+    def daemon_entries(self) -> tuple[BackgroundDaemonEntry, ...]:
+        """Every daemon entry registered (dual listeners' entries included), in order."""
+        return tuple(d.entry if isinstance(d, DualRegistration) else d for d in self._daemons)
+
+    @property
+    def listener_names(self) -> tuple[str, ...]:
+        """Names registered on the listener side (dual listeners included), in order."""
+        dual = [d.name for d in self._daemons if isinstance(d, DualRegistration)]
+        return tuple(dict.fromkeys([*dual, *(name for name, _ in self._listeners)]))
+
+    def _claim(self, entry: BackgroundDaemonEntry) -> None:
+        # A clash must surface inside register(ctx), so the plugin fails to load as a whole.
+        held = [e for e in self.daemon_entries if e.name == entry.name]
+        existing = self._runtime.daemons.by_name(entry.name)
+        if existing is not None:
+            held.append(existing)
+        for other in held:
+            differences = daemon_differences(other, entry)
+            if differences:
+                raise duplicate_error(other, entry, differences)
+
+    def register_background_daemon(
+        self,
+        name: str,
+        startup: StartupCallable,
+        shutdown: ShutdownCallable,
+        *,
+        periodic_task: PeriodicTaskSpec | None = None,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        fatal_on_startup_failure: bool = False,
+    ) -> BackgroundDaemonEntry:
+        """Register a background daemon, owned by this plugin.
+
+        :raises DaemonSpecError: a field broke its rule.
+        :raises DuplicateDaemonError: a different daemon already holds ``name``. The same
+            daemon again (a reloaded module registering twice) is a no-op.
+        """
+        entry = BackgroundDaemonEntry(
+            name,
+            startup,
+            shutdown,
+            periodic_task=periodic_task,
+            shutdown_timeout=shutdown_timeout,
+            plugin_name=self.name,
+            fatal_on_startup_failure=fatal_on_startup_failure,
+        )
+        self._claim(entry)
+        if not any(e.name == name for e in self.daemon_entries):
+            self._daemons.append(entry)
+            if self._committed:
+                self._apply_daemon(entry)
+        return entry
+
+    def register_dual_listener(
+        self,
+        name: str,
+        listener: DaemonListener,
+        *,
+        periodic_task: PeriodicTaskSpec | None = None,
+        listener_side_tasks: Iterable[PeriodicTaskSpec] = (),
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        fatal_on_startup_failure: bool = False,
+    ) -> DualRegistration:
+        """Register ``listener`` (``SomeListener.instance()``) on both sides.
+
+        Its bound ``startup``/``shutdown`` go to the daemon entry and to the listener factory,
+        the primary ``periodic_task`` to both sides, ``listener_side_tasks`` to the listener
+        side only. See :class:`~reference_runtime.DualRegistration`.
+
+        :raises DaemonSpecError: a field broke its rule.
+        :raises DuplicateDaemonError: a different daemon already holds ``name``.
+        """
+        registration = DualRegistration(
+            name,
+            listener,
+            periodic_task=periodic_task,
+            listener_side_tasks=tuple(listener_side_tasks),
+            shutdown_timeout=shutdown_timeout,
+            fatal_on_startup_failure=fatal_on_startup_failure,
+            plugin_name=self.name,
+        )
+        self._claim(registration.entry)
+        if not any(e.name == name for e in self.daemon_entries):
+            self._daemons.append(registration)
+            if self._committed:
+                self._apply_daemon(registration)
+        return registration
+
+    def register_listener(self, name: str, factory: ListenerFactory) -> None:
+        """Register a listener-side factory (the fork's ``LISTENER_REGISTRY``); a name again
+        replaces it. A listener with no daemon entry is fatal when its startup fails."""
+        checked: object = factory
+        if not callable(checked):
+            msg = f"plugin {self.name!r}: register_listener({name!r}, ...) needs a callable factory"
+            raise RegistrationError(msg, plugin=self.name)
+        self._listeners = [(n, f) for n, f in self._listeners if n != name]
+        self._listeners.append((name, factory))
+        if self._committed:
+            self._apply_listener(name, factory)
+
+    def _apply_daemon(self, daemon: BackgroundDaemonEntry | DualRegistration) -> None:
+        runtime = self._runtime
+        if isinstance(daemon, DualRegistration):
+            daemon.register(runtime.daemons, runtime.listeners)
+            self._applied_listeners.append(daemon.name)
+            self._applied_tasks.extend(t.name for t in daemon._listener_tasks())
+        else:
+            runtime.daemons.register(daemon)
+        self._applied_daemons.append(daemon.name)
+
+    def _apply_listener(self, name: str, factory: ListenerFactory) -> None:
+        self._runtime.listeners.register(name, factory)
+        self._applied_listeners.append(name)
+
     def _commit(self) -> None:
-        for hook, callback in self._hooks:
-            self._handles.append(self._runtime._dispatcher.add(self.name, hook, callback))
+        try:
+            for hook, callback in self._hooks:
+                self._handles.append(self._runtime._dispatcher.add(self.name, hook, callback))
+            for daemon in self._daemons:
+                self._apply_daemon(daemon)
+            for name, factory in self._listeners:
+                self._apply_listener(name, factory)
+        except BaseException:
+            self._rollback()
+            raise
         self._committed = True
 
     def _rollback(self) -> None:
         for handle in self._handles:
             self._runtime._dispatcher.remove(handle)
+        for name in self._applied_daemons:
+            self._runtime.daemons.unregister(name)
+        for name in self._applied_listeners:
+            self._runtime.listeners.unregister(name)
+        for name in self._applied_tasks:
+            self._runtime.listeners.unregister_task(name)
         self._handles.clear()
+        self._applied_daemons.clear()
+        self._applied_listeners.clear()
+        self._applied_tasks.clear()
         self._committed = False

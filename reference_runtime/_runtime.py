@@ -13,13 +13,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import compat
+from ._clock import Clock
 from ._config import ENV_SYSTEM_PROMPT_PATH, RuntimeConfig
 from ._context import PluginContext
+from ._coordinator import Coordinator
+from ._daemons import BackgroundDaemonEntry, BackgroundDaemonRegistry
 from ._discovery import Discovery, Shadowing, discover
 from ._dispatch import Dispatcher, _run_awaitable
 from ._errors import IdentityResolutionError, PluginLoadError
 from ._hookspecs import IDENTITY_HOOK
 from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity
+from ._listeners import ListenerRegistry
 from ._loading import load_register
 from ._manifest import Manifest
 
@@ -39,6 +43,8 @@ class LoadedPlugin:
     module: types.ModuleType | None
     hooks: tuple[tuple[str, Callable[..., Any]], ...]
     identity_providers: tuple[IdentityProvider, ...]
+    daemons: tuple[BackgroundDaemonEntry, ...] = ()
+    listeners: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
@@ -129,6 +135,10 @@ class Runtime:
         self.config = config if config is not None else RuntimeConfig()
         self._install_compat = install_compat
         self._dispatcher = Dispatcher()
+        #: This runtime's daemon registry (the daemon side).
+        self.daemons = BackgroundDaemonRegistry()
+        #: This runtime's listener registry (the listener side).
+        self.listeners = ListenerRegistry()
         self._contexts: dict[str, PluginContext] = {}
         self._report: LoadReport | None = None
 
@@ -197,7 +207,13 @@ class Runtime:
                 _log.warning("%s", message)
                 report.errors[key] = message
                 continue
-            context._commit()
+            try:
+                context._commit()
+            except Exception as exc:  # noqa: BLE001 - a clash with an earlier plugin's daemon
+                message = _failure_message(key, candidate.origin, exc)
+                _log.warning("%s", message)
+                report.errors[key] = message
+                continue
             self._contexts[key] = context
             report.warnings.extend(context.warnings)
             report.loaded.append(
@@ -209,6 +225,8 @@ class Runtime:
                     module=module,
                     hooks=context.hooks,
                     identity_providers=tuple(context.identity_providers),
+                    daemons=context.daemon_entries,
+                    listeners=context.listener_names,
                 )
             )
         self._report = report
@@ -227,6 +245,15 @@ class Runtime:
         """
         self.load()
         return [item.value for item in self._dispatcher.call(name, kwargs)]
+
+    def coordinator(self, *, clock: Clock | None = None, **options: Any) -> Coordinator:
+        """A coordinator for this runtime's daemons and listeners (loading first).
+
+        :param clock: real time by default; pass a ``VirtualClock`` to run in virtual time.
+        :param options: further :class:`~reference_runtime.Coordinator` options.
+        """
+        self.load()
+        return Coordinator(self.daemons.list_entries(), self.listeners, clock=clock, **options)
 
     def resolve_identity(
         self, *, engine: Any = None, system_prompt_path: Path | None = None, **context: Any

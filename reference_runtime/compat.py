@@ -16,9 +16,16 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
 
+from . import _daemons, _listeners
+from ._daemons import (
+    BackgroundDaemonEntry,
+    BackgroundDaemonRegistry,
+    PeriodicTaskSpec,
+    background_daemon_registry,
+)
 from ._identity import IdentityProvider, IdentitySpec
 
-__all__ = ["ALIASES", "install", "installed", "is_installed", "uninstall"]
+__all__ = ["ALIASES", "install", "installed", "is_installed", "isolated_defaults", "uninstall"]
 
 _log = logging.getLogger("reference_runtime")
 
@@ -29,8 +36,18 @@ def _identity_spec() -> Mapping[str, Any]:
     return {"IdentitySpec": IdentitySpec, "IdentityProvider": IdentityProvider}
 
 
+def _background_daemon_registry() -> Mapping[str, Any]:
+    return {
+        "BackgroundDaemonEntry": BackgroundDaemonEntry,
+        "BackgroundDaemonRegistry": BackgroundDaemonRegistry,
+        "PeriodicTaskSpec": PeriodicTaskSpec,
+        "background_daemon_registry": background_daemon_registry,
+    }
+
+
 #: Alias module name → a function returning the names it exposes.
 ALIASES: Final[dict[str, Callable[[], Mapping[str, Any]]]] = {
+    "agent.background_daemon_registry": _background_daemon_registry,
     "agent.identity_spec": _identity_spec,
 }
 
@@ -97,3 +114,28 @@ def installed() -> Iterator[bool]:
     finally:
         if result and not already:
             uninstall()
+
+
+@contextmanager
+def isolated_defaults() -> Iterator[None]:
+    """Give the ``with`` block fresh process defaults, then put the old ones back.
+
+    The process-default daemon registry, listener registry and listener singletons exist for
+    fork-style code that registers at import. A host that loads the same plugins repeatedly in
+    one process (the conformance kit does, once per check) uses this so nothing one load
+    registered is seen by the next.
+    """
+    saved = (
+        _daemons._default_registry,
+        _listeners._default_listeners,
+        dict(_listeners._singletons),
+    )
+    _daemons._default_registry = None
+    _listeners._default_listeners = None
+    _listeners._singletons.clear()
+    try:
+        yield
+    finally:
+        _daemons._default_registry, _listeners._default_listeners = saved[0], saved[1]
+        _listeners._singletons.clear()
+        _listeners._singletons.update(saved[2])

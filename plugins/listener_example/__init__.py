@@ -15,8 +15,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from reference_runtime._daemons import PeriodicTaskSpec
-from reference_runtime._listeners import DaemonListener
+from reference_runtime import DaemonListener, PeriodicTaskSpec
 
 __all__ = ["Inbox", "Telemetry", "compact_digest", "register"]
 
