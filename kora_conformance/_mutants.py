@@ -28,14 +28,18 @@ class Mutant:
     :param name: its directory name under :data:`MUTANTS_DIR` (the key it is enabled by).
     :param check_id: the catalog check it breaks.
     :param description: the bug, in a few words.
+    :param also_breaks: other checks it cannot help breaking (a plugin that does not load fails
+        KC-PL-001 too); every other check passes or is skipped.
     """
 
     name: str
     check_id: str
     description: str
+    also_breaks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        by_id(self.check_id)  # an unknown ID is a bug in this table
+        for check_id in (self.check_id, *self.also_breaks):
+            by_id(check_id)  # an unknown ID is a bug in this table
 
     @property
     def path(self) -> Path:
@@ -46,11 +50,21 @@ class Mutant:
 MUTANTS: Final[tuple[Mutant, ...]] = (
     Mutant("pl001_no_register", "KC-PL-001", "the entry function is named setup, not register"),
     Mutant("pl001_import_error", "KC-PL-001", "import reads a data file the package omits"),
-    Mutant("pl002_renamed_dir", "KC-PL-002", "manifest name differs from the directory name"),
+    Mutant(
+        "pl002_renamed_dir",
+        "KC-PL-002",
+        "manifest name differs from the directory name (so it cannot load either)",
+        also_breaks=("KC-PL-001",),
+    ),
     Mutant("pl003_typo_hook", "KC-PL-003", "registers the misspelt hook on_sesion_start"),
     Mutant("pl004_undeclared_hook", "KC-PL-004", "manifest omits a registered hook (SHOULD)"),
     Mutant("pl005_telemetry_ping", "KC-PL-005", "opens a socket at import, swallowing errors"),
-    Mutant("pl005_fetch_config", "KC-PL-005", "fetches config over HTTP at import, unguarded"),
+    Mutant(
+        "pl005_fetch_config",
+        "KC-PL-005",
+        "fetches config over HTTP at import, unguarded (the blocked import fails the load)",
+        also_breaks=("KC-PL-001",),
+    ),
     Mutant(
         "pl006_reload_duplicates",
         "KC-PL-006",

@@ -195,7 +195,9 @@ def manifests(draw: st.DrawFn, *, name: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"name": name if name is not None else draw(plugin_names())}
     hooks = st.lists(st.sampled_from(sorted(KNOWN_HOOKS)), max_size=4, unique=True)
     optional: dict[str, st.SearchStrategy[Any]] = {
-        "version": st.from_regex(r"\A[0-9]{1,3}(\.[0-9]{1,3}){0,2}\Z"),
+        "version": st.lists(st.integers(0, 999), min_size=1, max_size=3).map(
+            lambda parts: ".".join(map(str, parts))
+        ),
         "description": _texts(),
         "author": _texts()
         | st.fixed_dictionaries({"name": _texts()}, optional={"email": _texts()}),
