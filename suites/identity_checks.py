@@ -119,9 +119,9 @@ class Claimant:
         )
 
     def signature(self) -> str:
-        name = getattr(self.function, "__name__", "provider")
+        """The callable's parameter list, as ``inspect`` shows it."""
         try:
-            return f"{name}{inspect.signature(self.function)}"
+            return str(inspect.signature(self.function))
         except (TypeError, ValueError):
             return "(signature unavailable)"
 
@@ -281,7 +281,7 @@ def provider_signature(ctx: CheckContext) -> None:
                 ctx.fail(
                     expected="providers to accept engine= and unknown extra keywords "
                     "(def provider(*, engine=None, **kwargs))",
-                    seen=f"{claimant.label} {claimant.signature()} rejects a call with {what}: "
+                    seen=f"{claimant.label}{claimant.signature()} rejects a call with {what}: "
                     f"TypeError: {exc}",
                 )
             except Exception:  # noqa: BLE001 - other errors are KC-ID-001's finding
