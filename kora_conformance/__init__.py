@@ -14,30 +14,53 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._adapter import (
+        ADAPTER_PROTOCOL_VERSION,
+        IdentityOutcome,
+        LoadSpec,
+        ReferenceAdapter,
+        RuntimeAdapter,
+        RuntimeSession,
+        reference_adapter,
+    )
     from ._catalog import CATALOG, Check, by_id
     from ._check import CheckContext, KitOptions, Profile, Suite
     from ._errors import CheckFailed, KitError, NetworkBlocked, TargetError
     from ._targets import Target
 
 __all__ = [
+    "ADAPTER_PROTOCOL_VERSION",
     "CATALOG",
     "Check",
     "CheckContext",
     "CheckFailed",
+    "IdentityOutcome",
     "KitError",
     "KitOptions",
+    "LoadSpec",
     "NetworkBlocked",
     "Profile",
+    "ReferenceAdapter",
+    "RuntimeAdapter",
+    "RuntimeSession",
     "Suite",
     "Target",
     "TargetError",
     "__version__",
     "by_id",
+    "reference_adapter",
 ]
 
 __version__ = "0.1.0"
 
 _HOMES = {
+    "ADAPTER_PROTOCOL_VERSION": "_adapter",
+    "IdentityOutcome": "_adapter",
+    "LoadSpec": "_adapter",
+    "ReferenceAdapter": "_adapter",
+    "RuntimeAdapter": "_adapter",
+    "RuntimeSession": "_adapter",
+    "reference_adapter": "_adapter",
     "CATALOG": "_catalog",
     "Check": "_catalog",
     "by_id": "_catalog",

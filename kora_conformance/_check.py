@@ -23,6 +23,7 @@ import pytest
 
 from reference_runtime import IDENTITY_HOOK, LoadedPlugin, LoadReport, Runtime
 
+from ._adapter import RuntimeAdapter
 from ._catalog import Check, by_id
 from ._errors import CheckFailed
 from ._sandbox import Sandbox
@@ -149,13 +150,22 @@ class CheckContext:
     """Everything one check run may use: the target, its sandbox and the session's options."""
 
     def __init__(
-        self, check: Check, target: Target, sandbox: Sandbox, profile: Profile, options: KitOptions
+        self,
+        check: Check,
+        target: Target,
+        sandbox: Sandbox,
+        profile: Profile,
+        options: KitOptions,
+        *,
+        adapter: RuntimeAdapter | None = None,
     ) -> None:
         self.check = check
         self.target = target
         self.sandbox = sandbox
         self.profile = profile
         self.options = options
+        #: The runtime under certification (runtime checks only).
+        self.adapter = adapter
 
     def runtime(
         self,

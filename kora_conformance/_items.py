@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-from ._catalog import Check, iter_checks
+from ._catalog import Check, Scope, iter_checks
 from ._check import CheckContext, Implementation
 from ._errors import CheckFailed
 from ._sandbox import sandbox
@@ -30,8 +30,9 @@ ROOT_NODEID = "kora-conformance"
 
 def format_failure(check: Check, target: Target, failure: CheckFailed) -> str:
     """The message a failed check prints: ID, rule, expected, seen, fix and where to read more."""
+    kind = "runtime" if target.route == "runtime" else "plugin"
     lines = [
-        f"{check.id} ({check.level}) {check.title}: plugin {target.name!r} breaks the rule",
+        f"{check.id} ({check.level}) {check.title}: {kind} {target.name!r} breaks the rule",
         f"  rule:     {check.rule}",
         f"  expected: {failure.expected}",
         f"  seen:     {failure.seen}",
@@ -63,7 +64,8 @@ class TargetCollector(pytest.Collector):
     def collect(self) -> Iterator[pytest.Item]:
         state: KitState = self.parent.state  # type: ignore[union-attr]
         implementations = state.implementations
-        for check in iter_checks("plugin"):
+        scope: Scope = "runtime" if self.target.route == "runtime" else "plugin"
+        for check in iter_checks(scope):
             yield CheckItem.from_parent(
                 self, name=check.id, check=check, impl=implementations.get(check.id)
             )
@@ -102,7 +104,14 @@ class CheckItem(pytest.Item):
         if reason is not None:
             self._skip(reason)
         with sandbox() as box, self.target.installed(box.scratch):
-            context = CheckContext(self.check, self.target, box, profile, state.options)
+            context = CheckContext(
+                self.check,
+                self.target,
+                box,
+                profile,
+                state.options,
+                adapter=state.adapters.get(self.target.name),
+            )
             try:
                 self.impl.function(context)
             except CheckFailed as failure:

@@ -110,8 +110,11 @@ class Results:
             seen = self._seen.get((target.name, check.id))
             if seen is not None:
                 rows.append(Outcome(check, seen[0], seen[1]))  # type: ignore[arg-type]
-            elif check.scope == "runtime":
+            elif check.scope == "runtime" and target.route != "runtime":
                 reason = "runtime check: it certifies a runtime, not a plugin"
+                rows.append(Outcome(check, "skipped", reason))
+            elif check.scope == "plugin" and target.route == "runtime":
+                reason = "plugin check: it certifies a plugin, not a runtime"
                 rows.append(Outcome(check, "skipped", reason))
             else:
                 rows.append(Outcome(check, "skipped", "not run (deselected or interrupted)"))

@@ -17,6 +17,7 @@ from reference_runtime import __version__ as runtime_version
 from reference_runtime._manifest import find_manifest
 
 from . import __version__ as KIT_VERSION
+from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
 from ._check import Implementation, KitOptions, Profile
 from ._errors import TargetError
 from ._items import ROOT_NODEID, CheckItem, SuitesCollector
@@ -29,6 +30,8 @@ __all__ = ["KitState", "start"]
 
 
 def _profile(target: Target) -> Profile:
+    if target.route == "runtime":
+        return Profile(True)
     manifest = find_manifest(target.plugin_dir) if target.plugin_dir is not None else None
     with sandbox() as box, target.installed(box.scratch):
         report = Runtime(target.config()).load()
@@ -65,6 +68,8 @@ class KitState:
         self.implementations: dict[str, Implementation] = implementations()
         self.results = Results(targets)
         self._profiles: dict[str, Profile] = {}
+        #: Runtime target name → its adapter.
+        self.adapters: dict[str, RuntimeAdapter] = {}
 
     def profile(self, target: Target) -> Profile:
         """What ``target`` registers; learnt on first use and cached for the run."""
@@ -105,9 +110,12 @@ class KitHooks:
         self.state.results.record(report)
 
     def pytest_report_header(self) -> list[str]:
-        lines = [f"kora-conformance {KIT_VERSION}, contract level 1 ({self.state.how}):"]
+        lines = [
+            f"kora-conformance {KIT_VERSION}, contract level 1",
+            f"  targets {self.state.how}:",
+        ]
         for t in self.state.targets:
-            lines.append(f"  certifying {t.label} ({t.route}: {t.location})")
+            lines.append(f"    certifying {t.label} ({t.route}: {t.location})")
         lines.append(f"  gate: {self.state.gate}; hypothesis seed: {self.state.options.seed}")
         return lines
 
@@ -127,13 +135,19 @@ class KitHooks:
         if self.state.report_path is not None:
             terminalreporter.write_line(f"report written to {self.state.report_path}")
 
+    def _runtime_section(self) -> dict[str, str]:
+        for target in self.state.targets:
+            if target.route == "runtime":
+                return {"name": target.name, "version": target.version}
+        return {"name": "reference_runtime", "version": runtime_version}
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.state.report_path is None or hasattr(self.config, "workerinput"):
             return
         self.state.results.write_json(
             self.state.report_path,
             kit_version=KIT_VERSION,
-            runtime={"name": "reference_runtime", "version": runtime_version},
+            runtime=self._runtime_section(),
             seed=self.state.options.seed,
         )
 
@@ -151,8 +165,26 @@ class _XdistHooks:
 def start(config: pytest.Config) -> None:
     """Switch this pytest run into certification mode."""
     values: list[str] = config.getoption("kora_plugin") or []
+    runtime_spec: str | None = config.getoption("kora_runtime")
     try:
-        targets, how = resolve_targets(values, Path(config.invocation_params.dir))
+        try:
+            targets, how = resolve_targets(values, Path(config.invocation_params.dir))
+        except TargetError:
+            if values or runtime_spec:
+                raise
+            # Nothing named and nothing here: the run still certifies the reference runtime.
+            targets = []
+            how = (
+                f"none named, no plugin found in {config.invocation_params.dir}; pass "
+                "--kora-plugin DIR|NAME to certify a plugin"
+            )
+        adapter = None
+        if runtime_spec or not targets:
+            adapter = load_adapter(runtime_spec) if runtime_spec else reference_adapter()
+            location = runtime_spec or "kora_conformance:reference_adapter (built in)"
+            targets.append(
+                Target(adapter.name, adapter.version, "runtime", location, adapter=location)
+            )
     except TargetError as exc:
         msg = f"kora-conformance: {exc}"
         raise pytest.UsageError(msg) from None
@@ -174,6 +206,8 @@ def start(config: pytest.Config) -> None:
         config.getoption("kora_gate"),
         Path(report).resolve() if report else None,
     )
+    if adapter is not None:
+        state.adapters[adapter.name] = adapter
     # The wire check needs the SDK; importing it before any sandbox opens keeps it loaded
     # for the whole run instead of once per check.
     import anthropic  # noqa: F401, PLC0415

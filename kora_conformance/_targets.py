@@ -27,7 +27,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 __all__ = ["Target", "resolve_targets"]
 
-Route = Literal["directory", "entry_point"]
+Route = Literal["directory", "entry_point", "runtime"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +42,7 @@ class Target:
     :param project_dir: an uninstalled project declaring the entry point; the kit installs it
         into each check's sandbox as a temporary distribution.
     :param entry_point: ``(group, value)`` declared by ``project_dir``.
+    :param adapter: for a runtime target, the ``module:factory`` of its adapter.
     """
 
     name: str
@@ -51,6 +52,7 @@ class Target:
     plugin_dir: Path | None = None
     project_dir: Path | None = None
     entry_point: tuple[str, str] | None = None
+    adapter: str | None = None
 
     @property
     def label(self) -> str:

@@ -26,6 +26,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "plugin's entry-point name; repeatable (default: the current directory)",
     )
     group.addoption(
+        "--kora-runtime",
+        metavar="MODULE:FACTORY",
+        help="certify a runtime through the adapter this factory returns (default: the reference "
+        "runtime, when no plugin is named or found)",
+    )
+    group.addoption(
         "--kora-report", metavar="PATH", help="write the JSON certification report to PATH"
     )
     group.addoption(
