@@ -387,6 +387,19 @@ def _write_companions(root: Path) -> dict[ProviderBehaviour, list[str]]:
     return pool
 
 
+def _place_kora_probe(root: Path, target: str) -> str:
+    """Copy the shipped Kora identity probe into ``root``, under a name ``target`` does not use."""
+    name = KORA_PROBE if target != KORA_PROBE else f"{KORA_PROBE}_companion"
+    source = PROBES_DIR / KORA_PROBE
+    directory = root / name
+    directory.mkdir(parents=True)
+    manifest = (source / "plugin.yaml").read_text(encoding="utf-8")
+    manifest = manifest.replace(f"name: {KORA_PROBE}\n", f"name: {name}\n", 1)
+    (directory / "plugin.yaml").write_text(manifest, encoding="utf-8")
+    (directory / "__init__.py").write_bytes((source / "__init__.py").read_bytes())
+    return name
+
+
 @suite.check("KC-ID-004", applies=needs_identity)
 def precedence(ctx: CheckContext) -> None:
     from hypothesis import HealthCheck, given, seed, settings  # noqa: PLC0415
@@ -404,11 +417,12 @@ def precedence(ctx: CheckContext) -> None:
     name = ctx.target.name
     root = ctx.sandbox.scratch / "companions"
     pool = _write_companions(root)
-    arena = _Arena(ctx, [root, PROBES_DIR])
+    kora = _place_kora_probe(root, name)
+    arena = _Arena(ctx, [root])
     scenarios = (
         ("alone", [name], name),
-        ("first, before the Kora identity", [name, KORA_PROBE], name),
-        ("second, after the Kora identity", [KORA_PROBE, name], KORA_PROBE),
+        ("first, before the Kora identity", [name, kora], name),
+        ("second, after the Kora identity", [kora, name], kora),
     )
     for what, enabled, expected in scenarios:
         seen = _winner(ctx, arena, enabled)
@@ -451,7 +465,7 @@ def precedence(ctx: CheckContext) -> None:
         slots: list[str] = list(mix.slots())
         if kora_at is not None:
             at = min(kora_at, len(enabled))
-            enabled.insert(at, KORA_PROBE)
+            enabled.insert(at, kora)
             slots.insert(at, "claims (the Kora identity)")
         expected = next(
             n
