@@ -7,12 +7,15 @@ callable itself (``pkg:register``); both forms load.
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ._discovery import Candidate
 from ._errors import PluginLoadError
@@ -27,31 +30,50 @@ def _module_name(key: str) -> str:
     return f"{DIRECTORY_PACKAGE}.{key.replace('-', '_')}"
 
 
+class _DirectoryPluginFinder(importlib.abc.MetaPathFinder):
+    """Finds ``hermes_plugins.<key>`` at the directory the runtime last loaded it from.
+
+    Going through the import system (rather than executing the file by hand) is what lets
+    ``importlib.reload`` re-import a directory plugin, as it would any other module.
+    """
+
+    def __init__(self) -> None:
+        self.locations: dict[str, Path] = {}
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        directory = self.locations.get(fullname)
+        if directory is None:
+            return None
+        return importlib.util.spec_from_file_location(
+            fullname, directory / "__init__.py", submodule_search_locations=[str(directory)]
+        )
+
+
+# The import system is process-wide, so its finder is too; it only answers for the plugin
+# modules it was told about.
+_FINDER: Final = _DirectoryPluginFinder()
+
+
 def _import_directory(key: str, directory: Path) -> types.ModuleType:
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.append(_FINDER)
     if DIRECTORY_PACKAGE not in sys.modules:
         parent = types.ModuleType(DIRECTORY_PACKAGE)
         parent.__path__ = []
         sys.modules[DIRECTORY_PACKAGE] = parent
     name = _module_name(key)
     init = directory / "__init__.py"
+    _FINDER.locations[name] = directory
     existing = sys.modules.get(name)
-    if existing is not None and getattr(existing, "__file__", None) == str(init):
-        return existing
-    spec = importlib.util.spec_from_file_location(
-        name, init, submodule_search_locations=[str(directory)]
-    )
-    if spec is None or spec.loader is None:  # pragma: no cover - only for non-file paths
-        msg = f"plugin {key!r} ({directory}): cannot build an import spec for {init}"
-        raise PluginLoadError(msg, plugin=key)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        if sys.modules.get(name) is module:
-            del sys.modules[name]
-        raise
-    return module
+    if existing is not None:
+        if getattr(existing, "__file__", None) == str(init):
+            return existing
+        # The same key from another directory (another search root, another test): the
+        # stale module must not stand in for this one.
+        del sys.modules[name]
+    return importlib.import_module(name)
 
 
 def _register_of(candidate: Candidate, target: object) -> Callable[[Any], Any]:
