@@ -84,6 +84,8 @@ class CheckItem(pytest.Item):
         self.target: Target = self.parent.target  # type: ignore[union-attr]
         #: Set when a SHOULD check fails without failing the run (``--kora-gate must``).
         self.warning: str | None = None
+        #: Set when a failure is covered by a valid exemption.
+        self.exempted: str | None = None
         self.add_marker(pytest.mark.kora_check(check.id, level=check.level))
         self.user_properties += [
             ("kora_check", check.id),
@@ -112,13 +114,27 @@ class CheckItem(pytest.Item):
                 state.options,
                 adapter=state.adapters.get(self.target.name),
             )
+            exemption = state.exemption(self.target, self.check.id)
             try:
                 self.impl.function(context)
             except CheckFailed as failure:
+                if exemption is not None:
+                    problem = state.exemption_problem(exemption)
+                    if problem is None:
+                        self.exempted = f"exempted ({exemption.source}): {exemption.reason}"
+                        return
+                    failure.detail = f"{failure.detail}\n{problem}".strip()
+                    raise
                 if self.check.level == "SHOULD" and state.gate != "all":
                     self.warning = f"{failure.expected} expected; {failure.seen} seen"
                     return
                 raise
+            if exemption is not None:
+                raise CheckFailed(
+                    expected="no exemption for a check that passes",
+                    seen=f"{self.check.id} passes, yet {exemption.source} exempts it",
+                    detail="remove your exemption: the check is no longer failed",
+                )
 
     @staticmethod
     def _skip(reason: str) -> NoReturn:

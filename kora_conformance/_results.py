@@ -16,11 +16,12 @@ from typing import Any, Literal
 import pytest
 
 from ._catalog import CATALOG, Check
+from ._exemptions import Exemption
 from ._targets import Target
 
 __all__ = ["Outcome", "Results", "annotate_report", "outcome_of"]
 
-OutcomeName = Literal["passed", "failed", "warned", "skipped"]
+OutcomeName = Literal["passed", "failed", "warned", "exempted", "skipped"]
 
 SCHEMA = "kora-conformance-report/1"
 CONTRACT_LEVEL = "1"
@@ -47,7 +48,9 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-def annotate_report(report: pytest.TestReport, warning: str | None) -> None:
+def annotate_report(
+    report: pytest.TestReport, warning: str | None, exempted: str | None = None
+) -> None:
     """Record the kit's outcome for ``report`` in its ``user_properties``."""
     props = dict(report.user_properties)
     if "kora_check" not in props:
@@ -67,8 +70,11 @@ def annotate_report(report: pytest.TestReport, warning: str | None) -> None:
         if report.when != "call":
             message = f"error during {report.when}: {message}"
     elif report.when == "call":
-        outcome = "warned" if warning else "passed"
-        message = warning or ""
+        if exempted:
+            outcome, message = "exempted", exempted
+        else:
+            outcome = "warned" if warning else "passed"
+            message = warning or ""
     if outcome is not None:
         report.user_properties += [("kora_outcome", outcome), ("kora_message", message)]
 
@@ -89,8 +95,11 @@ def outcome_of(report: pytest.TestReport) -> tuple[str, str, str, str] | None:
 class Results:
     """The outcome table of a run, filled from test reports."""
 
-    def __init__(self, targets: Iterable[Target]) -> None:
+    def __init__(
+        self, targets: Iterable[Target], exemptions: dict[str, list[Exemption]] | None = None
+    ) -> None:
         self.targets = list(targets)
+        self.exemptions = exemptions or {}
         self._seen: dict[tuple[str, str], tuple[str, str]] = {}
 
     def record(self, report: pytest.TestReport) -> None:
@@ -100,7 +109,7 @@ class Results:
         target, check_id, outcome, message = found
         previous = self._seen.get((target, check_id))
         # A failure in teardown must not be hidden by the call phase having passed.
-        if previous is None or previous[0] in {"passed", "warned"}:
+        if previous is None or previous[0] in {"passed", "warned", "exempted"}:
             self._seen[(target, check_id)] = (outcome, message)
 
     def outcomes(self, target: Target) -> list[Outcome]:
@@ -133,8 +142,15 @@ class Results:
     def verdict_line(self, target: Target) -> str:
         failed = self.failed_musts(target)
         if not failed:
-            warned = [o.check.id for o in self.outcomes(target) if o.outcome == "warned"]
-            note = f" (warnings: {', '.join(warned)})" if warned else ""
+            outcomes = self.outcomes(target)
+            notes = []
+            warned = [o.check.id for o in outcomes if o.outcome == "warned"]
+            exempted = [o.check.id for o in outcomes if o.outcome == "exempted"]
+            if warned:
+                notes.append(f"warnings: {', '.join(warned)}")
+            if exempted:
+                notes.append(f"exempted: {', '.join(exempted)}")
+            note = f" ({'; '.join(notes)})" if notes else ""
             return f"{target.label}: CONFORMANT{note}"
         plural = "check" if len(failed) == 1 else "checks"
         return (
@@ -152,6 +168,7 @@ class Results:
                 "location": t.location,
                 "verdict": self.verdict(t),
                 "checks": [o.as_dict() for o in self.outcomes(t)],
+                "exemptions": [e.as_dict() for e in self.exemptions.get(t.name, [])],
             }
             for t in self.targets
         ]

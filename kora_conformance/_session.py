@@ -6,6 +6,7 @@ in ordinary test runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from reference_runtime._manifest import find_manifest
 
 from . import __version__ as KIT_VERSION
 from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
+from ._artifacts import badge_json, render_summary, write_text
 from ._check import Implementation, KitOptions, Profile
 from ._errors import TargetError
+from ._exemptions import Exemption, load_exemptions
 from ._items import ROOT_NODEID, CheckItem, SuitesCollector
 from ._results import Results, annotate_report
 from ._sandbox import sandbox
@@ -49,6 +52,19 @@ def _profile(target: Target) -> Profile:
         )
 
 
+def _exemptions_for(target: Target, cwd: Path) -> list[Exemption]:
+    """Exemptions from the target's own project and from the invocation directory's project."""
+    files = [cwd / "pyproject.toml"]
+    for directory in (target.plugin_dir, target.project_dir):
+        if directory is not None and (directory / "pyproject.toml") not in files:
+            files.append(directory / "pyproject.toml")
+    return [
+        e
+        for e in load_exemptions(dict.fromkeys(p.resolve() for p in files))
+        if e.target in {"", target.name}
+    ]
+
+
 class KitState:
     """What one certification run knows: targets, options, implementations and results."""
 
@@ -59,17 +75,34 @@ class KitState:
         options: KitOptions,
         gate: str,
         report_path: Path | None,
+        *,
+        summary_path: Path | None = None,
+        badge_path: Path | None = None,
+        exemptions: dict[str, list[Exemption]] | None = None,
+        today: dt.date | None = None,
     ) -> None:
         self.targets = targets
         self.how = how
         self.options = options
         self.gate = gate
         self.report_path = report_path
+        self.summary_path = summary_path
+        self.badge_path = badge_path
         self.implementations: dict[str, Implementation] = implementations()
-        self.results = Results(targets)
+        self.exemptions = exemptions or {}
+        self.today = today or dt.date.today()
+        self.results = Results(targets, self.exemptions)
         self._profiles: dict[str, Profile] = {}
         #: Runtime target name → its adapter.
         self.adapters: dict[str, RuntimeAdapter] = {}
+
+    def exemption(self, target: Target, check_id: str) -> Exemption | None:
+        """The exemption declared for ``check_id`` on ``target``, if any."""
+        return next((e for e in self.exemptions.get(target.name, []) if e.check == check_id), None)
+
+    def exemption_problem(self, exemption: Exemption) -> str | None:
+        """Why ``exemption`` cannot be honoured today, or ``None``."""
+        return exemption.problem(today=self.today, kit_version=KIT_VERSION)
 
     def profile(self, target: Target) -> Profile:
         """What ``target`` registers; learnt on first use and cached for the run."""
@@ -98,12 +131,16 @@ class KitHooks:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         if isinstance(item, CheckItem):
-            annotate_report(report, item.warning)
+            annotate_report(report, item.warning, item.exempted)
         return report
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
-        if report.when == "call" and ("kora_outcome", "warned") in report.user_properties:
+        if report.when != "call":
+            return None
+        if ("kora_outcome", "warned") in report.user_properties:
             return "warned", "W", ("WARNED", {"yellow": True})
+        if ("kora_outcome", "exempted") in report.user_properties:
+            return "exempted", "e", ("EXEMPTED", {"yellow": True})
         return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -132,8 +169,13 @@ class KitHooks:
             terminalreporter.write_line(
                 results.verdict_line(target), red=failed, green=not failed, bold=True
             )
-        if self.state.report_path is not None:
-            terminalreporter.write_line(f"report written to {self.state.report_path}")
+        for label, path in (
+            ("report", self.state.report_path),
+            ("summary", self.state.summary_path),
+            ("badge", self.state.badge_path),
+        ):
+            if path is not None:
+                terminalreporter.write_line(f"{label} written to {path}")
 
     def _runtime_section(self) -> dict[str, str]:
         for target in self.state.targets:
@@ -142,14 +184,22 @@ class KitHooks:
         return {"name": "reference_runtime", "version": runtime_version}
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.state.report_path is None or hasattr(self.config, "workerinput"):
+        if hasattr(self.config, "workerinput"):
             return
-        self.state.results.write_json(
-            self.state.report_path,
-            kit_version=KIT_VERSION,
-            runtime=self._runtime_section(),
-            seed=self.state.options.seed,
-        )
+        state = self.state
+        runtime = self._runtime_section()
+        if state.report_path is not None:
+            state.results.write_json(
+                state.report_path,
+                kit_version=KIT_VERSION,
+                runtime=runtime,
+                seed=state.options.seed,
+            )
+        if state.summary_path is not None:
+            summary = render_summary(state.results, kit_version=KIT_VERSION, runtime=runtime)
+            write_text(state.summary_path, summary)
+        if state.badge_path is not None:
+            write_text(state.badge_path, badge_json(state.results))
 
 
 class _XdistHooks:
@@ -160,6 +210,11 @@ class _XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["kora_seed"] = self.seed
+
+
+def _path_option(config: pytest.Config, name: str) -> Path | None:
+    value: str | None = config.getoption(name)
+    return Path(value).resolve() if value else None
 
 
 def start(config: pytest.Config) -> None:
@@ -198,6 +253,12 @@ def start(config: pytest.Config) -> None:
     if max_examples < 1:
         msg = "kora-conformance: --kora-max-examples must be at least 1"
         raise pytest.UsageError(msg)
+    cwd = Path(config.invocation_params.dir)
+    try:
+        exemptions = {t.name: _exemptions_for(t, cwd) for t in targets}
+    except TargetError as exc:
+        msg = f"kora-conformance: {exc}"
+        raise pytest.UsageError(msg) from None
     report: str | None = config.getoption("kora_report")
     state = KitState(
         targets,
@@ -205,6 +266,9 @@ def start(config: pytest.Config) -> None:
         KitOptions(max_examples=max_examples, seed=seed),
         config.getoption("kora_gate"),
         Path(report).resolve() if report else None,
+        exemptions=exemptions,
+        summary_path=_path_option(config, "kora_summary"),
+        badge_path=_path_option(config, "kora_badge"),
     )
     if adapter is not None:
         state.adapters[adapter.name] = adapter

@@ -35,6 +35,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--kora-report", metavar="PATH", help="write the JSON certification report to PATH"
     )
     group.addoption(
+        "--kora-summary",
+        metavar="PATH",
+        help="write a Markdown summary (for a CI job summary page) to PATH",
+    )
+    group.addoption(
+        "--kora-badge", metavar="PATH", help="write a shields.io endpoint badge JSON to PATH"
+    )
+    group.addoption(
         "--kora-gate",
         choices=("must", "all"),
         default="must",
