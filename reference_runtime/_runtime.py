@@ -10,7 +10,7 @@ import traceback
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from . import compat
 from ._clock import Clock
@@ -18,7 +18,7 @@ from ._config import ENV_SYSTEM_PROMPT_PATH, RuntimeConfig
 from ._context import PluginContext
 from ._coordinator import Coordinator
 from ._daemons import BackgroundDaemonEntry, BackgroundDaemonRegistry
-from ._discovery import Discovery, Shadowing, discover
+from ._discovery import Candidate, Discovery, Shadowing, discover
 from ._dispatch import Dispatcher, _run_awaitable
 from ._errors import IdentityResolutionError, PluginLoadError
 from ._hookspecs import IDENTITY_HOOK
@@ -127,7 +127,18 @@ class Runtime:
     :param config: what to load; an empty configuration loads nothing.
     :param install_compat: make the fork's ``agent.*`` import paths available before loading
         (see :mod:`reference_runtime.compat`), for plugins written against the fork.
+
+    Extension seams: the classes below and :meth:`import_plugin` are what a subclass replaces to
+    build a variant runtime (the conformance kit's deliberately broken runtimes do). They are
+    not configuration; the defaults are the contract's behaviour.
     """
+
+    #: The registration context each plugin's ``register(ctx)`` receives.
+    context_class: ClassVar[type[PluginContext]] = PluginContext
+    #: The class of this runtime's daemon registry (:attr:`daemons`).
+    daemon_registry_class: ClassVar[type[BackgroundDaemonRegistry]] = BackgroundDaemonRegistry
+    #: The class :meth:`coordinator` instantiates.
+    coordinator_class: ClassVar[type[Coordinator]] = Coordinator
 
     def __init__(
         self, config: RuntimeConfig | None = None, *, install_compat: bool = False
@@ -136,7 +147,7 @@ class Runtime:
         self._install_compat = install_compat
         self._dispatcher = Dispatcher()
         #: This runtime's daemon registry (the daemon side).
-        self.daemons = BackgroundDaemonRegistry()
+        self.daemons = self.daemon_registry_class()
         #: This runtime's listener registry (the listener side).
         self.listeners = ListenerRegistry()
         self._contexts: dict[str, PluginContext] = {}
@@ -196,9 +207,9 @@ class Runtime:
                     f"plugin {key!r}: manifest has unknown keys "
                     f"{', '.join(candidate.manifest.unknown_keys)} (kept, not interpreted)"
                 )
-            context = PluginContext(candidate.manifest, self)
+            context = self.context_class(candidate.manifest, self)
             try:
-                register, module = load_register(candidate)
+                register, module = self.import_plugin(candidate)
                 outcome = register(context)
                 if inspect.isawaitable(outcome):
                     _run_awaitable(outcome)
@@ -232,6 +243,17 @@ class Runtime:
         self._report = report
         return report
 
+    def import_plugin(
+        self, candidate: Candidate
+    ) -> tuple[Callable[[Any], Any], types.ModuleType | None]:
+        """Import a discovered plugin; return its ``register`` callable and module.
+
+        The default accepts both entry-point forms (see
+        :func:`~reference_runtime._loading.load_register`); exceptions from the plugin's own code
+        propagate for :meth:`load` to record.
+        """
+        return load_register(candidate)
+
     def context(self, key: str) -> PluginContext | None:
         """The context a loaded plugin registered through."""
         self.load()
@@ -253,7 +275,9 @@ class Runtime:
         :param options: further :class:`~reference_runtime.Coordinator` options.
         """
         self.load()
-        return Coordinator(self.daemons.list_entries(), self.listeners, clock=clock, **options)
+        return self.coordinator_class(
+            self.daemons.list_entries(), self.listeners, clock=clock, **options
+        )
 
     def resolve_identity(
         self, *, engine: Any = None, system_prompt_path: Path | None = None, **context: Any
