@@ -18,6 +18,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="certify plugins against the Kora plugin contract instead of running the tests",
     )
     group.addoption(
+        "--kora-selftest",
+        action="store_true",
+        help="certify every shipped mutant and fail unless each check catches its own",
+    )
+    group.addoption(
         "--kora-plugin",
         action="append",
         default=[],
@@ -69,7 +74,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "kora_check(id, level): the Kora conformance check an item runs"
     )
-    if config.getoption("kora_conformance", default=False):
+    if config.getoption("kora_selftest", default=False):
+        from ._selftest import start_selftest  # noqa: PLC0415
+        from ._suites import suites_dir  # noqa: PLC0415
+
+        start_selftest(config, suites_dir())
+    elif config.getoption("kora_conformance", default=False):
         from ._session import start  # noqa: PLC0415
 
         start(config)
