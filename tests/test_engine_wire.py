@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_httpx2  # noqa: F401 - registers respx's "httpcore2" mocker (the SDK uses httpx2)
 import respx
 
 from reference_runtime import (

@@ -251,7 +251,12 @@ def test_kora_declines_without_a_usable_prompt(
     fallback = tmp_path / "fallback.md"
     fallback.write_text("explicit fallback", encoding="utf-8")
 
-    assert_identity_of(load_bundled("directory", "kora", "marvin").resolve_identity(), "marvin")
+    runtime = load_bundled("directory", "kora", "marvin")
+    kora = runtime.load().plugin("kora")
+    assert kora is not None
+    [provider] = kora.identity_providers
+    assert provider(engine=None) is None
+    assert_identity_of(runtime.resolve_identity(), "marvin")
     alone = load_bundled("directory", "kora", system_prompt_path=fallback).resolve_identity()
     assert (alone.source, alone.path) == ("file", fallback)
 
