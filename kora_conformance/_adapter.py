@@ -90,7 +90,11 @@ class RuntimeSession(Protocol):
         ...
 
     def build_engine(self, *, system_prompt_path: Path | None = None) -> object:
-        """Construct the reasoning engine (which resolves the identity); no credentials needed."""
+        """Construct the reasoning engine (which resolves the identity); no credentials needed.
+
+        Return the very object identity providers receive as ``engine=`` (KC-RT-008 compares
+        them by identity), not a wrapper around it.
+        """
         ...
 
     def send(self, engine: object, text: str) -> None:
@@ -130,8 +134,9 @@ class RuntimeAdapter(Protocol):
 
 
 class _ReferenceSession:
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Any, engine_class: type[Any] | None = None) -> None:
         self.runtime = runtime
+        self.engine_class = engine_class
         self.report = runtime.load()
 
     @property
@@ -152,7 +157,9 @@ class _ReferenceSession:
     def build_engine(self, *, system_prompt_path: Path | None = None) -> object:
         from reference_runtime import ReasoningEngine  # noqa: PLC0415
 
-        return ReasoningEngine(self.runtime, system_prompt_path=system_prompt_path)
+        engine_class = self.engine_class or ReasoningEngine
+        engine: object = engine_class(self.runtime, system_prompt_path=system_prompt_path)
+        return engine
 
     def send(self, engine: object, text: str) -> None:
         engine.send(text)  # type: ignore[attr-defined]
@@ -190,14 +197,24 @@ class ReferenceAdapter:
 
     :param runtime_class: the runtime class to instantiate; a subclass lets tests certify a
         deliberately broken variant through the same adapter.
+    :param engine_class: the reasoning engine class :meth:`RuntimeSession.build_engine`
+        constructs (``engine_class(runtime, system_prompt_path=...)``); a
+        :class:`~reference_runtime.ReasoningEngine` subclass, for the same purpose.
     """
 
     protocol_version = ADAPTER_PROTOCOL_VERSION
 
-    def __init__(self, runtime_class: type[Any] | None = None, *, name: str = "") -> None:
+    def __init__(
+        self,
+        runtime_class: type[Any] | None = None,
+        *,
+        name: str = "",
+        engine_class: type[Any] | None = None,
+    ) -> None:
         import reference_runtime  # noqa: PLC0415
 
         self.runtime_class = runtime_class or reference_runtime.Runtime
+        self.engine_class = engine_class
         self.name = name or "reference_runtime"
         self.version = reference_runtime.__version__
 
@@ -210,7 +227,7 @@ class ReferenceAdapter:
             entry_point_groups=spec.entry_point_groups,
             default_system_prompt_path=spec.default_system_prompt_path,
         )
-        return _ReferenceSession(self.runtime_class(config))
+        return _ReferenceSession(self.runtime_class(config), self.engine_class)
 
 
 def reference_adapter() -> RuntimeAdapter:
@@ -221,8 +238,9 @@ def reference_adapter() -> RuntimeAdapter:
 def load_adapter(spec: str) -> RuntimeAdapter:
     """Import ``module:factory`` and call the factory.
 
-    :raises TargetError: the spec is malformed, the import fails, or the factory's result is not
-        a :class:`RuntimeAdapter` of this protocol version.
+    :raises TargetError: the spec is malformed, the import fails, the named object is not
+        callable, the factory raises, or its result is not a :class:`RuntimeAdapter` of this
+        protocol version.
     """
     from ._errors import TargetError  # noqa: PLC0415
 
@@ -235,7 +253,17 @@ def load_adapter(spec: str) -> RuntimeAdapter:
     except (ImportError, AttributeError) as exc:
         msg = f"--kora-runtime {spec!r}: cannot import the factory ({type(exc).__name__}: {exc})"
         raise TargetError(msg) from exc
-    adapter = factory()
+    if not callable(factory):
+        msg = (
+            f"--kora-runtime {spec!r} names a {type(factory).__name__}, not a factory; point it "
+            "at a callable that returns a RuntimeAdapter"
+        )
+        raise TargetError(msg)
+    try:
+        adapter = factory()
+    except Exception as exc:
+        msg = f"--kora-runtime {spec!r}: the factory raised {type(exc).__name__}: {exc}"
+        raise TargetError(msg) from exc
     if not isinstance(adapter, RuntimeAdapter):
         msg = (
             f"--kora-runtime {spec!r} returned {type(adapter).__name__}, which lacks the "
