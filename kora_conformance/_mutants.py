@@ -15,7 +15,7 @@ from typing import Final
 
 from ._catalog import by_id
 
-__all__ = ["MUTANTS", "MUTANTS_DIR", "Mutant", "mutant_dir"]
+__all__ = ["MUTANTS", "MUTANTS_DIR", "RUNTIME_MUTANTS", "Mutant", "RuntimeMutant", "mutant_dir"]
 
 #: The directory holding the mutants (a plugin search root).
 MUTANTS_DIR: Final = Path(__file__).resolve().parent / "mutants"
@@ -102,3 +102,74 @@ def mutant_dir(name: str) -> Path:
         msg = f"unknown mutant {name!r}; known mutants: {known}"
         raise KeyError(msg)
     return MUTANTS_DIR / name
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeMutant:
+    """A broken runtime: an adapter factory over a deliberately broken reference runtime.
+
+    :param factory: ``module:factory`` for ``--kora-runtime``.
+    :param check_id: the runtime check (KC-RT-*) it breaks.
+    :param description: the bug, in a few words.
+    :param also_breaks: other checks it cannot help breaking; every other check passes.
+    """
+
+    factory: str
+    check_id: str
+    description: str
+    also_breaks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for check_id in (self.check_id, *self.also_breaks):
+            if by_id(check_id).scope != "runtime":  # an unknown ID raises KeyError
+                msg = f"runtime mutant {self.factory}: {check_id} is not a runtime check"
+                raise ValueError(msg)
+
+    @property
+    def name(self) -> str:
+        """The factory's name, which is also the certified runtime's name."""
+        return self.factory.rpartition(":")[2]
+
+
+def _runtime(name: str, check_id: str, description: str) -> RuntimeMutant:
+    return RuntimeMutant(f"kora_conformance.mutants.runtimes:{name}", check_id, description)
+
+
+#: The shipped broken runtimes (:mod:`kora_conformance.mutants.runtimes`), in catalog order.
+RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
+    _runtime(
+        "set_ordering",
+        "KC-RT-001",
+        "the loader turns plugins.enabled into a set and loads in discovery order",
+    ),
+    _runtime(
+        "naive_providers",
+        "KC-RT-002",
+        "providers are called unwrapped: exceptions escape, wrong types pass as specs",
+    ),
+    _runtime("ignores_prompt_env", "KC-RT-003", "the fallback ignores KORA_SYSTEM_PROMPT_PATH"),
+    _runtime(
+        "module_form_only",
+        "KC-RT-004",
+        "entry points load as ep.load().register, so pkg:register fails",
+    ),
+    _runtime(
+        "no_rollback",
+        "KC-RT-005",
+        "registrations apply at once; a plugin failing half-way keeps them",
+    ),
+    _runtime(
+        "swallowing_registry",
+        "KC-RT-006",
+        "the daemon registry swallows every duplicate error, real clashes included",
+    ),
+    _runtime("fifo_shutdown", "KC-RT-007", "the coordinator shuts down in FIFO order"),
+    _runtime("hook_fired_twice", "KC-RT-008", "the identity hook fires twice per engine"),
+    _runtime("hook_without_engine", "KC-RT-008", "the identity hook gets engine=None"),
+    _runtime(
+        "anonymous_identity",
+        "KC-RT-009",
+        "the resolved identity names no plugin and no file (SHOULD)",
+    ),
+    _runtime("persona_not_sent", "KC-RT-010", "the engine never sends the persona (SHOULD)"),
+)
