@@ -89,6 +89,38 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "a pre_api_request_mutable hook replaces the request's system content",
     ),
     Mutant("id007_no_agent_name", "KC-ID-007", "metadata lacks agent_name (SHOULD)"),
+    Mutant(
+        "dm001_zero_interval",
+        "KC-DM-001",
+        "writes interval_seconds=0 into a validated spec with object.__setattr__",
+    ),
+    Mutant(
+        "dm002_required_coordinator",
+        "KC-DM-002",
+        "startup(coordinator) without a default, registered with register_background_daemon",
+    ),
+    Mutant(
+        "dm003_two_instances",
+        "KC-DM-003",
+        "the listener factory builds a new instance; the daemon side holds the singleton's",
+    ),
+    Mutant(
+        "dm004_counter_name",
+        "KC-DM-004",
+        "the daemon name takes a number from a counter that survives reloads",
+    ),
+    Mutant("dm005_hung_shutdown", "KC-DM-005", "shutdown awaits an event nobody sets"),
+    Mutant("dm005_blocking_poll", "KC-DM-005", "a periodic callback blocks in time.sleep"),
+    Mutant(
+        "dm006_wrapped_twice",
+        "KC-DM-006",
+        "the primary task again on the listener side, wrapped in a lambda, so it fires twice",
+    ),
+    Mutant(
+        "dm007_pure_on_listener_side",
+        "KC-DM-007",
+        "a pure-periodic daemon also registered on the listener side (SHOULD)",
+    ),
 )
 
 

@@ -1,9 +1,10 @@
-"""The checks bite: the kit certifies every shipped mutant, Marvin and Kora in one run.
+"""The checks bite: the kit certifies every shipped mutant, Marvin, Kora and the daemon example
+plugin in one run.
 
 One ``pytest --kora-conformance`` subprocess (module-scoped) certifies all of them, outside the
 repository, and writes the JSON report; the tests read it. Each mutant must fail its own check
-(a SHOULD mutant: warn) and nothing else beyond what its table row admits; Marvin and Kora must
-be conformant with every plugin and identity check passed.
+(a SHOULD mutant: warn) and nothing else beyond what its table row admits; the bundled plugins
+must be conformant with every check of their areas passed and the others skipped.
 """
 
 from __future__ import annotations
@@ -23,8 +24,14 @@ from kora_conformance._catalog import CATALOG, by_id
 from kora_conformance._mutants import MUTANTS, MUTANTS_DIR, Mutant, mutant_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFORMANT = ("marvin", "kora")
-AREAS = ("PL", "ID")
+#: Bundled plugin → the areas whose checks it must pass; the other areas' checks skip.
+CONFORMANT = {
+    "marvin": ("PL", "ID"),
+    "kora": ("PL", "ID"),
+    "listener_example": ("PL", "DM"),
+}
+#: Plugin-check areas: every MUST check of them has a mutant.
+AREAS = ("PL", "ID", "DM")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,8 +114,17 @@ def test_bundled_plugins_are_conformant_without_warnings(run: Run, name: str) ->
 
     assert target["verdict"] == "conformant"
     assert set(outcomes.values()) <= {"passed", "skipped"}, target
-    plugin_and_identity = [c.id for c in CATALOG if c.area in AREAS]
-    assert all(outcomes[check_id] == "passed" for check_id in plugin_and_identity), target
+    own = [c.id for c in CATALOG if c.area in CONFORMANT[name]]
+    assert all(outcomes[check_id] == "passed" for check_id in own), target
+
+
+@pytest.mark.parametrize("name", ["marvin", "kora"])
+def test_plugins_without_daemons_skip_the_daemon_checks(run: Run, name: str) -> None:
+    messages = {c["id"]: c["message"] for c in run.target(name)["checks"]}
+
+    for check in (c for c in CATALOG if c.area == "DM"):
+        assert run.outcomes(name)[check.id] == "skipped"
+        assert "registers no background daemons" in messages[check.id]
 
 
 def test_the_run_fails_and_reports_every_check_for_every_target(run: Run) -> None:
@@ -177,7 +193,19 @@ def test_id004_property_prints_a_replayable_falsifying_example(tmp_path: Path) -
     assert "replay it with: --kora-seed 7 -k KC-ID-004" in output
 
 
-def test_every_must_plugin_and_identity_check_has_a_mutant() -> None:
+def test_daemon_failures_say_what_and_where(run: Run) -> None:
+    assert "interval_seconds 0.0, not > 0" in run.output
+    assert "start_worker(coordinator: 'Any') -> 'None' cannot be called as startup()" in run.output
+    assert "the listener side's is hermes_plugins.dm003_two_instances.Poller.startup" in run.output
+    assert "a fresh runtime got daemons ['sync.worker-2']" in run.output
+    assert "shutdown of 'outbox': shutdown did not finish within 2 s" in run.output
+    assert "interrupted in poll (" in run.output
+    assert "dm005_blocking_poll" + os.sep + "__init__.py:" in run.output
+    assert "also runs from task 'mailbox.fetch.listener'" in run.output
+    assert "pure-periodic daemon 'janitor'" in run.output
+
+
+def test_every_must_plugin_check_has_a_mutant() -> None:
     covered = {m.check_id for m in MUTANTS}
     musts = {c.id for c in CATALOG if c.area in AREAS and c.level == "MUST"}
 
