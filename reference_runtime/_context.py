@@ -129,7 +129,7 @@ class PluginContext:
         if name not in KNOWN_HOOKS:
             warning = (
                 f"plugin {self.name!r} registered unknown hook {name!r}; it is kept for forward "
-                "compatibility but this runtime never calls it (check the spelling)"
+                "compatibility, but no host fires it (check the spelling)"
             )
             _log.warning("%s", warning)
             self.warnings.append(warning)

@@ -156,8 +156,9 @@ def load_manifest(path: Path) -> Manifest:
         raise _fail(path, rule, lines.get("name"))
 
     version = data.get("version", "")
-    if isinstance(version, bool) or not isinstance(version, (str, int, float)):
-        rule = f"'version' must be a string such as \"0.1.0\", got {version!r}"
+    if isinstance(version, bool) or not isinstance(version, (str, int)):
+        # A float is refused rather than converted: YAML reads 1.10 as 1.1.
+        rule = f"'version' must be a string such as \"0.1.0\" (quote it), got {version!r}"
         raise _fail(path, rule, lines.get("version"))
 
     description = data.get("description", "")

@@ -63,9 +63,17 @@ def test_author_may_be_a_mapping(tmp_path: Path) -> None:
     assert load_manifest(path).author == {"name": "Ann", "email": "ann@example.org"}
 
 
-@pytest.mark.parametrize(("written", "kept"), [("0.1", "0.1"), ("2", "2"), ("'1.0'", "1.0")])
-def test_numeric_versions_are_kept_as_text(tmp_path: Path, written: str, kept: str) -> None:
+@pytest.mark.parametrize(("written", "kept"), [("2", "2"), ("'1.10'", "1.10"), ("0.1.0", "0.1.0")])
+def test_integer_and_quoted_versions_are_kept_as_text(
+    tmp_path: Path, written: str, kept: str
+) -> None:
     assert load_manifest(write(tmp_path, f"name: x\nversion: {written}\n")).version == kept
+
+
+def test_a_float_version_is_refused_because_yaml_loses_digits(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nversion: 1.10\n")
+    with pytest.raises(ManifestError, match=r"plugin.yaml:2: 'version' must be a string.*quote it"):
+        load_manifest(path)
 
 
 def test_hooks_and_provides_hooks_are_merged_first_mention_first(tmp_path: Path) -> None:
