@@ -1,0 +1,437 @@
+"""Daemons through the runtime: plugin contexts, rollback, name clashes, coordinators, compat.
+
+Contract 2.3 (registration and rollback), 2.4 (the fork's import path) and 3.1-3.3 as a plugin
+sees them: plugins are real directories loaded by the real loader into a :class:`Runtime`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import reference_runtime
+from reference_runtime import (
+    BackgroundDaemonEntry,
+    BackgroundDaemonRegistry,
+    EventKind,
+    PeriodicTaskSpec,
+    Runtime,
+    RuntimeConfig,
+    VirtualClock,
+    background_daemon_registry,
+    compat,
+    listener_registry,
+)
+from reference_runtime._listeners import DaemonListener
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = REPO_ROOT / "plugins"
+EXAMPLE_FIRES = {
+    "inbox.poll": 60,
+    "digest.compact": 1,
+    "telemetry.persist": 12,
+    "telemetry.rollup": 1,
+}
+
+MakePlugin = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def fresh_defaults(isolated_imports: None) -> Iterator[None]:
+    """Fresh process-default registries and listener singletons, restored after the test."""
+    with compat.isolated_defaults():
+        yield
+
+
+def load(root: Path, *enabled: str) -> Runtime:
+    runtime = Runtime(RuntimeConfig(enabled=enabled, plugin_dirs=(root,), entry_point_groups=()))
+    runtime.load()
+    return runtime
+
+
+def run(runtime: Runtime, seconds: float) -> tuple[int, object]:
+    coordinator = runtime.coordinator(clock=VirtualClock())
+    status = asyncio.run(coordinator.run(until=seconds))
+    return status, coordinator
+
+
+DAEMON_PLUGIN = """
+from reference_runtime import PeriodicTaskSpec
+
+async def start(coordinator=None):
+    pass
+
+async def stop():
+    pass
+
+def beat():
+    pass
+
+ENTRIES = []
+
+def register(ctx):
+    ENTRIES.append(
+        ctx.register_background_daemon(
+            "{name}", start, stop, periodic_task=PeriodicTaskSpec(30, beat, "{name}.beat")
+        )
+    )
+"""
+
+
+def daemon_plugin(name: str, daemon: str | None = None) -> str:
+    return DAEMON_PLUGIN.replace("{name}", daemon or name)
+
+
+# --- registration through the context ----------------------------------------------------------
+
+
+def test_register_background_daemon_stamps_the_plugin_and_lands_in_the_runtime(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("beats", daemon_plugin("beats", "heart"))
+
+    runtime = load(plugins_root, "beats")
+
+    entry = runtime.daemons.by_name("heart")
+    assert entry is not None
+    assert entry.plugin_name == "beats"
+    assert entry.periodic_task is not None
+    assert entry.periodic_task.name == "heart.beat"
+    registered = sys.modules["hermes_plugins.beats"].ENTRIES
+    assert registered == [entry]
+    plugin = runtime.report.plugin("beats")
+    assert plugin is not None
+    assert plugin.daemons == (entry,)
+    assert plugin.listeners == ()
+    assert len(background_daemon_registry()) == 0, "the process default stays untouched"
+
+
+def test_the_same_daemon_registered_twice_by_one_plugin_is_kept_once(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    body = daemon_plugin("twice", "heart") + "\n\n_first = register\n\n"
+    body += "def register(ctx):\n    _first(ctx)\n    _first(ctx)\n"
+    make_plugin("twice", body)
+
+    runtime = load(plugins_root, "twice")
+
+    assert [e.name for e in runtime.daemons.list_entries()] == ["heart"]
+    entries = sys.modules["hermes_plugins.twice"].ENTRIES
+    assert len(entries) == 2
+    assert runtime.daemons.by_name("heart") is entries[0]
+
+
+FAILS_HALF_WAY = """
+from reference_runtime import DaemonListener, PeriodicTaskSpec
+
+class Half(DaemonListener):
+    def poll(self):
+        pass
+
+async def start(coordinator=None):
+    pass
+
+async def stop():
+    pass
+
+def register(ctx):
+    half = Half.instance()
+    ctx.register_background_daemon("half.daemon", start, stop)
+    ctx.register_dual_listener(
+        "half_dual",
+        half,
+        periodic_task=PeriodicTaskSpec(60, half.poll, "half.poll"),
+        listener_side_tasks=[PeriodicTaskSpec(600, half.poll, "half.poll.slow")],
+    )
+    ctx.register_listener("half_listener", lambda: (start, stop))
+    raise RuntimeError("configuration missing")
+"""
+
+
+def test_a_plugin_failing_after_registering_leaves_nothing_behind_and_the_others_load(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("half", FAILS_HALF_WAY)
+    make_plugin("beats", daemon_plugin("beats"))
+
+    runtime = load(plugins_root, "half", "beats")
+
+    report = runtime.report
+    assert [p.key for p in report.loaded] == ["beats"]
+    assert "RuntimeError: configuration missing" in report.errors["half"]
+    assert "rolled back" in report.errors["half"]
+    assert [e.name for e in runtime.daemons.list_entries()] == ["beats"]
+    assert runtime.listeners.names() == []
+    assert runtime.listeners.tasks() == []
+    status, coordinator = run(runtime, 60)
+    assert status == 0
+    assert coordinator.fire_counts() == {"beats.beat": 2}  # type: ignore[attr-defined]
+
+
+CLAIMS_HEART = """
+from reference_runtime import PeriodicTaskSpec
+
+async def start(coordinator=None):
+    pass
+
+async def stop():
+    pass
+
+def register(ctx):
+    ctx.register_background_daemon("thief.own", start, stop)
+    ctx.register_background_daemon("heart", start, stop)
+"""
+
+
+def test_a_second_plugin_claiming_a_daemon_name_fails_naming_both_owners(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("beats", daemon_plugin("beats", "heart"))
+    make_plugin("thief", CLAIMS_HEART)
+
+    runtime = load(plugins_root, "beats", "thief")
+
+    report = runtime.report
+    assert [p.key for p in report.loaded] == ["beats"]
+    error = report.errors["thief"]
+    assert "DuplicateDaemonError" in error
+    assert "'heart'" in error
+    assert "'beats'" in error
+    assert "'thief'" in error
+    entry = runtime.daemons.by_name("heart")
+    assert entry is not None
+    assert entry.plugin_name == "beats"
+    assert "thief.own" not in runtime.daemons, "registered before the clash, rolled back"
+
+
+def test_the_same_plugin_loads_into_two_runtimes(plugins_root: Path) -> None:
+    first = load(BUNDLED, "listener_example")
+    second = load(BUNDLED, "listener_example")
+
+    assert first.report.errors == second.report.errors == {}
+    assert first.daemons is not second.daemons
+    names = ["inbox", "digest_compactor", "telemetry"]
+    assert [e.name for e in first.daemons.list_entries()] == names
+    assert [e.name for e in second.daemons.list_entries()] == names
+    for a, b in zip(first.daemons.list_entries(), second.daemons.list_entries(), strict=True):
+        assert reference_runtime.same_daemon(a, b)
+    assert first.listeners.names() == second.listeners.names() == ["inbox", "telemetry"]
+    inbox = sys.modules["hermes_plugins.listener_example"].Inbox.instance()
+    assert first.listeners.resolve("inbox").startup.__self__ is inbox  # type: ignore[attr-defined]
+    assert second.listeners.resolve("inbox").startup.__self__ is inbox  # type: ignore[attr-defined]
+
+
+def test_register_dual_listener_puts_equal_bound_methods_of_one_instance_on_both_sides() -> None:
+    runtime = load(BUNDLED, "listener_example")
+
+    for name in ("inbox", "telemetry"):
+        entry = runtime.daemons.by_name(name)
+        assert entry is not None
+        resolved = runtime.listeners.resolve(name)
+        assert resolved.startup == entry.startup
+        assert resolved.shutdown == entry.shutdown
+        instance = entry.startup.__self__  # type: ignore[attr-defined]
+        assert isinstance(instance, DaemonListener)
+        assert resolved.startup.__self__ is instance  # type: ignore[attr-defined]
+        assert resolved.shutdown.__self__ is instance  # type: ignore[attr-defined]
+        assert type(instance).instance() is instance
+        assert resolved.shutdown_timeout == entry.shutdown_timeout
+    tasks = {t.spec.name: t.listener for t in runtime.listeners.tasks()}
+    assert tasks == {
+        "inbox.poll": "inbox",
+        "telemetry.persist": "telemetry",
+        "telemetry.rollup": "telemetry",
+    }
+
+
+LISTENERS = """
+async def start(coordinator=None):
+    pass
+
+async def stop():
+    pass
+
+async def start_v2(coordinator=None):
+    pass
+
+KEPT = []
+
+def register(ctx):
+    ctx.register_listener("feed", lambda: (start, stop))
+    ctx.register_listener("other", lambda: (start, stop, 3.0))
+    ctx.register_listener("feed", lambda: (start_v2, stop, 7.0))
+    KEPT.append(ctx)
+"""
+
+
+def test_register_listener_replaces_a_name_and_later_registrations_apply_at_once(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("feeds", LISTENERS)
+
+    runtime = load(plugins_root, "feeds")
+
+    module = sys.modules["hermes_plugins.feeds"]
+    assert runtime.listeners.names() == ["other", "feed"]
+    feed = runtime.listeners.resolve("feed")
+    assert (feed.startup, feed.shutdown_timeout) == (module.start_v2, 7.0)
+    (ctx,) = module.KEPT
+    ctx.register_listener("feed", lambda: (module.start, module.stop))
+    ctx.register_listener("late", lambda: (module.start, module.stop))
+    assert runtime.listeners.names() == ["other", "feed", "late"]
+    assert runtime.listeners.resolve("feed").startup is module.start
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+def test_runtime_coordinator_runs_the_example_plugin_in_virtual_time_exactly() -> None:
+    runtime = load(BUNDLED, "listener_example")
+    inbox = sys.modules["hermes_plugins.listener_example"].Inbox.instance()
+
+    status, coordinator = run(runtime, 3600)
+
+    assert status == 0
+    assert coordinator.fire_counts() == EXAMPLE_FIRES  # type: ignore[attr-defined]
+    assert inbox.polls == 60
+    assert inbox.connected is False
+    timeline = coordinator.timeline  # type: ignore[attr-defined]
+    started = [e.daemon for e in timeline if e.kind is EventKind.STARTUP_OK]
+    stopped = [e.daemon for e in timeline if e.kind is EventKind.SHUTDOWN_OK]
+    assert started == ["inbox", "digest_compactor", "telemetry"]
+    assert stopped == started[::-1]
+    fires = [e for e in timeline if e.kind is EventKind.FIRE_OK and e.task == "inbox.poll"]
+    assert [e.at for e in fires] == [60.0 * k for k in range(1, 61)]
+
+
+def test_runtime_coordinator_passes_options_through() -> None:
+    runtime = load(BUNDLED, "listener_example")
+
+    coordinator = runtime.coordinator(clock=VirtualClock(), record_fires=False)
+    assert asyncio.run(coordinator.run(until=600)) == 0
+
+    assert coordinator.fire_counts()["inbox.poll"] == 10
+    assert not any(e.kind is EventKind.FIRE_OK for e in coordinator.timeline)
+
+
+# --- the fork's import path and the process defaults --------------------------------------------
+
+
+FORK_STYLE = """
+from agent.background_daemon_registry import (
+    BackgroundDaemonEntry,
+    PeriodicTaskSpec,
+    background_daemon_registry,
+)
+
+async def start(coordinator=None):
+    pass
+
+async def stop():
+    pass
+
+def tick():
+    pass
+
+ENTRY = BackgroundDaemonEntry(
+    "fork.ticker", start, stop, periodic_task=PeriodicTaskSpec(10, tick, "fork.tick")
+)
+background_daemon_registry().register(ENTRY)
+
+def register(ctx):
+    ctx.register_background_daemon(
+        ENTRY.name, ENTRY.startup, ENTRY.shutdown, periodic_task=ENTRY.periodic_task
+    )
+"""
+
+
+def test_compat_exposes_the_very_same_classes_and_process_default_registry(
+    compat_aliases: None,
+) -> None:
+    module = importlib.import_module("agent.background_daemon_registry")
+
+    assert module.BackgroundDaemonEntry is BackgroundDaemonEntry
+    assert module.PeriodicTaskSpec is PeriodicTaskSpec
+    assert module.BackgroundDaemonRegistry is BackgroundDaemonRegistry
+    assert module.background_daemon_registry is background_daemon_registry
+    assert module.background_daemon_registry() is background_daemon_registry()
+
+
+def test_a_fork_style_daemon_plugin_loads_unmodified(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("forked", FORK_STYLE)
+    runtime = Runtime(
+        RuntimeConfig(enabled=("forked",), plugin_dirs=(plugins_root,), entry_point_groups=()),
+        install_compat=True,
+    )
+    already = compat.is_installed()
+    try:
+        report = runtime.load()
+    finally:
+        if not already:
+            compat.uninstall()
+
+    assert report.errors == {}
+    module = sys.modules["hermes_plugins.forked"]
+    assert isinstance(module.ENTRY, BackgroundDaemonEntry)
+    assert background_daemon_registry().by_name("fork.ticker") is module.ENTRY
+    entry = runtime.daemons.by_name("fork.ticker")
+    assert entry is not None
+    assert entry.plugin_name == "forked"
+    status, coordinator = run(runtime, 30)
+    assert status == 0
+    assert coordinator.fire_counts() == {"fork.tick": 3}  # type: ignore[attr-defined]
+
+
+class _Probe(DaemonListener):
+    pass
+
+
+def _noop(coordinator: object = None) -> None:
+    return None
+
+
+def test_isolated_defaults_gives_fresh_defaults_and_restores_the_previous_ones() -> None:
+    registry, listeners, probe = (
+        background_daemon_registry(),
+        listener_registry(),
+        _Probe.instance(),
+    )
+    registry.register(BackgroundDaemonEntry("outer", _noop, lambda: None))
+
+    with compat.isolated_defaults():
+        assert background_daemon_registry() is not registry
+        assert len(background_daemon_registry()) == 0
+        assert listener_registry() is not listeners
+        inner = _Probe.instance()
+        assert inner is not probe
+        background_daemon_registry().register(BackgroundDaemonEntry("inner", _noop, lambda: None))
+
+    assert background_daemon_registry() is registry
+    assert [e.name for e in registry.list_entries()] == ["outer"]
+    assert listener_registry() is listeners
+    assert _Probe.instance() is probe
+
+
+def test_isolated_defaults_restores_even_when_the_block_raises() -> None:
+    registry, probe = background_daemon_registry(), _Probe.instance()
+    seen = []
+
+    def fail_inside() -> None:
+        with compat.isolated_defaults():
+            seen.append(_Probe.instance())
+            msg = "boom"
+            raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside()
+
+    assert seen[0] is not probe
+    assert background_daemon_registry() is registry
+    assert _Probe.instance() is probe
