@@ -225,12 +225,13 @@ def start(config: pytest.Config) -> None:
         try:
             targets, how = resolve_targets(values, Path(config.invocation_params.dir))
         except TargetError:
-            if values or runtime_spec:
+            if values:
                 raise
-            # Nothing named and nothing here: the run still certifies the reference runtime.
+            # No plugin named and none here: the run certifies a runtime only (the reference
+            # one unless --kora-runtime names another).
             targets = []
             how = (
-                f"none named, no plugin found in {config.invocation_params.dir}; pass "
+                f"no plugin named or found in {config.invocation_params.dir}; pass "
                 "--kora-plugin DIR|NAME to certify a plugin"
             )
         adapter = None

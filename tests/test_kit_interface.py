@@ -195,7 +195,7 @@ def test_target_from_the_current_directory(pytester: pytest.Pytester) -> None:
     assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
-            "*none named, no plugin found in*pass --kora-plugin DIR|NAME*",
+            "*no plugin named or found in*pass --kora-plugin DIR|NAME*",
             "*certifying reference_runtime*(runtime:*",
         ]
     )
