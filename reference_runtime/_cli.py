@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,14 +94,19 @@ def _describe_event(event: TimelineEvent) -> str:
 
 
 def _daemons(args: argparse.Namespace) -> int:
+    seconds = args.virtual_seconds
+    if seconds is not None and not (math.isfinite(seconds) and seconds >= 0):
+        # Checked before loading: NaN and infinity used to get past a `< 0` test and crash.
+        print(
+            f"error: --virtual-seconds must be a finite number >= 0, got {seconds!r}",
+            file=sys.stderr,
+        )
+        return 2
     runtime = _runtime(args)
     report = runtime.load()
     for name, message in report.errors.items():
         print(f"load error: {name}: {message}", file=sys.stderr)
     if args.virtual_seconds is not None:
-        if args.virtual_seconds < 0:
-            print("error: --virtual-seconds must not be negative", file=sys.stderr)
-            return 2
         coordinator: Coordinator = runtime.coordinator(clock=VirtualClock(wall_clock=True))
         status = asyncio.run(coordinator.run(until=args.virtual_seconds))
     else:
