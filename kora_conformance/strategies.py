@@ -21,28 +21,43 @@ What is here:
   providers that decline, raise, return a wrong type or claim, and mixes of them around a
   plugin under test, with the winner the contract predicts (contract 1.3).
 - :func:`manifests` — valid ``plugin.yaml`` documents as dicts (contract 2.2).
+- :func:`daemon_names`, :func:`periodic_tasks` and :func:`daemon_entries` — valid background
+  daemon names, :class:`~reference_runtime.PeriodicTaskSpec` and
+  :class:`~reference_runtime.BackgroundDaemonEntry` values (contract 3.1)::
 
-A ``daemon_entries()`` strategy for background daemon entries (contract 3.1) will follow with the
-daemon checks.
+    @given(daemon_entries(plugin_name="my_plugin"))
+    def test_my_host_runs_any_daemon(entry):
+        registry = BackgroundDaemonRegistry()
+        registry.register(entry)
+        ...
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal, get_args
 
 from hypothesis import strategies as st
 
-from reference_runtime import KNOWN_HOOKS, IdentitySpec
+from reference_runtime import (
+    KNOWN_HOOKS,
+    BackgroundDaemonEntry,
+    IdentitySpec,
+    PeriodicTaskSpec,
+)
 
 __all__ = [
     "BEHAVIOURS",
     "ProviderBehaviour",
     "ProviderMix",
+    "daemon_entries",
+    "daemon_names",
     "identity_specs",
     "make_provider",
     "manifests",
+    "periodic_tasks",
     "plugin_names",
     "provider_behaviours",
     "provider_mixes",
@@ -208,3 +223,100 @@ def manifests(draw: st.DrawFn, *, name: str | None = None) -> dict[str, Any]:
         if draw(st.booleans()):
             data[key] = draw(strategy)
     return data
+
+
+# --- background daemons (contract 3.1) -----------------------------------------------------------
+
+_DAEMON_NAME_ALPHABET: Final = _NAME_ALPHABET + "."
+
+
+def daemon_names() -> st.SearchStrategy[str]:
+    """Valid daemon names: ASCII letters, digits, ``_``, ``-`` and ``.``, 1 to 40 chars."""
+    return st.text(_DAEMON_NAME_ALPHABET, min_size=1, max_size=40)
+
+
+def _start_sync(coordinator: Any = None) -> None:
+    """A no-op ``startup`` that accepts the coordinator in all three call forms."""
+
+
+async def _start_async(coordinator: Any = None) -> None:
+    """An async no-op ``startup`` that accepts the coordinator in all three call forms."""
+
+
+def _stop_sync() -> None:
+    """A no-op ``shutdown``."""
+
+
+async def _stop_async() -> None:
+    """An async no-op ``shutdown``."""
+
+
+def _tick_sync() -> None:
+    """A no-op periodic callback."""
+
+
+async def _tick_async() -> None:
+    """An async no-op periodic callback."""
+
+
+def periodic_tasks(
+    *, min_interval: float = 0.001, max_interval: float = 86_400.0
+) -> st.SearchStrategy[PeriodicTaskSpec]:
+    """Valid periodic tasks: an interval between ``min_interval`` and ``max_interval`` seconds
+    (an ``int`` or a finite ``float``), a sync or async no-op callback, and a name (possibly
+    empty, which the spec turns into the callback's qualified name).
+
+    :raises ValueError: ``min_interval`` is not > 0 or exceeds ``max_interval``.
+    """
+    if not (0 < min_interval <= max_interval) or not math.isfinite(max_interval):
+        msg = (
+            "periodic_tasks() needs 0 < min_interval <= max_interval, both finite; got "
+            f"min_interval={min_interval!r}, max_interval={max_interval!r}"
+        )
+        raise ValueError(msg)
+    intervals: st.SearchStrategy[float] = st.floats(
+        min_interval, max_interval, allow_nan=False, allow_infinity=False
+    )
+    low, high = max(1, math.ceil(min_interval)), math.floor(max_interval)
+    if low <= high:
+        intervals = st.integers(low, high) | intervals
+    return st.builds(
+        PeriodicTaskSpec,
+        interval_seconds=intervals,
+        callback=st.sampled_from([_tick_sync, _tick_async]),
+        name=st.just("") | daemon_names(),
+    )
+
+
+def daemon_entries(
+    *,
+    name: str | None = None,
+    plugin_name: str | None = None,
+    periodic: bool | None = None,
+) -> st.SearchStrategy[BackgroundDaemonEntry]:
+    """Valid daemon entries: sync or async no-op lifecycle callbacks (``startup`` accepts the
+    coordinator positionally, by keyword and not at all), a periodic task or none, a shutdown
+    timeout between 1 ms and a minute, and either fatality flag.
+
+    :param name: the daemon name to use; drawn with :func:`daemon_names` when omitted.
+    :param plugin_name: the owning plugin; drawn (possibly empty) when omitted.
+    :param periodic: ``True`` for entries with a periodic task (drawn with
+        :func:`periodic_tasks`), ``False`` for entries without; either when omitted.
+    """
+    tasks = periodic_tasks()
+    if periodic is None:
+        task_strategy: st.SearchStrategy[PeriodicTaskSpec | None] = st.none() | tasks
+    else:
+        task_strategy = tasks if periodic else st.none()
+    return st.builds(
+        BackgroundDaemonEntry,
+        name=st.just(name) if name is not None else daemon_names(),
+        startup=st.sampled_from([_start_sync, _start_async]),
+        shutdown=st.sampled_from([_stop_sync, _stop_async]),
+        periodic_task=task_strategy,
+        shutdown_timeout=st.floats(0.001, 60.0, allow_nan=False),
+        plugin_name=st.just(plugin_name)
+        if plugin_name is not None
+        else st.just("") | plugin_names(),
+        fatal_on_startup_failure=st.booleans(),
+    )

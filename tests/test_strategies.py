@@ -119,6 +119,7 @@ def test_provider_qualname_names_the_behaviour(behaviour: strategies.ProviderBeh
     assert behaviour in make_provider(behaviour, name="x").__qualname__
 
 
-def test_module_documents_the_missing_daemon_strategy() -> None:
+def test_module_documents_the_daemon_strategies() -> None:
     assert strategies.__doc__ is not None
-    assert "daemon_entries()" in strategies.__doc__
+    for name in ("daemon_names", "periodic_tasks", "daemon_entries"):
+        assert f":func:`{name}`" in strategies.__doc__
