@@ -281,6 +281,7 @@ def _watchdog(budget: float = WALL_BUDGET) -> Iterator[_Watch]:
     watch = _Watch(budget)
     armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     previous: Any = None
+    outer: tuple[float, float] = (0.0, 0.0)
     if armed:
 
         def interrupt(signum: int, frame: types.FrameType | None) -> None:
@@ -289,8 +290,9 @@ def _watchdog(budget: float = WALL_BUDGET) -> Iterator[_Watch]:
             raise _Overran
 
         previous = signal.signal(signal.SIGALRM, interrupt)
-        # Repeats, in case the plugin's code swallows the first interrupt.
-        signal.setitimer(signal.ITIMER_REAL, budget, 0.5)
+        # Repeats, in case the plugin's code swallows the first interrupt. A timer already set
+        # (pytest-timeout's signal method, say) is put back afterwards, less the time spent.
+        outer = signal.setitimer(signal.ITIMER_REAL, budget, 0.5)
     started = _wall_seconds()
     try:
         yield watch
@@ -298,10 +300,12 @@ def _watchdog(budget: float = WALL_BUDGET) -> Iterator[_Watch]:
         if watch.interrupted is None:
             watch.interrupted = "the kit's own code"
     finally:
+        watch.elapsed = _wall_seconds() - started
         if armed:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-        watch.elapsed = _wall_seconds() - started
+            if outer[0] > 0:
+                signal.setitimer(signal.ITIMER_REAL, max(outer[0] - watch.elapsed, 0.001), outer[1])
 
 
 def _run(main: Coroutine[Any, Any, Any]) -> None:
