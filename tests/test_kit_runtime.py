@@ -52,22 +52,13 @@ SEEN: dict[str, str] = {
 }
 
 
-def _placeholder_plugin(pytester: pytest.Pytester) -> None:
-    # The kit refuses --kora-runtime when the current directory holds no plugin (reported; see
-    # test_runtime_only_from_an_empty_directory); a placeholder plugin here keeps the runs
-    # about the runtime, and -k KC-RT deselects its own checks.
-    (pytester.path / "plugin.yaml").write_text(f"name: {pytester.path.name}\nversion: '0'\n")
-    (pytester.path / "__init__.py").write_text("def register(ctx):\n    pass\n")
-
-
 def certify(
     pytester: pytest.Pytester, runtime: str | None, *args: str
 ) -> tuple[pytest.RunResult, dict[str, Any]]:
     """Certify ``runtime`` (the built-in reference runtime when ``None``); the run and report."""
     command = ["--kora-conformance", "-p", "no:cacheprovider", "--kora-report", "r.json", *args]
     if runtime is not None:
-        _placeholder_plugin(pytester)
-        command += ["--kora-runtime", runtime, "-k", "KC-RT"]
+        command += ["--kora-runtime", runtime]
     result = pytester.runpytest(*command)
     report = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     return result, report
@@ -95,14 +86,6 @@ def test_reference_runtime_certifies_clean(pytester: pytest.Pytester) -> None:
         RUNTIME_CHECKS, "passed"
     ), outcomes
     result.stdout.fnmatch_lines(["reference_runtime 0.1.0: CONFORMANT"])
-
-
-def test_reference_runtime_through_its_named_factory(pytester: pytest.Pytester) -> None:
-    result, report = certify(pytester, REFERENCE)
-
-    assert result.ret == 0, result.stdout.str()
-    outcomes = runtime_outcomes(report)
-    assert {v["outcome"] for v in outcomes.values()} == {"passed"}, outcomes
 
 
 def _id(mutant: RuntimeMutant) -> str:
@@ -199,7 +182,6 @@ def test_bad_runtime_spec_is_a_usage_error(
 ) -> None:
     pytester.makepyfile(kct_adapters=ADAPTERS)
     pytester.syspathinsert()
-    _placeholder_plugin(pytester)
 
     result = pytester.runpytest("--kora-conformance", "--kora-runtime", spec)
 
@@ -207,15 +189,11 @@ def test_bad_runtime_spec_is_a_usage_error(
     result.stderr.fnmatch_lines([f"ERROR: kora-conformance: --kora-runtime {message}"])
 
 
-@pytest.mark.xfail(
-    reason="the kit's target resolution refuses --kora-runtime when the current directory holds "
-    "no plugin (kora_conformance/_session.py re-raises the TargetError)",
-    strict=False,
-)
 def test_runtime_only_from_an_empty_directory(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest(
-        "--kora-conformance", "--kora-runtime", REFERENCE, "-p", "no:cacheprovider"
-    )
+    result, report = certify(pytester, REFERENCE)
 
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
-    result.stdout.fnmatch_lines(["reference_runtime 0.1.0: CONFORMANT"])
+    assert [t["route"] for t in report["targets"]] == ["runtime"]
+    result.stdout.fnmatch_lines(
+        ["*certifying reference_runtime 0.1.0 (runtime: " + REFERENCE + ")"]
+    )
