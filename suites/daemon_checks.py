@@ -749,8 +749,21 @@ def _fire_problems(outcome: _Outcome, drivers: Sequence[_Driver]) -> list[str]:
     for name, n in expected.items():
         seen = counts.get(name, 0)
         if seen != n:
-            failed = [e for e in _events(coordinator, EventKind.FIRE_FAILED) if e.task == name]
+            fires = [
+                e
+                for e in _events(coordinator, EventKind.FIRE_OK, EventKind.FIRE_FAILED)
+                if e.task == name
+            ]
+            failed = [e for e in fires if e.kind is EventKind.FIRE_FAILED]
             why = f"; its last failure: {failed[-1].detail}" if failed else ""
+            if seen < n and fires and fires[-1].at < horizon - 2 * intervals[name]:
+                why += (
+                    f"; it stopped firing after t={fires[-1].at:g} s (a callback that never "
+                    "returns, or lets a BaseException such as CancelledError escape, ends its "
+                    "driver)"
+                )
+            elif seen < n:
+                why += "; a callback that awaits time of its own delays its driver"
             problems.append(
                 f"task {name!r} (every {intervals[name]:g} s) fired {seen} times in "
                 f"{horizon:g} s, expected {n}{why}"
