@@ -961,10 +961,12 @@ def _double_problems(
                 f"{listener_driver.label} has the name of {twin.label}: both are scheduled, so "
                 f"{twin.spec.name!r} fires twice per interval"
             )
+    done: set[_Key] = set()
     for driver in drivers:
         key = _key(driver.spec.callback)
-        if key is None:
-            continue
+        if key is None or key in done:
+            continue  # a partial of the same callback: its runs were judged with the first
+        done.add(key)
         calls = [c for c in recorder.calls.get(key, []) if 0 < c.at < horizon and not c.nested]
         own = sum(1 for c in calls if c.driver is driver)
         others = Counter(
