@@ -112,7 +112,13 @@ class RuntimeSession(Protocol):
 
     def run_daemons(self, seconds: float) -> int:
         """Run the coordinator for ``seconds`` of virtual time, shut down, return the exit
-        status (0, or non-zero after a fatal startup failure)."""
+        status (0, or non-zero after a fatal startup failure).
+
+        The kit calls it from a worker thread, so that it can give up on a run that never
+        returns: start a fresh event loop (``asyncio.run``) and install no signal handlers.
+        Daemons stamp their journal with ``time.time()``; a virtual clock that moves it too
+        (as the reference adapter's does) lets the kit check timeouts in clock seconds.
+        """
         ...
 
     def close(self) -> None:
