@@ -196,6 +196,13 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "the daemon registry swallows every duplicate error, real clashes included",
     ),
     _runtime("fifo_shutdown", "KC-RT-007", "the coordinator shuts down in FIFO order"),
+    _runtime("ignores_fatal", "KC-RT-007", "a fatal startup failure does not stop the run"),
+    _runtime("early_drivers", "KC-RT-007", "periodic drivers start before all startups finish"),
+    _runtime(
+        "late_driver_cancel",
+        "KC-RT-007",
+        "periodic drivers are cancelled after the shutdowns, not before",
+    ),
     _runtime("hook_fired_twice", "KC-RT-008", "the identity hook fires twice per engine"),
     _runtime("hook_without_engine", "KC-RT-008", "the identity hook gets engine=None"),
     _runtime(

@@ -45,6 +45,9 @@ SEEN: dict[str, str] = {
     "swallowing_registry": "probe_dm_claim_second loaded without error",
     "fifo_shutdown": "shutdowns in the order ['kc_probe.rec_c', 'kc_probe.rec_a', "
     "'kc_probe.hang'], expected ['kc_probe.hang', 'kc_probe.rec_a', 'kc_probe.rec_c']",
+    "ignores_fatal": "kc_probe.fatal_never was started after the fatal failure of kc_probe.fatal",
+    "early_drivers": "a periodic task fired (kc_probe.rec_c) before every startup had finished",
+    "late_driver_cancel": "a periodic task fired after the first shutdown began",
     "hook_fired_twice": "probe_declines's provider was called 4 times for 2 engine",
     "hook_without_engine": "engine=None, not the engine build_engine returned",
     "anonymous_identity": "source='plugin', plugin=None seen",

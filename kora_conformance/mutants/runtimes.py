@@ -15,10 +15,11 @@ project, some of its private attributes; they are test fixtures, not examples to
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from reference_runtime import (
     Candidate,
     Coordinator,
     DuplicateDaemonError,
+    ListenerRegistry,
     LoadReport,
     Manifest,
     PluginContext,
@@ -37,14 +39,18 @@ from reference_runtime import (
     ResolvedIdentity,
     Runtime,
 )
+from reference_runtime._coordinator import _cancel, _Started
 from reference_runtime._runtime import read_fallback_identity
 
 __all__ = [
     "anonymous_identity",
+    "early_drivers",
     "fifo_shutdown",
     "hook_fired_twice",
     "hook_without_engine",
+    "ignores_fatal",
     "ignores_prompt_env",
+    "late_driver_cancel",
     "module_form_only",
     "naive_providers",
     "no_rollback",
@@ -220,6 +226,81 @@ class FifoShutdownRuntime(Runtime):
 def fifo_shutdown() -> RuntimeAdapter:
     """KC-RT-007: the coordinator shuts down in FIFO order."""
     return ReferenceAdapter(FifoShutdownRuntime, name="fifo_shutdown")
+
+
+class IgnoresFatalCoordinator(Coordinator):
+    """Treats every startup failure as non-fatal: later daemons still start, exit status 0."""
+
+    def __init__(
+        self,
+        daemons: Iterable[BackgroundDaemonEntry] = (),
+        listeners: ListenerRegistry | None = None,
+        **options: Any,
+    ) -> None:
+        lenient = [dataclasses.replace(e, fatal_on_startup_failure=False) for e in daemons]
+        super().__init__(lenient, listeners, **options)
+
+
+class IgnoresFatalRuntime(Runtime):
+    """Its coordinator ignores ``fatal_on_startup_failure``."""
+
+    coordinator_class = IgnoresFatalCoordinator
+
+
+def ignores_fatal() -> RuntimeAdapter:
+    """KC-RT-007: a fatal startup failure does not stop the run."""
+    return ReferenceAdapter(IgnoresFatalRuntime, name="ignores_fatal")
+
+
+class EarlyDriversCoordinator(Coordinator):
+    """Starts each daemon's periodic driver as soon as that daemon has started, before the
+    later startups have run."""
+
+    async def _start_one(self, name: str, entry: BackgroundDaemonEntry | None) -> _Started:
+        started = await super()._start_one(name, entry)
+        if entry is not None and entry.periodic_task is not None:
+            if self._drivers is None:
+                self._drivers = []
+            driver = self._drive(name, entry.periodic_task)
+            self._drivers.append(asyncio.create_task(driver, name=f"periodic:{name}"))
+        return started
+
+    def _start_drivers(self) -> None:
+        return None  # already running
+
+
+class EarlyDriversRuntime(Runtime):
+    """Its coordinator starts periodic drivers during the startups."""
+
+    coordinator_class = EarlyDriversCoordinator
+
+
+def early_drivers() -> RuntimeAdapter:
+    """KC-RT-007: periodic drivers start before all startups have finished."""
+    return ReferenceAdapter(EarlyDriversRuntime, name="early_drivers")
+
+
+class LateDriverCancelCoordinator(Coordinator):
+    """Shuts the daemons down first and cancels the periodic drivers only afterwards, so tasks
+    keep firing into daemons that are shutting down."""
+
+    async def _stop_all(self) -> None:
+        drivers, self._drivers = self._drivers, None
+        while self._started:
+            await self._stop_one(self._started.pop())
+        if drivers is not None:
+            await _cancel(drivers)
+
+
+class LateDriverCancelRuntime(Runtime):
+    """Its coordinator cancels the periodic drivers after the shutdowns."""
+
+    coordinator_class = LateDriverCancelCoordinator
+
+
+def late_driver_cancel() -> RuntimeAdapter:
+    """KC-RT-007: periodic drivers are cancelled after the daemons shut down, not before."""
+    return ReferenceAdapter(LateDriverCancelRuntime, name="late_driver_cancel")
 
 
 # --- KC-RT-008 ----------------------------------------------------------------------------------
