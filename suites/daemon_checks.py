@@ -3,9 +3,13 @@ lifecycle and scheduling (contract section 3).
 
 Every check loads the plugin alone into a fresh reference runtime and looks at what it put in the
 runtime's two registries: the daemon side (``runtime.daemons``) and the listener side
-(``runtime.listeners``, with its periodic tasks). The lifecycle checks run the reference
-coordinator in virtual time (:class:`~reference_runtime.VirtualClock` with the wall clock moved
-in step), so hours of schedule cost milliseconds whatever the intervals are.
+(``runtime.listeners``, with its periodic tasks). KC-DM-005 and KC-DM-006 run the reference
+coordinator in virtual time (:class:`~reference_runtime.VirtualClock`; for KC-DM-005 with the
+wall clock moved in step), so hours of schedule cost milliseconds whatever the intervals are:
+a few intervals of the longest task, fewer when that would pass :data:`FIRE_BUDGET` fires.
+KC-DM-006 also records, with ``sys.setprofile``, which driver each run of a task's callback came
+from, so a callback wrapped in a lambda or ``functools.partial`` on the other side, or run by a
+loop the listener keeps itself, is seen for what it is.
 
 A plugin's code can still block the event loop for real (``time.sleep``, blocking I/O, a busy
 loop). Runs that call the plugin's daemons are therefore guarded by a wall-clock budget: past
