@@ -422,6 +422,21 @@ def _events(coordinator: Coordinator, *kinds: EventKind) -> list[Any]:
     return [event for event in coordinator.timeline if event.kind in kinds]
 
 
+def _fail_if(
+    ctx: CheckContext, problems: Sequence[str], *, expected: str, context: str = ""
+) -> None:
+    """Fail with the first problem as what was seen and every problem (and ``context``) below."""
+    if not problems:
+        return
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    lines = [*problems] if more else []
+    ctx.fail(
+        expected=expected,
+        seen=problems[0] + more,
+        detail="\n".join([*lines, context] if context else lines),
+    )
+
+
 # --- KC-DM-001 ----------------------------------------------------------------------------------
 
 
@@ -429,14 +444,12 @@ def _events(coordinator: Coordinator, *kinds: EventKind) -> list[Any]:
 def well_formed_entries(ctx: CheckContext) -> None:
     registered = _registered(ctx)
     problems = _malformed(registered)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        ctx.fail(
-            expected="well-formed daemons: unique valid names, every interval and shutdown "
-            "timeout a finite number of seconds > 0 (contract 3.1)",
-            seen=problems[0] + more,
-            detail="\n".join(problems) if more else "",
-        )
+    _fail_if(
+        ctx,
+        problems,
+        expected="well-formed daemons: unique valid names, every interval and shutdown "
+        "timeout a finite number of seconds > 0 (contract 3.1)",
+    )
 
 
 # --- KC-DM-002 ----------------------------------------------------------------------------------
@@ -575,14 +588,12 @@ def startup_call_forms(ctx: CheckContext) -> None:
                     f"{lifecycle.label}: {form} raised {type(error).__name__}: {error}, while "
                     f"{baseline} returns normally ({describe_callable(lifecycle.startup)})"
                 )
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        ctx.fail(
-            expected="every startup callable as startup(coordinator), "
-            "startup(coordinator=coordinator) and startup() (contract 3.2)",
-            seen=problems[0] + more,
-            detail="\n".join(problems) if more else "",
-        )
+    _fail_if(
+        ctx,
+        problems,
+        expected="every startup callable as startup(coordinator), "
+        "startup(coordinator=coordinator) and startup() (contract 3.2)",
+    )
 
 
 # --- KC-DM-003 ----------------------------------------------------------------------------------
@@ -643,14 +654,12 @@ def singleton_reuse(ctx: CheckContext) -> None:
         entry = registered.runtime.daemons.by_name(name)
         assert entry is not None
         problems += _reuse_problems(entry, registered.listeners)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        ctx.fail(
-            expected="for each listener on both sides, the bound methods of one instance in both "
-            "registries, equal under == and with the same __self__ (contract 3.2)",
-            seen=problems[0] + more,
-            detail="\n".join(problems) if more else "",
-        )
+    _fail_if(
+        ctx,
+        problems,
+        expected="for each listener on both sides, the bound methods of one instance in both "
+        "registries, equal under == and with the same __self__ (contract 3.2)",
+    )
 
 
 # --- KC-DM-004 ----------------------------------------------------------------------------------
@@ -844,18 +853,10 @@ def lifecycle_in_virtual_time(ctx: CheckContext) -> None:
             f"{len(outcome.coordinator.abandoned)} shutdown(s) ignored cancellation and were "
             "left running"
         )
-    if problems:
-        detail = _summary(outcome)
-        if attempts := ctx.sandbox.network.attempts:
-            detail += (
-                f"\nthe kit blocks the network; {len(attempts)} attempt(s): {', '.join(attempts)}"
-            )
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        ctx.fail(
-            expected=expected,
-            seen=problems[0] + more,
-            detail="\n".join([*problems, detail]) if more else detail,
-        )
+    detail = _summary(outcome)
+    if attempts := ctx.sandbox.network.attempts:
+        detail += f"\nthe kit blocks the network; {len(attempts)} attempt(s): {', '.join(attempts)}"
+    _fail_if(ctx, problems, expected=expected, context=detail)
 
 
 # --- KC-DM-006 ----------------------------------------------------------------------------------
@@ -1024,14 +1025,13 @@ def no_double_scheduling(ctx: CheckContext) -> None:
     if outcome.watch.overran or outcome.error is not None:
         ctx.skip("the virtual run did not complete (see KC-DM-005)")
     problems = _double_problems(drivers, recorders[0], horizon, dual)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        ctx.fail(
-            expected="each periodic task known to both sides fired once per interval, by one "
-            "driver (contract 3.2)",
-            seen=problems[0] + more,
-            detail="\n".join([*problems, _summary(outcome)]) if more else _summary(outcome),
-        )
+    _fail_if(
+        ctx,
+        problems,
+        expected="each periodic task known to both sides fired once per interval, by one "
+        "driver (contract 3.2)",
+        context=_summary(outcome),
+    )
 
 
 # --- KC-DM-007 ----------------------------------------------------------------------------------
@@ -1082,11 +1082,9 @@ def honest_shapes(ctx: CheckContext) -> None:
                 f"multi-task listener {entry.name!r}: its entry carries task {primary.name!r}, "
                 f"which is not one of its listener-side tasks ({names})"
             )
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        ctx.fail(
-            expected="pure-periodic daemons on the daemon side only, and each multi-task "
-            "listener's entry carrying exactly one of its tasks, the primary (contract 3.2)",
-            seen=problems[0] + more,
-            detail="\n".join(problems) if more else "",
-        )
+    _fail_if(
+        ctx,
+        problems,
+        expected="pure-periodic daemons on the daemon side only, and each multi-task "
+        "listener's entry carrying exactly one of its tasks, the primary (contract 3.2)",
+    )
