@@ -1,8 +1,8 @@
 """``pytest --kora-selftest``: prove, in this environment, that every check catches its mutant.
 
 Every shipped broken plugin and broken runtime is certified in a subprocess (the plugins in one
-run, each runtime in its own, several at a time), and each becomes one test item asserting that
-its check failed (a SHOULD check: warned). A MUST check without any mutant is a failing item too.
+run, the runtimes in another, side by side), and each becomes one test item asserting that its
+check failed (a SHOULD check: warned). A MUST check without any mutant is a failing item too.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class SelftestRun:
         return report
 
     def reports(self) -> dict[str, dict[str, Any]]:
-        """Run name → its JSON report (``plugins`` for the plugin batch, else the factory)."""
+        """Run name (``plugins``, ``runtimes``) → its JSON report."""
         if self._reports is not None:
             return self._reports
         started = time.perf_counter()
@@ -95,9 +95,11 @@ class SelftestRun:
         ]
         if plugin_args:
             runs.append(("plugins", plugin_args))
-        runs += [
-            (c.location, ["--kora-runtime", c.location]) for c in self.cases if c.kind == "runtime"
+        runtime_args = [
+            arg for c in self.cases if c.kind == "runtime" for arg in ("--kora-runtime", c.location)
         ]
+        if runtime_args:
+            runs.append(("runtimes", runtime_args))
         reports: dict[str, dict[str, Any]] = {}
         with tempfile.TemporaryDirectory(prefix="kora-selftest-") as tmp:
             workdir = Path(tmp)
@@ -116,15 +118,12 @@ class SelftestRun:
 
     def outcome(self, case: Case) -> tuple[str, str]:
         """``(outcome, message)`` of ``case.check`` on its mutant, or ``("error", why)``."""
-        key = "plugins" if case.kind == "plugin" else case.location
+        key = f"{case.kind}s"
         report = self.reports().get(key)
         if report is None:
             return "error", self.errors.get(key, "the certification wrote no report")
         for target in report["targets"]:
-            matches = target["location"] == case.location or (
-                case.kind == "runtime" and target["route"] == "runtime"
-            )
-            if matches:
+            if target["location"] == case.location:
                 row = next(c for c in target["checks"] if c["id"] == case.check.id)
                 return str(row["outcome"]), str(row["message"])
         return "error", f"the report has no target for {case.location}"

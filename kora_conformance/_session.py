@@ -217,30 +217,40 @@ def _path_option(config: pytest.Config, name: str) -> Path | None:
     return Path(value).resolve() if value else None
 
 
+def _targets(config: pytest.Config) -> tuple[list[Target], str, dict[str, RuntimeAdapter]]:
+    """The run's targets, how they were found, and the adapters of its runtime targets.
+
+    :raises TargetError: a named plugin or runtime cannot be found or loaded.
+    """
+    cwd = Path(config.invocation_params.dir)
+    values: list[str] = config.getoption("kora_plugin") or []
+    runtime_specs: list[str] = config.getoption("kora_runtime") or []
+    try:
+        targets, how = resolve_targets(values, cwd)
+    except TargetError:
+        if values:
+            raise
+        # No plugin named and none here: the run certifies a runtime only (the reference one
+        # unless --kora-runtime names others).
+        targets = []
+        how = f"no plugin named or found in {cwd}; pass --kora-plugin DIR|NAME to certify a plugin"
+    adapters: dict[str, RuntimeAdapter] = {}
+    runtimes = [(spec, load_adapter(spec)) for spec in runtime_specs]
+    if not runtimes and not targets:
+        runtimes = [("kora_conformance:reference_adapter (built in)", reference_adapter())]
+    for spec, adapter in runtimes:
+        if adapter.name in adapters or any(t.name == adapter.name for t in targets):
+            msg = f"two targets are named {adapter.name!r}; give each runtime adapter its own name"
+            raise TargetError(msg)
+        adapters[adapter.name] = adapter
+        targets.append(Target(adapter.name, adapter.version, "runtime", spec, adapter=spec))
+    return targets, how, adapters
+
+
 def start(config: pytest.Config) -> None:
     """Switch this pytest run into certification mode."""
-    values: list[str] = config.getoption("kora_plugin") or []
-    runtime_spec: str | None = config.getoption("kora_runtime")
     try:
-        try:
-            targets, how = resolve_targets(values, Path(config.invocation_params.dir))
-        except TargetError:
-            if values:
-                raise
-            # No plugin named and none here: the run certifies a runtime only (the reference
-            # one unless --kora-runtime names another).
-            targets = []
-            how = (
-                f"no plugin named or found in {config.invocation_params.dir}; pass "
-                "--kora-plugin DIR|NAME to certify a plugin"
-            )
-        adapter = None
-        if runtime_spec or not targets:
-            adapter = load_adapter(runtime_spec) if runtime_spec else reference_adapter()
-            location = runtime_spec or "kora_conformance:reference_adapter (built in)"
-            targets.append(
-                Target(adapter.name, adapter.version, "runtime", location, adapter=location)
-            )
+        targets, how, adapters = _targets(config)
     except TargetError as exc:
         msg = f"kora-conformance: {exc}"
         raise pytest.UsageError(msg) from None
@@ -271,8 +281,7 @@ def start(config: pytest.Config) -> None:
         summary_path=_path_option(config, "kora_summary"),
         badge_path=_path_option(config, "kora_badge"),
     )
-    if adapter is not None:
-        state.adapters[adapter.name] = adapter
+    state.adapters.update(adapters)
     # The wire check needs the SDK; importing it before any sandbox opens keeps it loaded
     # for the whole run instead of once per check.
     import anthropic  # noqa: F401, PLC0415

@@ -32,9 +32,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--kora-runtime",
+        action="append",
+        default=[],
         metavar="MODULE:FACTORY",
-        help="certify a runtime through the adapter this factory returns (default: the reference "
-        "runtime, when no plugin is named or found)",
+        help="certify a runtime through the adapter this factory returns; repeatable (default: "
+        "the reference runtime, when no plugin is named or found)",
     )
     group.addoption(
         "--kora-report", metavar="PATH", help="write the JSON certification report to PATH"
