@@ -18,6 +18,7 @@ from ._daemons import (
     PeriodicTaskSpec,
     ShutdownCallable,
     StartupCallable,
+    background_daemon_registry,
 )
 from ._daemons import _differences as daemon_differences
 from ._daemons import _duplicate as duplicate_error
@@ -25,7 +26,7 @@ from ._dispatch import _run_awaitable, describe_callable
 from ._errors import RegistrationError
 from ._hookspecs import IDENTITY_HOOK, KNOWN_HOOKS
 from ._identity import IdentityProvider, IdentitySpec
-from ._listeners import DaemonListener, DualRegistration, ListenerFactory
+from ._listeners import DaemonListener, DualRegistration, ListenerFactory, listener_registry
 from ._manifest import Manifest
 
 if TYPE_CHECKING:
@@ -254,6 +255,29 @@ class PluginContext:
         self._listeners.append((name, factory))
         if self._committed:
             self._apply_listener(name, factory)
+
+    def _adopt_process_defaults(self, modules: set[str]) -> None:
+        """Take in what the plugin's modules registered into the process-default registries.
+
+        Fork-style code registers at import, into ``background_daemon_registry()`` and the
+        listener registry, with no context at hand. Entries whose callbacks are defined in the
+        plugin's own modules (``modules`` and their submodules) are staged here like any other
+        registration, so such plugins run unmodified in this runtime.
+        """
+
+        def own(fn: object) -> bool:
+            module = str(getattr(fn, "__module__", "") or "")
+            return any(module == m or module.startswith(f"{m}.") for m in modules)
+
+        for entry in background_daemon_registry().list_entries():
+            if own(entry.startup) and not any(e.name == entry.name for e in self.daemon_entries):
+                self._claim(entry)
+                self._daemons.append(entry)
+        listeners = listener_registry()
+        for name in listeners.names():
+            factory = listeners.factory(name)
+            if factory is not None and own(factory) and name not in self.listener_names:
+                self._listeners.append((name, factory))
 
     def _apply_daemon(self, daemon: BackgroundDaemonEntry | DualRegistration) -> None:
         runtime = self._runtime

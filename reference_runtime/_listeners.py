@@ -131,6 +131,11 @@ class ListenerRegistry:
         with self._lock:
             return self._factories.pop(name, None)
 
+    def factory(self, name: str) -> ListenerFactory | None:
+        """The factory registered under ``name``, if any."""
+        with self._lock:
+            return self._factories.get(name)
+
     def names(self) -> list[str]:
         """Listener names in registration order."""
         with self._lock:

@@ -213,6 +213,8 @@ class Runtime:
                 outcome = register(context)
                 if inspect.isawaitable(outcome):
                     _run_awaitable(outcome)
+                prefixes = {register.__module__, getattr(module, "__name__", None)}
+                context._adopt_process_defaults({p for p in prefixes if p})
             except Exception as exc:  # noqa: BLE001 - one bad plugin must not stop the others
                 message = _failure_message(key, candidate.origin, exc)
                 _log.warning("%s", message)

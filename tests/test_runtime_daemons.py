@@ -393,6 +393,10 @@ class _Probe(DaemonListener):
     pass
 
 
+def _noop_shutdown() -> None:
+    return None
+
+
 def _noop(coordinator: object = None) -> None:
     return None
 
@@ -435,3 +439,66 @@ def test_isolated_defaults_restores_even_when_the_block_raises() -> None:
     assert seen[0] is not probe
     assert background_daemon_registry() is registry
     assert _Probe.instance() is probe
+
+
+IMPORT_ONLY = """
+from agent.background_daemon_registry import (
+    BackgroundDaemonEntry,
+    PeriodicTaskSpec,
+    background_daemon_registry,
+)
+from reference_runtime import listener_registry
+
+async def start(coordinator=None):
+    pass
+
+async def stop():
+    pass
+
+def tick():
+    pass
+
+def factory():
+    return start, stop
+
+# The fork's listeners register at import, with no context at hand.
+background_daemon_registry().register(
+    BackgroundDaemonEntry("fork.importer", start, stop, periodic_task=PeriodicTaskSpec(10, tick))
+)
+listener_registry().register("fork_importer", factory)
+
+def register(ctx):
+    pass
+"""
+
+
+def test_import_time_registrations_into_the_process_defaults_are_adopted(
+    make_plugin: MakePlugin, plugins_root: Path, compat_aliases: None
+) -> None:
+    make_plugin("importer", IMPORT_ONLY)
+    first = load(plugins_root, "importer")
+    # A second runtime in the same process: the module is not re-imported, yet it is adopted.
+    second = load(plugins_root, "importer")
+
+    for runtime in (first, second):
+        assert [e.name for e in runtime.daemons.list_entries()] == ["fork.importer"]
+        assert runtime.listeners.names() == ["fork_importer"]
+        (plugin,) = runtime.report.loaded
+        assert [e.name for e in plugin.daemons] == ["fork.importer"]
+        assert plugin.listeners == ("fork_importer",)
+    status, coordinator = run(first, 30)
+    assert status == 0
+    assert coordinator.fire_counts() == {"tick": 3}  # type: ignore[attr-defined]
+
+
+def test_process_default_entries_of_other_modules_are_not_adopted(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    background_daemon_registry().register(
+        BackgroundDaemonEntry("someone.else", _noop, _noop_shutdown)
+    )
+    make_plugin("bystander", "def register(ctx):\n    pass\n")
+
+    runtime = load(plugins_root, "bystander")
+
+    assert runtime.daemons.list_entries() == []
