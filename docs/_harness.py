@@ -42,6 +42,7 @@ import shutil
 import site
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import unittest
@@ -61,12 +62,16 @@ __all__ = [
     "REPO_ROOT",
     "CommandRun",
     "ConsoleCommand",
+    "Fenced",
     "Page",
     "PageDocument",
+    "close_page",
+    "fenced_blocks",
     "match_output",
     "page_sybil",
     "parse_console",
     "run_console",
+    "split_commands",
 ]
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -147,12 +152,8 @@ class Page:
         venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(self.venv)
         scripts = self.venv / ("Scripts" if os.name == "nt" else "bin")
         python = scripts / ("python.exe" if os.name == "nt" else "python")
-        purelib = subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        venv_vars = {"base": str(self.venv), "platbase": str(self.venv)}
+        purelib = sysconfig.get_path("purelib", vars=venv_vars)
         Path(purelib, "_kora_docs_bridge.pth").write_text(
             "\n".join(_bridge_lines()) + "\n", encoding="utf-8"
         )
