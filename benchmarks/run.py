@@ -2,7 +2,8 @@
 
 ``python benchmarks/run.py [--json PATH] [--only NAME ...] [--quick]`` prints a table (figure,
 baseline, ours, ratio, target, met?). Absolute times on shared machines mean little; a ratio
-against a floor measured alternately with it, in the same session, does.
+against a floor measured alternately with it, in the same session, does. The figures are those of
+issue 7; :mod:`bench_figures` measures them and :mod:`bench_core` holds what they share.
 """
 
 from __future__ import annotations
@@ -10,99 +11,86 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_figures
+from bench_core import FULL, QUICK, Figure, Scale
+
+__all__ = ["FIGURES", "Figure", "format_table", "main", "measure"]
+
+FIGURES: dict[str, Callable[[Scale], list[Figure]]] = {
+    "certification": bench_figures.certification,
+    "dispatch": bench_figures.identity_dispatch,
+    "discovery": bench_figures.discovery,
+    "scheduling": bench_figures.scheduling,
+    "intervals": bench_figures.interval_independence,
+    "parallel": bench_figures.parallel_certification,
+}
 
 
-@dataclasses.dataclass(frozen=True)
-class Figure:
-    """One measured figure: ``ratio = ours / baseline`` (or a custom ratio), and its target."""
-
-    name: str
-    baseline: float
-    ours: float
-    ratio: float
-    target: str
-    met: bool
-    unit: str = "s"
-    note: str = ""
+def _amount(value: float, unit: str) -> str:
+    if unit != "s":
+        return f"{value:.3g}{unit}"
+    for scale, suffix in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if value >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value / 1e-9:.3g}ns"
 
 
-def _median_alternating(runs: int, *commands: Callable[[], float]) -> list[float]:
-    samples: list[list[float]] = [[] for _ in commands]
-    for _ in range(runs):
-        for i, command in enumerate(commands):
-            samples[i].append(command())
-    return [statistics.median(s) for s in samples]
-
-
-def _timed_subprocess(args: list[str], cwd: Path) -> Callable[[], float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-
-    def run() -> float:
-        start = time.perf_counter()
-        done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-        elapsed = time.perf_counter() - start
-        if done.returncode != 0:
-            msg = f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-            raise RuntimeError(msg)
-        return elapsed
-
-    return run
-
-
-def certification(quick: bool) -> list[Figure]:
-    """Certifying Marvin over the floor: pytest start-up plus importing the anthropic SDK."""
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "test_floor.py").write_text("import anthropic\n\n\ndef test_floor():\n    pass\n")
-        pytest_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        floor = _timed_subprocess([*pytest_cmd, "test_floor.py"], work)
-        certify = _timed_subprocess(
-            [*pytest_cmd, "--kora-conformance", "--kora-plugin", str(REPO / "plugins" / "marvin")],
-            work,
+def format_table(figures: Sequence[Figure]) -> list[str]:
+    """The table's lines: figure, baseline, ours, ratio, target, met?"""
+    width = max([len("figure"), *(len(f.name) for f in figures)])
+    lines = [f"{'figure':<{width}} {'baseline':>9} {'ours':>9} {'ratio':>6} {'target':>10}  met"]
+    for f in figures:
+        lines.append(
+            f"{f.name:<{width}} {_amount(f.baseline, f.unit):>9} {_amount(f.ours, f.unit):>9} "
+            f"{f.ratio:>6.2f} {f.target:>10}  {'yes' if f.met else 'NO'}"
         )
-        floor()  # warm the file system cache and the bytecode of both commands once
-        certify()
-        base, ours = _median_alternating(3 if quick else 5, floor, certify)
-    ratio = ours / base
-    return [
-        Figure("certify marvin / pytest+anthropic floor", base, ours, ratio, "<= 1.3", ratio <= 1.3)
-    ]
+    return lines
 
 
-FIGURES: dict[str, Callable[[bool], list[Figure]]] = {"certification": certification}
+def measure(names: Sequence[str], scale: Scale) -> tuple[list[Figure], list[str]]:
+    """Run the named figures; their rows, and the errors of those that could not be measured."""
+    figures: list[Figure] = []
+    errors: list[str] = []
+    for name in names:
+        started = time.perf_counter()
+        try:
+            rows = FIGURES[name](scale)
+        except Exception:  # noqa: BLE001 - one broken figure must not lose the others
+            errors.append(f"{name}: {traceback.format_exc()}")
+            continue
+        figures.extend(rows)
+        print(f"[{name}: {time.perf_counter() - started:.1f} s]", file=sys.stderr, flush=True)
+    return figures, errors
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", type=Path, help="also write the table as JSON to PATH")
-    parser.add_argument("--only", action="append", choices=sorted(FIGURES), help="run only these")
+    parser.add_argument("--only", action="append", choices=list(FIGURES), help="run only these")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     args = parser.parse_args(argv)
-    figures: list[Figure] = []
-    for name, measure in FIGURES.items():
-        if args.only and name not in args.only:
-            continue
-        figures.extend(measure(args.quick))
-    header = f"{'figure':<48} {'baseline':>10} {'ours':>10} {'ratio':>7} {'target':>8}  met"
-    print(header)
+    started = time.perf_counter()
+    names = [name for name in FIGURES if not args.only or name in args.only]
+    figures, errors = measure(names, QUICK if args.quick else FULL)
+    for line in format_table(figures):
+        print(line)
     for f in figures:
-        print(
-            f"{f.name:<48} {f.baseline:>9.3f}{f.unit} {f.ours:>9.3f}{f.unit} {f.ratio:>7.2f} "
-            f"{f.target:>8}  {'yes' if f.met else 'NO'}"
-        )
+        if f.note:
+            print(f"  {f.name}: {f.note}")
+    print(f"total: {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps([dataclasses.asdict(f) for f in figures], indent=2) + "\n")
-    return 0
+    for error in errors:
+        print(f"could not measure {error}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
