@@ -116,22 +116,32 @@ def test_suites_run_from_the_installed_wheel(fresh_env: Path, tmp_path: Path) ->
     assert not [c for c in target["checks"] if c["outcome"] in {"failed", "warned"}]
 
 
-def test_a_broken_plugin_fails_from_the_installed_wheel(fresh_env: Path, tmp_path: Path) -> None:
-    broken = tmp_path / "broken"
-    broken.mkdir()
-    (broken / "plugin.yaml").write_text("name: broken\nversion: '0.0.1'\n")
-    (broken / "__init__.py").write_text("raise ImportError('the plugin cannot import')\n")
-    done = _run(
-        fresh_env,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--kora-conformance",
-        "--kora-plugin",
-        "broken",
+def test_a_shipped_mutant_fails_from_the_installed_wheel(fresh_env: Path, tmp_path: Path) -> None:
+    where = _run(
+        fresh_env, "-c",
+        "from kora_conformance._mutants import mutant_dir; print(mutant_dir('id001_returns_str'))",
         cwd=tmp_path,
-    )
+    )  # fmt: skip
+    mutant = where.stdout.strip()
+    assert "site-packages" in mutant, where.stderr
+    done = _run(
+        fresh_env, "-m", "pytest", "-p", "no:cacheprovider", "--kora-conformance",
+        "--kora-plugin", mutant, "--kora-report", "r.json", cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "broken 0.0.1: NOT CONFORMANT" in done.stdout
-    assert "KC-PL-001" in done.stdout
+    assert "NOT CONFORMANT — 1 MUST check failed: KC-ID-001" in done.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["verdict"] == "not-conformant"
+
+
+def test_the_identity_command_finds_pip_installed_marvin_by_entry_point(
+    fresh_env: Path, tmp_path: Path
+) -> None:
+    done = _run(
+        fresh_env, "-m", "reference_runtime", "identity", "--enable", "marvin", "--json",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert (payload["source"], payload["plugin"]) == ("plugin", "marvin")
+    assert payload["identity"]["identity_metadata"]["agent_name"] == "Marvin"
