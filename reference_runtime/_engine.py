@@ -124,15 +124,18 @@ class ReasoningEngine:
     def _overrides(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """Fire ``pre_api_request_mutable`` and merge the ``override`` results, left to right."""
         merged: dict[str, Any] = {}
-        results = self._runtime.invoke_hook(
+        results = self._runtime.invoke_hook_attributed(
             REQUEST_HOOK, request=copy.deepcopy(dict(request)), engine=self
         )
-        for result in results:
+        for plugin, result in results:
             override = result.get("override") if isinstance(result, Mapping) else None
             if isinstance(override, Mapping):
                 merged.update(override)
             else:
                 _log.warning(
-                    "%s returned %r, not {'override': {...}}; ignored", REQUEST_HOOK, result
+                    "plugin %r: %s returned %r, not {'override': {...}}; ignored",
+                    plugin,
+                    REQUEST_HOOK,
+                    result,
                 )
         return merged

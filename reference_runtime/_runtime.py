@@ -267,8 +267,12 @@ class Runtime:
         Each callback's exception is logged and isolated; ``None`` results are dropped and the
         rest returned in order. The identity hook stops at its first valid claim.
         """
+        return [value for _, value in self.invoke_hook_attributed(name, **kwargs)]
+
+    def invoke_hook_attributed(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Like :meth:`invoke_hook`, pairing each result with the plugin that returned it."""
         self.load()
-        return [item.value for item in self._dispatcher.call(name, kwargs)]
+        return [(item.plugin, item.value) for item in self._dispatcher.call(name, kwargs)]
 
     def coordinator(self, *, clock: Clock | None = None, **options: Any) -> Coordinator:
         """A coordinator for this runtime's daemons and listeners (loading first).
