@@ -137,5 +137,8 @@ def test_results_without_an_override_mapping_are_ignored_with_a_warning(
 
     assert sent(route)["system"] == [{"type": "text", "text": "THE PROMPT"}]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert any("'nonsense'" in w and "pre_api_request_mutable" in w for w in warnings)
-    assert any("{'override': 3}" in w for w in warnings)
+    assert any(
+        "plugin 'kct_hook_0'" in w and "'nonsense'" in w and "pre_api_request_mutable" in w
+        for w in warnings
+    )
+    assert any("plugin 'kct_hook_1'" in w and "{'override': 3}" in w for w in warnings)
