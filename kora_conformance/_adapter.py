@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import importlib
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, runtime_checkable
@@ -241,8 +242,11 @@ def reference_adapter() -> RuntimeAdapter:
     return ReferenceAdapter()
 
 
-def load_adapter(spec: str) -> RuntimeAdapter:
+def load_adapter(spec: str, cwd: Path | None = None) -> RuntimeAdapter:
     """Import ``module:factory`` and call the factory.
+
+    Like ``python -m``, the module may live in ``cwd`` (the directory pytest was started in):
+    the ``pytest`` script alone does not put it on ``sys.path``.
 
     :raises TargetError: the spec is malformed, the import fails, the named object is not
         callable, the factory raises, or its result is not a :class:`RuntimeAdapter` of this
@@ -254,6 +258,8 @@ def load_adapter(spec: str) -> RuntimeAdapter:
     if not module_name or not attribute:
         msg = f"--kora-runtime {spec!r} must be 'module:factory', e.g. mypkg.kora:adapter"
         raise TargetError(msg)
+    if cwd is not None and str(cwd) not in sys.path:
+        sys.path.insert(0, str(cwd))
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:

@@ -121,7 +121,7 @@ class CheckItem(pytest.Item):
                 if exemption is not None:
                     problem = state.exemption_problem(exemption)
                     if problem is None:
-                        self.exempted = f"exempted ({exemption.source}): {exemption.reason}"
+                        self.exempted = f"{exemption.reason} (declared in {exemption.source})"
                         return
                     failure.detail = f"{failure.detail}\n{problem}".strip()
                     raise

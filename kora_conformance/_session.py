@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from reference_runtime import Runtime
+from reference_runtime import Runtime, find_manifest
 from reference_runtime import __version__ as runtime_version
-from reference_runtime._manifest import find_manifest
 
 from . import __version__ as KIT_VERSION
 from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
@@ -235,7 +234,7 @@ def _targets(config: pytest.Config) -> tuple[list[Target], str, dict[str, Runtim
         targets = []
         how = f"no plugin named or found in {cwd}; pass --kora-plugin DIR|NAME to certify a plugin"
     adapters: dict[str, RuntimeAdapter] = {}
-    runtimes = [(spec, load_adapter(spec)) for spec in runtime_specs]
+    runtimes = [(spec, load_adapter(spec, cwd)) for spec in runtime_specs]
     if not runtimes and not targets:
         runtimes = [("kora_conformance:reference_adapter (built in)", reference_adapter())]
     for spec, adapter in runtimes:

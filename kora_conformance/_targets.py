@@ -14,9 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from reference_runtime import RuntimeConfig
-from reference_runtime._config import DEFAULT_ENTRY_POINT_GROUPS
-from reference_runtime._manifest import find_manifest, load_manifest
+from reference_runtime import (
+    DEFAULT_ENTRY_POINT_GROUPS,
+    RuntimeConfig,
+    find_manifest,
+    load_manifest,
+)
 
 from ._errors import TargetError
 

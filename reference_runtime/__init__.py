@@ -7,7 +7,7 @@ identity through ``pre_agent_identity_set`` and sends it to the Messages API.
 from __future__ import annotations
 
 from ._clock import DEFAULT_EPOCH, Clock, RealClock, VirtualClock
-from ._config import RuntimeConfig, env_flag, load_config
+from ._config import DEFAULT_ENTRY_POINT_GROUPS, RuntimeConfig, env_flag, load_config
 from ._context import PluginContext
 from ._coordinator import Coordinator, EventKind, TimelineEvent
 from ._daemons import (
@@ -22,7 +22,8 @@ from ._daemons import (
     same_daemon,
 )
 from ._discovery import Candidate, Discovery, Shadowing, discover
-from ._engine import ReasoningEngine
+from ._dispatch import describe_callable, resolve_awaitable
+from ._engine import DEFAULT_MODEL, ReasoningEngine
 from ._errors import (
     ConfigError,
     DaemonSpecError,
@@ -48,12 +49,14 @@ from ._listeners import (
     listener_registry,
     register_dual_listener,
 )
-from ._manifest import Manifest, load_manifest
+from ._manifest import Manifest, find_manifest, load_manifest
 from ._runtime import LoadedPlugin, LoadReport, Runtime
 
 __all__ = [
+    "DEFAULT_ENTRY_POINT_GROUPS",
     "DEFAULT_EPOCH",
     "DEFAULT_LISTENER_SHUTDOWN_TIMEOUT",
+    "DEFAULT_MODEL",
     "DEFAULT_SHUTDOWN_TIMEOUT",
     "HERMES_HOOKS",
     "IDENTITY_HOOK",
@@ -101,14 +104,17 @@ __all__ = [
     "VirtualClock",
     "__version__",
     "background_daemon_registry",
+    "describe_callable",
     "discover",
     "env_flag",
+    "find_manifest",
     "hookimpl",
     "hookspec",
     "listener_registry",
     "load_config",
     "load_manifest",
     "register_dual_listener",
+    "resolve_awaitable",
     "same_daemon",
 ]
 

@@ -22,7 +22,7 @@ from ._daemons import (
 )
 from ._daemons import _differences as daemon_differences
 from ._daemons import _duplicate as duplicate_error
-from ._dispatch import _run_awaitable, describe_callable
+from ._dispatch import describe_callable, resolve_awaitable
 from ._errors import RegistrationError
 from ._hookspecs import IDENTITY_HOOK, KNOWN_HOOKS
 from ._identity import IdentityProvider, IdentitySpec
@@ -48,7 +48,7 @@ def wrap_identity_provider(plugin: str, provider: IdentityProvider) -> Callable[
         try:
             spec: object = provider(**kwargs)
             if inspect.isawaitable(spec):
-                spec = _run_awaitable(spec)
+                spec = resolve_awaitable(spec)
         except Exception as exc:  # noqa: BLE001 - a provider must never break engine start-up
             _log.warning(
                 "plugin %r: identity provider %s raised %s: %s; skipped (the next provider "

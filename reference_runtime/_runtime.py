@@ -19,7 +19,7 @@ from ._context import PluginContext
 from ._coordinator import Coordinator
 from ._daemons import BackgroundDaemonEntry, BackgroundDaemonRegistry
 from ._discovery import Candidate, Discovery, Shadowing, discover
-from ._dispatch import Dispatcher, _run_awaitable
+from ._dispatch import Dispatcher, resolve_awaitable
 from ._errors import IdentityResolutionError, PluginLoadError
 from ._hookspecs import IDENTITY_HOOK
 from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity
@@ -212,7 +212,7 @@ class Runtime:
                 register, module = self.import_plugin(candidate)
                 outcome = register(context)
                 if inspect.isawaitable(outcome):
-                    _run_awaitable(outcome)
+                    resolve_awaitable(outcome)
                 prefixes = {register.__module__, getattr(module, "__name__", None)}
                 context._adopt_process_defaults({p for p in prefixes if p})
             except Exception as exc:  # noqa: BLE001 - one bad plugin must not stop the others
