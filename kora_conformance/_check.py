@@ -194,6 +194,22 @@ class CheckContext:
         """Fail the check: the rule is broken."""
         raise CheckFailed(expected, seen, detail)
 
+    def fail_if(self, problems: Sequence[str], *, expected: str, detail: str = "") -> None:
+        """Fail the check if any ``problems`` were found; return when there are none.
+
+        The first problem is what was seen; when there are several, every one is listed in the
+        detail, above ``detail``.
+        """
+        if not problems:
+            return
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        lines = [*problems] if more else []
+        self.fail(
+            expected=expected,
+            seen=problems[0] + more,
+            detail="\n".join([*lines, detail] if detail else lines),
+        )
+
     @staticmethod
     def skip(reason: str) -> NoReturn:
         """Skip the check: it does not apply to this target."""

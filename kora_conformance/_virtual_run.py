@@ -1,0 +1,241 @@
+"""Virtual-time runs of a plugin's daemons under the reference coordinator, within a watchdog.
+
+:func:`virtual_run` drives the daemons a fresh runtime holds on a
+:class:`~reference_runtime.VirtualClock` (optionally with the wall clock moved in step), so hours
+of schedule cost milliseconds whatever the intervals are: a few intervals of the longest task,
+fewer when that would pass :data:`FIRE_BUDGET` fires. The run is guarded by a
+:func:`~kora_conformance._watchdog.watchdog` whose budget grows with the fires expected, so a
+long run is not taken for a blocked one.
+
+The runtime's entries must be well formed (contract 3.1): a malformed interval would make a
+run spin at one instant for ever. :func:`call_startups` calls startups on their own, in each of
+the forms a consumer uses, on a virtual clock and under the watchdog too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Literal
+
+from reference_runtime import (
+    Coordinator,
+    EventKind,
+    PeriodicTaskSpec,
+    Runtime,
+    TimelineEvent,
+    VirtualClock,
+)
+
+from ._registrations import Lifecycle
+from ._watchdog import WALL_BUDGET, Overran, Watch, run_and_close, watchdog
+
+__all__ = [
+    "CYCLES",
+    "FIRE_BUDGET",
+    "IDLE_RUN",
+    "STARTUP_FORMS",
+    "STARTUP_WAIT",
+    "WALL_PER_FIRE",
+    "Driver",
+    "Outcome",
+    "call_startups",
+    "drivers_of",
+    "fire_count",
+    "horizon_for",
+    "virtual_run",
+]
+
+#: How many intervals of the longest task a virtual run covers, when the fire budget allows.
+CYCLES: Final = 3
+#: The most periodic fires a virtual run may cost; fewer cycles are run past it (at least one).
+FIRE_BUDGET: Final = 10_000
+#: Wall-clock seconds per periodic fire the run is expected to make, on top of
+#: :data:`~kora_conformance._watchdog.WALL_BUDGET` (a fire costs ~20 µs), so that a long run
+#: over the fire budget is not mistaken for a blocked one.
+WALL_PER_FIRE: Final = 1e-4
+#: Virtual seconds of a run for daemons that have no periodic task.
+IDLE_RUN: Final = 60.0
+#: Virtual seconds :func:`call_startups` waits for one ``startup`` call to finish before moving on.
+STARTUP_WAIT: Final = 60.0
+#: The three ways a consumer calls ``startup``: (how it reads, positional args, keyword args).
+STARTUP_FORMS: Final = (
+    ("startup(coordinator)", True, False),
+    ("startup(coordinator=coordinator)", False, True),
+    ("startup()", False, False),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Driver:
+    """A periodic task the coordinator drives: its spec, owner and side."""
+
+    owner: str
+    spec: PeriodicTaskSpec
+    side: Literal["daemon", "listener"]
+
+    @property
+    def label(self) -> str:
+        """The task, its owner and its interval, for a check's report."""
+        where = "the entry of" if self.side == "daemon" else "the listener side of"
+        owner = f"{where} {self.owner!r}" if self.owner else "the listener side"
+        return f"task {self.spec.name!r} ({owner}, every {self.spec.interval_seconds:g} s)"
+
+
+def drivers_of(runtime: Runtime, started: set[str] | None = None) -> list[Driver]:
+    """The periodic tasks the coordinator schedules (contract 3.3), in its order.
+
+    Entries' tasks first, then listener-side tasks whose listener started, except a task whose
+    callback an earlier one already has: a task known to both sides is scheduled once.
+
+    :param started: the daemons and listeners whose startup succeeded; all of them by default.
+    """
+    found = [
+        Driver(entry.name, entry.periodic_task, "daemon")
+        for entry in runtime.daemons.list_entries()
+        if entry.periodic_task is not None and (started is None or entry.name in started)
+    ]
+    for task in runtime.listeners.tasks():
+        if task.listener and started is not None and task.listener not in started:
+            continue
+        if any(task.spec.callback == known.spec.callback for known in found):
+            continue
+        found.append(Driver(task.listener, task.spec, "listener"))
+    return found
+
+
+def fire_count(horizon: float, interval: float) -> int:
+    """How often a task every ``interval`` seconds fires in ``horizon`` seconds."""
+    return math.floor(horizon / interval)
+
+
+def horizon_for(intervals: Sequence[float], every: Sequence[float]) -> float:
+    """Virtual seconds to run: :data:`CYCLES` intervals of the longest of ``intervals`` (fewer if
+    the fires of ``every`` task would pass :data:`FIRE_BUDGET`), plus half the shortest interval
+    so that no fire is due exactly at the end."""
+    if not intervals:
+        return IDLE_RUN
+    longest, margin = max(intervals), min(every) / 2
+    for cycles in range(CYCLES, 0, -1):
+        seconds = cycles * longest + margin
+        if sum(fire_count(seconds, i) for i in every) <= FIRE_BUDGET:
+            return seconds
+    return longest + margin
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How a virtual run went: the coordinator (with its timeline), its length, the watch."""
+
+    coordinator: Coordinator
+    horizon: float
+    watch: Watch
+    #: What ended the run early, raised from the plugin's daemons (``SystemExit``, say).
+    error: BaseException | None = None
+
+    def events(self, *kinds: EventKind) -> list[TimelineEvent]:
+        """The run's timeline events of ``kinds``, in order."""
+        return [event for event in self.coordinator.timeline if event.kind in kinds]
+
+    def summary(self) -> str:
+        """The run in one line: its length, its cost, the fires and events it saw."""
+        counts = ", ".join(f"{k}={v}" for k, v in self.coordinator.fire_counts().items())
+        kinds = Counter(e.kind.value for e in self.coordinator.timeline)
+        return (
+            f"virtual run of {self.horizon:g} s in {self.watch.elapsed:.3f} s wall time; "
+            f"fires: {counts or 'none'}; events: {dict(kinds)}"
+        )
+
+
+def virtual_run(
+    runtime: Runtime,
+    seconds: float,
+    *,
+    around: Callable[[VirtualClock], Any] | None = None,
+    wall_clock: bool = True,
+) -> Outcome:
+    """Run the daemons ``runtime`` holds for ``seconds`` virtual seconds under its coordinator.
+
+    :param around: called with the clock; returns a context manager held around the run.
+    :param wall_clock: move ``time.time()`` and friends in step with the virtual clock.
+    """
+    clock = VirtualClock(wall_clock=wall_clock)
+    coordinator = runtime.coordinator(clock=clock)
+    expected = sum(fire_count(seconds, d.spec.interval_seconds) for d in drivers_of(runtime))
+    budget = WALL_BUDGET + expected * WALL_PER_FIRE
+    outcome = Outcome(coordinator, seconds, Watch(budget))
+    # Entered first, the clock moves the wall clock (patching every module, which takes a
+    # while) before the budget starts and before ``around`` starts watching.
+    watching = around(clock) if around is not None else contextlib.nullcontext()
+    with clock, watching, watchdog(budget) as outcome.watch:
+        try:
+            run_and_close(coordinator.run(until=seconds))
+        except Overran:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a callback is a finding
+            outcome.error = exc
+    return outcome
+
+
+async def _settle(result: object, clock: VirtualClock, seconds: float) -> None:
+    """Await ``result`` if awaitable, for at most ``seconds`` of virtual time; its exception
+    propagates, a timeout cancels it quietly."""
+    if result is None or not inspect.isawaitable(result):
+        return
+    task = asyncio.ensure_future(result)
+    timer = asyncio.ensure_future(clock.sleep(seconds))
+    await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
+    for future in (task, timer):
+        future.cancel()
+    await asyncio.gather(task, timer, return_exceptions=True)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        raise error
+
+
+async def _call_forms(
+    lifecycle: Lifecycle, forms: Sequence[str], coordinator: Coordinator, clock: VirtualClock
+) -> dict[str, BaseException | None]:
+    """Call the startup in each of ``forms`` (then its shutdown); what each call raised."""
+    outcomes: dict[str, BaseException | None] = {}
+    for form, positional, keyword in STARTUP_FORMS:
+        if form not in forms:
+            continue
+        args = (coordinator,) if positional else ()
+        kwargs = {"coordinator": coordinator} if keyword else {}
+        try:
+            await _settle(lifecycle.startup(*args, **kwargs), clock, STARTUP_WAIT)
+        except Exception as exc:  # noqa: BLE001 - the plugin's error is the finding
+            outcomes[form] = exc
+        else:
+            outcomes[form] = None
+        # Only resetting state between the forms: KC-DM-005 judges shutdowns.
+        with contextlib.suppress(Exception):
+            await _settle(lifecycle.shutdown(), clock, lifecycle.shutdown_timeout)
+    return outcomes
+
+
+def call_startups(
+    runtime: Runtime, plan: Sequence[tuple[Lifecycle, Sequence[str]]]
+) -> tuple[Watch, list[dict[str, BaseException | None]]]:
+    """Call each startup of ``plan`` in each of its forms of :data:`STARTUP_FORMS`, then its
+    shutdown, with ``runtime``'s coordinator on a virtual clock, under the watchdog.
+
+    :returns: the watch, and for each lifecycle what each form's call raised (``None``: it
+        returned), as far as the run got.
+    """
+    clock = VirtualClock()
+    coordinator = runtime.coordinator(clock=clock)
+    results: list[dict[str, BaseException | None]] = []
+
+    async def call_all() -> None:
+        for lifecycle, forms in plan:
+            results.append(await _call_forms(lifecycle, forms, coordinator, clock))
+
+    with watchdog() as watch:
+        run_and_close(call_all())
+    return watch, results
