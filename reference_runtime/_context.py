@@ -109,6 +109,14 @@ class PluginContext:
         """Every ``(hook name, callback)`` registered, in order."""
         return tuple(self._hooks)
 
+    def _require_callable(self, value: object, call: str) -> None:
+        if not callable(value):
+            msg = (
+                f"plugin {self.name!r}: {call} needs a callable, got {type(value).__name__}; "
+                "pass the function itself, not its result"
+            )
+            raise RegistrationError(msg, plugin=self.name)
+
     def register_hook(self, name: str, callback: Callable[..., Any]) -> None:
         """Register ``callback`` for the hook ``name``.
 
@@ -120,13 +128,7 @@ class PluginContext:
         if not isinstance(name, str) or not name:  # type: ignore[redundant-expr,unused-ignore]
             msg = f"plugin {self.name!r}: register_hook needs a hook name string, got {name!r}"
             raise RegistrationError(msg, plugin=self.name)
-        checked: object = callback
-        if not callable(checked):
-            msg = (
-                f"plugin {self.name!r}: register_hook({name!r}, ...) needs a callable, got "
-                f"{type(callback).__name__}; pass the function itself, not its result"
-            )
-            raise RegistrationError(msg, plugin=self.name)
+        self._require_callable(callback, f"register_hook({name!r}, ...)")
         if name not in KNOWN_HOOKS:
             warning = (
                 f"plugin {self.name!r} registered unknown hook {name!r}; it is kept for forward "
@@ -145,13 +147,7 @@ class PluginContext:
 
         :raises RegistrationError: ``provider`` is not callable.
         """
-        checked: object = provider
-        if not callable(checked):
-            msg = (
-                f"plugin {self.name!r}: register_identity_provider needs a callable, got "
-                f"{type(provider).__name__}"
-            )
-            raise RegistrationError(msg, plugin=self.name)
+        self._require_callable(provider, "register_identity_provider")
         self.identity_providers.append(provider)
         self.register_hook(IDENTITY_HOOK, wrap_identity_provider(self.name, provider))
 
@@ -202,11 +198,7 @@ class PluginContext:
             plugin_name=self.name,
             fatal_on_startup_failure=fatal_on_startup_failure,
         )
-        self._claim(entry)
-        if not any(e.name == name for e in self.daemon_entries):
-            self._daemons.append(entry)
-            if self._committed:
-                self._apply_daemon(entry)
+        self._stage(entry)
         return entry
 
     def register_dual_listener(
@@ -237,20 +229,13 @@ class PluginContext:
             fatal_on_startup_failure=fatal_on_startup_failure,
             plugin_name=self.name,
         )
-        self._claim(registration.entry)
-        if not any(e.name == name for e in self.daemon_entries):
-            self._daemons.append(registration)
-            if self._committed:
-                self._apply_daemon(registration)
+        self._stage(registration)
         return registration
 
     def register_listener(self, name: str, factory: ListenerFactory) -> None:
         """Register a listener-side factory (the fork's ``LISTENER_REGISTRY``); a name again
         replaces it. A listener with no daemon entry is fatal when its startup fails."""
-        checked: object = factory
-        if not callable(checked):
-            msg = f"plugin {self.name!r}: register_listener({name!r}, ...) needs a callable factory"
-            raise RegistrationError(msg, plugin=self.name)
+        self._require_callable(factory, f"register_listener({name!r}, ...)")
         self._listeners = [(n, f) for n, f in self._listeners if n != name]
         self._listeners.append((name, factory))
         if self._committed:
@@ -269,15 +254,26 @@ class PluginContext:
             module = str(getattr(fn, "__module__", "") or "")
             return any(module == m or module.startswith(f"{m}.") for m in modules)
 
+        staged = {e.name for e in self.daemon_entries}
         for entry in background_daemon_registry().list_entries():
-            if own(entry.startup) and not any(e.name == entry.name for e in self.daemon_entries):
-                self._claim(entry)
-                self._daemons.append(entry)
+            # A daemon the plugin also registered through its context is kept as that
+            # registration (stamped with the plugin's name).
+            if own(entry.startup) and entry.name not in staged:
+                self._stage(entry)
         listeners = listener_registry()
         for name in listeners.names():
             factory = listeners.factory(name)
             if factory is not None and own(factory) and name not in self.listener_names:
                 self._listeners.append((name, factory))
+
+    def _stage(self, daemon: BackgroundDaemonEntry | DualRegistration) -> None:
+        """Keep ``daemon`` for the commit (applying it at once after one); a repeat is a no-op."""
+        entry = daemon.entry if isinstance(daemon, DualRegistration) else daemon
+        self._claim(entry)
+        if not any(e.name == entry.name for e in self.daemon_entries):
+            self._daemons.append(daemon)
+            if self._committed:
+                self._apply_daemon(daemon)
 
     def _apply_daemon(self, daemon: BackgroundDaemonEntry | DualRegistration) -> None:
         runtime = self._runtime
