@@ -1,36 +1,39 @@
 """KC-RT-*: the runtime itself — precedence, fail-safe providers, fallback, entry points,
 isolation, daemon names, the coordinator, the identity hook, provenance, the persona on the wire.
 
-These checks drive the runtime under certification only through its adapter (``ctx.adapter``,
-see :mod:`kora_conformance._adapter`), never through the reference runtime's internals, so a
-fork's runtime certifies through the same code. They load the kit's own probe plugins
-(``kora_conformance/probes/probe_*``, plus two entry-point packages under
-``probes/_entry_points`` that the kit installs for KC-RT-004) and read what the runtime did to
-them from the probes' journal (:mod:`kora_conformance.probes._journal`), which each check clears
-when it starts.
-
-Every check starts from a known environment: ``KORA_SYSTEM_PROMPT_PATH``,
-``KORA_DISABLE_IDENTITY_PROVIDER`` and ``ANTHROPIC_BASE_URL`` unset, ``ANTHROPIC_API_KEY`` set
-to a dummy (the sandbox restores the operator's environment afterwards).
+These checks drive the runtime under certification only through its adapter, never through the
+reference runtime's internals, so a fork's runtime certifies through the same code: each starts
+sessions over the kit's probe plugins and reads what the runtime did to them from the probes'
+journal (:mod:`kora_conformance._probing`), which it clears when it starts.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import logging
-import os
 import reprlib
-import sys
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-import kora_conformance
-from kora_conformance._adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
 from kora_conformance._check import CheckContext, Profile, Suite
+from kora_conformance._probing import (
+    ENTRY_POINT_GROUP,
+    ENTRY_POINTS,
+    ENV_PROMPT_PATH,
+    describe_loading,
+    first_index,
+    install_entry_point_probes,
+    names_of,
+    prepare,
+    probe_session,
+    prompt_file,
+    resolve,
+    run_daemons,
+    set_prompt_path_env,
+    timeline,
+    warnings_logged,
+    whose_identity,
+)
 from kora_conformance.probes import _journal
 from kora_conformance.probes._common import (
     FATAL_DAEMONS,
@@ -44,21 +47,6 @@ from kora_conformance.probes._common import (
 
 suite = Suite("runtime")
 
-PROBES_DIR: Final = Path(kora_conformance.__file__).resolve().parent / "probes"
-#: The parent directory of the entry-point probe packages (put on ``sys.path`` by KC-RT-004).
-ENTRY_POINT_DIR: Final = PROBES_DIR / "_entry_points"
-ENTRY_POINT_GROUP: Final = "hermes_agent.plugins"
-#: Entry-point probe name → the entry point's value, one per form.
-ENTRY_POINTS: Final[Mapping[str, str]] = {
-    "probe_ep_module": "kc_probe_ep_module",
-    "probe_ep_callable": "kc_probe_ep_callable:register",
-}
-
-ENV_PROMPT_PATH: Final = "KORA_SYSTEM_PROMPT_PATH"
-ENV_CLEARED: Final = (ENV_PROMPT_PATH, "KORA_DISABLE_IDENTITY_PROVIDER", "ANTHROPIC_BASE_URL")
-
-#: How long (real seconds) the kit waits for ``run_daemons`` before calling the run hung.
-DAEMON_RUN_GUARD: Final = 60.0
 #: Slack (clock seconds) allowed beyond a hung shutdown's timeout before the next shutdown.
 TIMEOUT_SLACK: Final = 1.5
 
@@ -71,146 +59,35 @@ def _always(profile: Profile) -> str | None:
     return None
 
 
-def _adapter(ctx: CheckContext) -> RuntimeAdapter:
-    adapter = ctx.adapter
-    if adapter is None:
-        ctx.skip("no runtime adapter: this target is not a runtime")
-    return adapter
-
-
-def _prepare(ctx: CheckContext) -> RuntimeAdapter:
-    """The adapter under certification, with an empty journal and a known environment."""
-    adapter = _adapter(ctx)
-    _journal.clear()
-    for name in ENV_CLEARED:
-        os.environ.pop(name, None)
-    os.environ["ANTHROPIC_API_KEY"] = "test-key"
-    return adapter
-
-
-def _missing_default(ctx: CheckContext) -> Path:
-    return ctx.sandbox.scratch / "no-such-default-system-prompt.md"
-
-
-@contextmanager
-def _session(
-    ctx: CheckContext,
-    enabled: Sequence[str],
-    *,
-    groups: tuple[str, ...] = (),
-    default: Path | None = None,
-) -> Iterator[RuntimeSession]:
-    """A fresh runtime instance that loaded the probes ``enabled``; closed afterwards."""
-    adapter = _adapter(ctx)
-    spec = LoadSpec(
-        enabled=tuple(enabled),
-        plugin_dirs=(PROBES_DIR,),
-        entry_point_groups=groups,
-        default_system_prompt_path=default if default is not None else _missing_default(ctx),
-    )
-    try:
-        session = adapter.start(spec)
-    except Exception as exc:  # noqa: BLE001 - the runtime's failure is the finding
-        ctx.fail(
-            expected=f"the runtime to start and load plugins.enabled = {list(enabled)}, "
-            "recording failing plugins instead of raising",
-            seen=f"adapter.start raised {type(exc).__name__}: {exc}",
-        )
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-def _who(outcome: IdentityOutcome) -> str:
-    """Which probe's identity ``outcome`` is, for humans."""
-    for name, identity in IDENTITIES.items():
-        if outcome.system_prompt == identity.system_prompt:
-            return f"{name}'s identity"
-    return f"the system prompt {reprlib.repr(outcome.system_prompt)}"
-
-
-def _resolve(
-    ctx: CheckContext, session: RuntimeSession, enabled: Sequence[str], **kwargs: Any
-) -> IdentityOutcome:
-    try:
-        return session.resolve_identity(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - the runtime's failure is the finding
-        ctx.fail(
-            expected=f"identity resolution with plugins.enabled = {list(enabled)} to succeed",
-            seen=f"resolve_identity raised {type(exc).__name__}: {exc}",
-        )
-
-
-def _loading(session: RuntimeSession) -> str:
-    errors = dict(session.load_errors)
-    shown = "; ".join(f"{k}: {v}" for k, v in errors.items()) or "none"
-    return f"loaded, in order: {list(session.loaded)}; load errors: {shown}"
-
-
 # --- KC-RT-001 ----------------------------------------------------------------------------------
 
 
 @suite.check("KC-RT-001", applies=_always)
 def precedence_follows_enabled(ctx: CheckContext) -> None:
-    _prepare(ctx)
+    prepare(ctx)
     # probe_alpha sorts (and is discovered) first: enabling it second shows whether the runtime
     # follows plugins.enabled or discovery order; the reverse shows it is not reverse-sorting.
     for enabled in (["probe_zulu", "probe_alpha"], ["probe_alpha", "probe_zulu"]):
-        with _session(ctx, enabled) as session:
-            outcome = _resolve(ctx, session, enabled)
+        with probe_session(ctx, enabled) as session:
+            outcome = resolve(ctx, session, enabled)
             expected = enabled[0]
             if outcome.system_prompt != IDENTITIES[expected].system_prompt:
                 ctx.fail(
                     expected=f"with plugins.enabled = {enabled}, {expected}'s identity (the "
                     "first valid provider in enabled order)",
-                    seen=f"{_who(outcome)} won",
-                    detail=f"{_loading(session)}\nA loader that turns plugins.enabled into a "
-                    "set and loads in discovery (alphabetical) order lets the first-discovered "
-                    "plugin win.",
+                    seen=f"{whose_identity(outcome)} won",
+                    detail=f"{describe_loading(session)}\nA loader that turns plugins.enabled "
+                    "into a set and loads in discovery (alphabetical) order lets the "
+                    "first-discovered plugin win.",
                 )
 
 
 # --- KC-RT-002 ----------------------------------------------------------------------------------
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def messages(self) -> list[str]:
-        found = []
-        for record in self.records:
-            try:
-                found.append(record.getMessage())
-            except Exception:  # noqa: BLE001 - a malformed record still counts as text
-                found.append(str(record.msg))
-        return found
-
-
-@contextmanager
-def _warnings_logged() -> Iterator[_Records]:
-    """WARNING and above reaching the root logger during the block."""
-    root = logging.getLogger()
-    handler = _Records()
-    level = root.level
-    if level > logging.WARNING:
-        root.setLevel(logging.WARNING)
-    root.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-
-
 @suite.check("KC-RT-002", applies=_always)
 def bad_providers_skipped(ctx: CheckContext) -> None:
-    _prepare(ctx)
+    prepare(ctx)
     scenarios = (
         (["probe_raises", "probe_zulu"], ["probe_raises"]),
         (["probe_wrong_type", "probe_zulu"], ["probe_wrong_type"]),
@@ -220,7 +97,7 @@ def bad_providers_skipped(ctx: CheckContext) -> None:
         ),
     )
     for enabled, bad in scenarios:
-        with _session(ctx, enabled) as session, _warnings_logged() as logged:
+        with probe_session(ctx, enabled) as session, warnings_logged() as logged:
             try:
                 outcome = session.resolve_identity()
             except Exception as exc:  # noqa: BLE001 - not isolating it is the finding
@@ -235,8 +112,8 @@ def bad_providers_skipped(ctx: CheckContext) -> None:
                 ctx.fail(
                     expected=f"with plugins.enabled = {enabled}, probe_zulu's identity (the "
                     "next valid provider)",
-                    seen=f"{_who(outcome)} was used",
-                    detail=_loading(session),
+                    seen=f"{whose_identity(outcome)} was used",
+                    detail=describe_loading(session),
                 )
             messages = logged.messages()
             unnamed = [name for name in bad if not any(name in m for m in messages)]
@@ -252,20 +129,14 @@ def bad_providers_skipped(ctx: CheckContext) -> None:
 # --- KC-RT-003 ----------------------------------------------------------------------------------
 
 
-def _prompt_file(ctx: CheckContext, name: str, text: str) -> Path:
-    path = ctx.sandbox.scratch / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @suite.check("KC-RT-003", applies=_always)
 def fallback_file(ctx: CheckContext) -> None:
-    _prepare(ctx)
+    prepare(ctx)
     enabled = ["probe_declines"]
-    default = _prompt_file(ctx, "default-prompt.md", "DEFAULT fallback prompt (kit)\n")
-    from_env = _prompt_file(ctx, "env-prompt.md", "ENV fallback prompt (kit)\n")
-    from_arg = _prompt_file(ctx, "arg-prompt.md", "ARGUMENT fallback prompt (kit)\n")
-    blank = _prompt_file(ctx, "blank-prompt.md", "  \n\t\n")
+    default = prompt_file(ctx, "default-prompt.md", "DEFAULT fallback prompt (kit)\n")
+    from_env = prompt_file(ctx, "env-prompt.md", "ENV fallback prompt (kit)\n")
+    from_arg = prompt_file(ctx, "arg-prompt.md", "ARGUMENT fallback prompt (kit)\n")
+    blank = prompt_file(ctx, "blank-prompt.md", "  \n\t\n")
     missing = ctx.sandbox.scratch / "missing-prompt.md"
     texts = {p: p.read_text(encoding="utf-8").strip() for p in (default, from_env, from_arg)}
 
@@ -277,9 +148,9 @@ def fallback_file(ctx: CheckContext) -> None:
         (f"a blank {ENV_PROMPT_PATH} is ignored", default, "  ", None, default),
     )
     for what, default_path, env, argument, expected in reads:
-        _set_env(env)
-        with _session(ctx, enabled, default=default_path) as session:
-            outcome = _resolve(ctx, session, enabled, system_prompt_path=argument)
+        set_prompt_path_env(env)
+        with probe_session(ctx, enabled, default=default_path) as session:
+            outcome = resolve(ctx, session, enabled, system_prompt_path=argument)
         if outcome.system_prompt.strip() != texts[expected]:
             seen = next((p for p, t in texts.items() if t == outcome.system_prompt.strip()), None)
             ctx.fail(
@@ -298,8 +169,8 @@ def fallback_file(ctx: CheckContext) -> None:
         ("a missing file named by the argument", default, None, missing, missing),
     )
     for what, default_path, env, argument, named in errors:
-        _set_env(env)
-        with _session(ctx, enabled, default=default_path) as session:
+        set_prompt_path_env(env)
+        with probe_session(ctx, enabled, default=default_path) as session:
             try:
                 outcome = session.resolve_identity(system_prompt_path=argument)
             except Exception as exc:  # noqa: BLE001 - any error type will do; its message counts
@@ -322,13 +193,6 @@ def fallback_file(ctx: CheckContext) -> None:
             )
 
 
-def _set_env(value: str | None) -> None:
-    if value is None:
-        os.environ.pop(ENV_PROMPT_PATH, None)
-    else:
-        os.environ[ENV_PROMPT_PATH] = value
-
-
 def _setting(default: Path, env: str | None, argument: Path | None) -> str:
     variable = "unset" if env is None else repr(env)
     return (
@@ -341,31 +205,12 @@ def _setting(default: Path, env: str | None, argument: Path | None) -> str:
 # --- KC-RT-004 ----------------------------------------------------------------------------------
 
 
-def install_entry_point_probes(scratch: Path) -> None:
-    """Make the entry-point probes discoverable: a temporary distribution in ``scratch``.
-
-    Writes ``.dist-info`` (METADATA and ``entry_points.txt`` in ``hermes_agent.plugins``) and puts
-    it and the probe packages' parent directory on ``sys.path``; the sandbox restores it.
-    """
-    dist = scratch / "kora_conformance_entry_point_probes-1.0.dist-info"
-    dist.mkdir(parents=True, exist_ok=True)
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: kora-conformance-entry-point-probes\nVersion: 1.0\n"
-        "Summary: The kora-conformance kit's entry-point probe plugins\n",
-        encoding="utf-8",
-    )
-    lines = [f"[{ENTRY_POINT_GROUP}]", *(f"{k} = {v}" for k, v in ENTRY_POINTS.items())]
-    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    sys.path[:0] = [str(scratch), str(ENTRY_POINT_DIR)]
-    importlib.invalidate_caches()
-
-
 @suite.check("KC-RT-004", applies=_always)
 def both_entry_point_forms(ctx: CheckContext) -> None:
-    _prepare(ctx)
+    prepare(ctx)
     install_entry_point_probes(ctx.sandbox.scratch)
     enabled = list(ENTRY_POINTS)
-    with _session(ctx, enabled, groups=(ENTRY_POINT_GROUP,)) as session:
+    with probe_session(ctx, enabled, groups=(ENTRY_POINT_GROUP,)) as session:
         loaded = list(session.loaded)
         errors = dict(session.load_errors)
         try:
@@ -404,10 +249,10 @@ IMPORT_ERROR: Final = "probe_import_error"
 
 @suite.check("KC-RT-005", applies=_always)
 def failing_plugins_isolated(ctx: CheckContext) -> None:
-    _prepare(ctx)
+    prepare(ctx)
     enabled = [HALF, IMPORT_ERROR, "probe_zulu"]
     problems = []
-    with _session(ctx, enabled) as session:
+    with probe_session(ctx, enabled) as session:
         loaded = list(session.loaded)
         errors = dict(session.load_errors)
         for name in (HALF, IMPORT_ERROR):
@@ -424,7 +269,7 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
             problems.append(f"resolve_identity raised {type(exc).__name__}: {exc}")
         else:
             if outcome.system_prompt != IDENTITIES["probe_zulu"].system_prompt:
-                problems.append(f"{_who(outcome)} won, not probe_zulu's")
+                problems.append(f"{whose_identity(outcome)} won, not probe_zulu's")
         try:
             results = list(session.invoke_hook(SESSION_HOOK, session_id="kora-conformance"))
         except Exception as exc:  # noqa: BLE001 - reported as seen
@@ -438,7 +283,7 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
         listeners = list(session.listener_names())
         if HALF_DAEMON in daemons or HALF_DAEMON in listeners:
             problems.append(f"{HALF}'s daemon {HALF_DAEMON} is still registered")
-        loading = _loading(session)
+        loading = describe_loading(session)
     if problems:
         ctx.fail(
             expected=f"with plugins.enabled = {enabled}: {HALF} (raises half-way through "
@@ -461,8 +306,8 @@ TWICE_DAEMON: Final = "kc_probe.twice"
 
 @suite.check("KC-RT-006", applies=_always)
 def daemon_name_ownership(ctx: CheckContext) -> None:
-    _prepare(ctx)
-    with _session(ctx, [TWICE]) as session:
+    prepare(ctx)
+    with probe_session(ctx, [TWICE]) as session:
         daemons = list(session.daemon_names())
         error = session.load_errors.get(TWICE)
         if error is not None or TWICE not in session.loaded:
@@ -478,7 +323,7 @@ def daemon_name_ownership(ctx: CheckContext) -> None:
             )
 
     enabled = [CLAIM_FIRST, CLAIM_SECOND]
-    with _session(ctx, enabled) as session:
+    with probe_session(ctx, enabled) as session:
         loaded = list(session.loaded)
         errors = dict(session.load_errors)
         daemons = list(session.daemon_names())
@@ -517,60 +362,10 @@ def daemon_name_ownership(ctx: CheckContext) -> None:
 # --- KC-RT-007 ----------------------------------------------------------------------------------
 
 
-def _run_daemons(ctx: CheckContext, session: RuntimeSession, seconds: float) -> int:
-    """``session.run_daemons(seconds)``, failing the check if it raises or never returns."""
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(session.run_daemons(seconds))
-        except BaseException as exc:  # noqa: BLE001 - handed to the check thread
-            outcome.append(exc)
-
-    worker = threading.Thread(target=run, name="kora-conformance-daemons", daemon=True)
-    worker.start()
-    worker.join(DAEMON_RUN_GUARD)
-    if worker.is_alive():
-        ctx.fail(
-            expected=f"run_daemons({seconds:g}) to return (virtual time; every shutdown "
-            "bounded by its timeout)",
-            seen=f"it had not returned after {DAEMON_RUN_GUARD:g} s of real time",
-            detail=_timeline(_journal.events()),
-        )
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        ctx.fail(
-            expected=f"run_daemons({seconds:g}) to return an exit status",
-            seen=f"it raised {type(result).__name__}: {result}",
-            detail=_timeline(_journal.events()),
-        )
-    if not isinstance(result, int):
-        ctx.fail(
-            expected=f"run_daemons({seconds:g}) to return an int exit status",
-            seen=f"it returned {type(result).__name__} {result!r}",
-        )
-    return result
-
-
-def _timeline(events: Sequence[_journal.Event]) -> str:
-    if not events:
-        return "journal: (empty)"
-    start = events[0].at
-    return "journal:\n" + "\n".join(f"  {e.describe(start)}" for e in events)
-
-
-def _names(events: Sequence[_journal.Event], kind: str) -> list[str]:
-    return [e.who for e in events if e.kind == kind]
-
-
-def _first(events: Sequence[_journal.Event], kind: str, who: str | None = None) -> int | None:
-    return next((i for i, e in enumerate(events) if e.kind == kind and who in (None, e.who)), None)
-
-
 def _lifecycle_problems(status: int, events: list[_journal.Event]) -> list[str]:
     rec_c, nonfatal, rec_a, hang = LIFECYCLE_DAEMONS
     problems = []
-    starts = _names(events, "startup")
+    starts = names_of(events, "startup")
     if starts != list(LIFECYCLE_DAEMONS):
         problems.append(
             f"startups in the order {starts}, not registration order {list(LIFECYCLE_DAEMONS)}"
@@ -578,7 +373,7 @@ def _lifecycle_problems(status: int, events: list[_journal.Event]) -> list[str]:
     if status != 0:
         problems.append(f"exit status {status} after a non-fatal startup failure (expected 0)")
     problems += _fire_problems(events, hang)
-    shutdowns = _names(events, "shutdown")
+    shutdowns = names_of(events, "shutdown")
     expected_shutdowns = [hang, rec_a, rec_c]
     if nonfatal in shutdowns:
         problems.append(f"{nonfatal}, whose startup failed, was shut down")
@@ -602,7 +397,7 @@ def _fire_problems(events: list[_journal.Event], slow: str) -> list[str]:
             f"a periodic task fired ({events[fires[0]].who}) before every startup had finished "
             f"({slow}'s async startup was still running): drivers must start after all startups"
         ]
-    first_shutdown = _first(events, "shutdown")
+    first_shutdown = first_index(events, "shutdown")
     if first_shutdown is not None and any(i > first_shutdown for i in fires):
         return [
             "a periodic task fired after the first shutdown began: drivers must be cancelled "
@@ -621,10 +416,10 @@ def _fire_problems(events: list[_journal.Event], slow: str) -> list[str]:
 
 
 def _hang_problems(events: list[_journal.Event], hang: str) -> list[str]:
-    begun = _first(events, "shutdown", hang)
+    begun = first_index(events, "shutdown", hang)
     if begun is None:
         return []
-    released = _first(events, "shutdown_released", hang)
+    released = first_index(events, "shutdown_released", hang)
     following = next(
         (i for i, e in enumerate(events) if i > begun and e.kind == "shutdown" and e.who != hang),
         None,
@@ -648,19 +443,19 @@ def _hang_problems(events: list[_journal.Event], hang: str) -> list[str]:
 def _fatal_problems(status: int, events: list[_journal.Event]) -> list[str]:
     fatal_b, fatal_a, fatal, never = FATAL_DAEMONS
     problems = []
-    starts = _names(events, "startup")
+    starts = names_of(events, "startup")
     if starts != [fatal_b, fatal_a, fatal]:
         problems.append(f"startups {starts}, expected {[fatal_b, fatal_a, fatal]}")
     if never in starts:
         problems.append(f"{never} was started after the fatal failure of {fatal}")
     if status == 0:
         problems.append(f"exit status 0 after the fatal startup failure of {fatal}")
-    fired = sorted(set(_names(events, "fire")))
+    fired = sorted(set(names_of(events, "fire")))
     if fired:
         problems.append(
             f"periodic tasks fired ({', '.join(fired)}) although startup failed fatally"
         )
-    shutdowns = _names(events, "shutdown")
+    shutdowns = names_of(events, "shutdown")
     if shutdowns != [fatal_a, fatal_b]:
         problems.append(
             f"shutdowns {shutdowns}, expected {[fatal_a, fatal_b]} (the started ones, in "
@@ -671,7 +466,7 @@ def _fatal_problems(status: int, events: list[_journal.Event]) -> list[str]:
 
 @suite.check("KC-RT-007", applies=_always)
 def coordinator_lifecycle(ctx: CheckContext) -> None:
-    _prepare(ctx)
+    prepare(ctx)
     scenarios = (
         (
             "probe_dm_lifecycle",
@@ -689,20 +484,20 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
     )
     for plugin, expected, judge in scenarios:
         _journal.clear()
-        with _session(ctx, [plugin]) as session:
+        with probe_session(ctx, [plugin]) as session:
             if plugin not in session.loaded:
                 ctx.fail(
                     expected=f"the probe {plugin} to load",
                     seen=f"it did not: {session.load_errors.get(plugin, 'no error recorded')}",
                 )
-            status = _run_daemons(ctx, session, RUN_SECONDS)
+            status = run_daemons(ctx, session, RUN_SECONDS)
         events = _journal.events()
         problems = judge(status, events)
         if problems:
             ctx.fail(
                 expected=f"{plugin}: {expected}",
                 seen="; ".join(problems),
-                detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{_timeline(events)}",
+                detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{timeline(events)}",
             )
 
 
@@ -711,9 +506,9 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
 
 @suite.check("KC-RT-008", applies=_always)
 def identity_hook_fired_once(ctx: CheckContext) -> None:
-    _prepare(ctx)
+    prepare(ctx)
     enabled = ["probe_declines", "probe_zulu"]
-    with _session(ctx, enabled) as session:
+    with probe_session(ctx, enabled) as session:
         engines: list[object] = []
         for _ in range(2):
             try:
@@ -731,7 +526,7 @@ def identity_hook_fired_once(ctx: CheckContext) -> None:
                 f"({len(engines)} constructions)",
                 seen=f"{probe}'s provider was called {len(calls)} times for {len(engines)} "
                 "engine constructions",
-                detail=_timeline(_journal.events()),
+                detail=timeline(_journal.events()),
             )
         for n, (call, engine) in enumerate(zip(calls, engines, strict=True), 1):
             received = call.data.get("engine")
@@ -749,18 +544,18 @@ def identity_hook_fired_once(ctx: CheckContext) -> None:
 
 @suite.check("KC-RT-009", applies=_always)
 def identity_source_reported(ctx: CheckContext) -> None:
-    _prepare(ctx)
+    prepare(ctx)
     enabled = ["probe_declines", "probe_zulu"]
-    with _session(ctx, enabled) as session:
-        outcome = _resolve(ctx, session, enabled)
+    with probe_session(ctx, enabled) as session:
+        outcome = resolve(ctx, session, enabled)
     if outcome.source != "plugin" or outcome.plugin != "probe_zulu":
         ctx.fail(
             expected="the resolved identity to report source='plugin', plugin='probe_zulu'",
             seen=f"source={outcome.source!r}, plugin={outcome.plugin!r}",
         )
-    default = _prompt_file(ctx, "default-prompt.md", "DEFAULT fallback prompt (kit)\n")
-    with _session(ctx, ["probe_declines"], default=default) as session:
-        outcome = _resolve(ctx, session, ["probe_declines"])
+    default = prompt_file(ctx, "default-prompt.md", "DEFAULT fallback prompt (kit)\n")
+    with probe_session(ctx, ["probe_declines"], default=default) as session:
+        outcome = resolve(ctx, session, ["probe_declines"])
     path = outcome.path
     if outcome.source != "file" or path is None or Path(path).resolve() != default.resolve():
         ctx.fail(
@@ -802,9 +597,9 @@ def persona_on_the_wire(ctx: CheckContext) -> None:
     import pytest_httpx2  # noqa: F401, PLC0415 - registers respx's httpcore2 mocker
     import respx  # noqa: PLC0415
 
-    _prepare(ctx)
+    prepare(ctx)
     zulu = IDENTITIES["probe_zulu"]
-    with _session(ctx, ["probe_zulu"]) as session:
+    with probe_session(ctx, ["probe_zulu"]) as session:
         try:
             engine = session.build_engine()
         except Exception as exc:  # noqa: BLE001 - reported as seen

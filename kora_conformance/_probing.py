@@ -1,0 +1,280 @@
+"""Probing a runtime under certification with the kit's probe plugins.
+
+The runtime checks drive the runtime only through its adapter (``ctx.adapter``, see
+:mod:`kora_conformance._adapter`), never through the reference runtime's internals, so a fork's
+runtime certifies through the same code. They start sessions that load the kit's probe plugins
+(``kora_conformance/probes/probe_*``, plus the entry-point packages under
+``probes/_entry_points`` that :func:`install_entry_point_probes` makes discoverable), then read
+what the runtime did to them from the probes' journal
+(:mod:`kora_conformance.probes._journal`) and what it logged.
+
+Every check starts with :func:`prepare`: an empty journal and a known environment
+(``KORA_SYSTEM_PROMPT_PATH``, ``KORA_DISABLE_IDENTITY_PROVIDER`` and ``ANTHROPIC_BASE_URL``
+unset, ``ANTHROPIC_API_KEY`` set to a dummy; the sandbox restores the operator's environment
+afterwards).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import reprlib
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from ._adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
+from ._check import CheckContext
+from .probes import _journal
+from .probes._common import IDENTITIES
+
+__all__ = [
+    "DAEMON_RUN_GUARD",
+    "ENTRY_POINTS",
+    "ENTRY_POINT_DIR",
+    "ENTRY_POINT_GROUP",
+    "ENV_CLEARED",
+    "ENV_PROMPT_PATH",
+    "PROBES_DIR",
+    "LoggedWarnings",
+    "describe_loading",
+    "first_index",
+    "install_entry_point_probes",
+    "names_of",
+    "prepare",
+    "probe_session",
+    "prompt_file",
+    "resolve",
+    "run_daemons",
+    "set_prompt_path_env",
+    "timeline",
+    "warnings_logged",
+    "whose_identity",
+]
+
+PROBES_DIR: Final = Path(__file__).resolve().parent / "probes"
+#: The parent directory of the entry-point probe packages (put on ``sys.path`` by KC-RT-004).
+ENTRY_POINT_DIR: Final = PROBES_DIR / "_entry_points"
+ENTRY_POINT_GROUP: Final = "hermes_agent.plugins"
+#: Entry-point probe name → the entry point's value, one per form.
+ENTRY_POINTS: Final[Mapping[str, str]] = {
+    "probe_ep_module": "kc_probe_ep_module",
+    "probe_ep_callable": "kc_probe_ep_callable:register",
+}
+
+ENV_PROMPT_PATH: Final = "KORA_SYSTEM_PROMPT_PATH"
+ENV_CLEARED: Final = (ENV_PROMPT_PATH, "KORA_DISABLE_IDENTITY_PROVIDER", "ANTHROPIC_BASE_URL")
+
+#: How long (real seconds) the kit waits for ``run_daemons`` before calling the run hung.
+DAEMON_RUN_GUARD: Final = 60.0
+
+
+def _adapter(ctx: CheckContext) -> RuntimeAdapter:
+    adapter = ctx.adapter
+    if adapter is None:
+        ctx.skip("no runtime adapter: this target is not a runtime")
+    return adapter
+
+
+def prepare(ctx: CheckContext) -> RuntimeAdapter:
+    """The adapter under certification, with an empty journal and a known environment."""
+    adapter = _adapter(ctx)
+    _journal.clear()
+    for name in ENV_CLEARED:
+        os.environ.pop(name, None)
+    os.environ["ANTHROPIC_API_KEY"] = "test-key"
+    return adapter
+
+
+def _missing_default(ctx: CheckContext) -> Path:
+    return ctx.sandbox.scratch / "no-such-default-system-prompt.md"
+
+
+def prompt_file(ctx: CheckContext, name: str, text: str) -> Path:
+    """A system prompt file ``name`` holding ``text``, in the check's scratch directory."""
+    path = ctx.sandbox.scratch / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def set_prompt_path_env(value: str | None) -> None:
+    """Set :data:`ENV_PROMPT_PATH` to ``value``, or unset it for ``None``."""
+    if value is None:
+        os.environ.pop(ENV_PROMPT_PATH, None)
+    else:
+        os.environ[ENV_PROMPT_PATH] = value
+
+
+@contextmanager
+def probe_session(
+    ctx: CheckContext,
+    enabled: Sequence[str],
+    *,
+    groups: tuple[str, ...] = (),
+    default: Path | None = None,
+) -> Iterator[RuntimeSession]:
+    """A fresh runtime instance that loaded the probes ``enabled``; closed afterwards.
+
+    :param groups: entry-point groups to discover in, besides the probes' directory.
+    :param default: the default system prompt path; a file that does not exist by default.
+    """
+    adapter = _adapter(ctx)
+    spec = LoadSpec(
+        enabled=tuple(enabled),
+        plugin_dirs=(PROBES_DIR,),
+        entry_point_groups=groups,
+        default_system_prompt_path=default if default is not None else _missing_default(ctx),
+    )
+    try:
+        started = adapter.start(spec)
+    except Exception as exc:  # noqa: BLE001 - the runtime's failure is the finding
+        ctx.fail(
+            expected=f"the runtime to start and load plugins.enabled = {list(enabled)}, "
+            "recording failing plugins instead of raising",
+            seen=f"adapter.start raised {type(exc).__name__}: {exc}",
+        )
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+def whose_identity(outcome: IdentityOutcome) -> str:
+    """Which probe's identity ``outcome`` is, for humans."""
+    for name, identity in IDENTITIES.items():
+        if outcome.system_prompt == identity.system_prompt:
+            return f"{name}'s identity"
+    return f"the system prompt {reprlib.repr(outcome.system_prompt)}"
+
+
+def resolve(
+    ctx: CheckContext, running: RuntimeSession, enabled: Sequence[str], **kwargs: Any
+) -> IdentityOutcome:
+    """``running.resolve_identity(**kwargs)``, failing the check if it raises."""
+    try:
+        return running.resolve_identity(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - the runtime's failure is the finding
+        ctx.fail(
+            expected=f"identity resolution with plugins.enabled = {list(enabled)} to succeed",
+            seen=f"resolve_identity raised {type(exc).__name__}: {exc}",
+        )
+
+
+def describe_loading(running: RuntimeSession) -> str:
+    """What the session loaded and failed to load, for a failure's detail."""
+    errors = dict(running.load_errors)
+    shown = "; ".join(f"{k}: {v}" for k, v in errors.items()) or "none"
+    return f"loaded, in order: {list(running.loaded)}; load errors: {shown}"
+
+
+def install_entry_point_probes(scratch: Path) -> None:
+    """Make the entry-point probes discoverable: a temporary distribution in ``scratch``.
+
+    Writes ``.dist-info`` (METADATA and ``entry_points.txt`` in ``hermes_agent.plugins``) and puts
+    it and the probe packages' parent directory on ``sys.path``; the sandbox restores it.
+    """
+    dist = scratch / "kora_conformance_entry_point_probes-1.0.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: kora-conformance-entry-point-probes\nVersion: 1.0\n"
+        "Summary: The kora-conformance kit's entry-point probe plugins\n",
+        encoding="utf-8",
+    )
+    lines = [f"[{ENTRY_POINT_GROUP}]", *(f"{k} = {v}" for k, v in ENTRY_POINTS.items())]
+    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sys.path[:0] = [str(scratch), str(ENTRY_POINT_DIR)]
+    importlib.invalidate_caches()
+
+
+def run_daemons(ctx: CheckContext, running: RuntimeSession, seconds: float) -> int:
+    """``running.run_daemons(seconds)``, failing the check if it raises or never returns."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(running.run_daemons(seconds))
+        except BaseException as exc:  # noqa: BLE001 - handed to the check thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, name="kora-conformance-daemons", daemon=True)
+    worker.start()
+    worker.join(DAEMON_RUN_GUARD)
+    if worker.is_alive():
+        ctx.fail(
+            expected=f"run_daemons({seconds:g}) to return (virtual time; every shutdown "
+            "bounded by its timeout)",
+            seen=f"it had not returned after {DAEMON_RUN_GUARD:g} s of real time",
+            detail=timeline(_journal.events()),
+        )
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        ctx.fail(
+            expected=f"run_daemons({seconds:g}) to return an exit status",
+            seen=f"it raised {type(result).__name__}: {result}",
+            detail=timeline(_journal.events()),
+        )
+    if not isinstance(result, int):
+        ctx.fail(
+            expected=f"run_daemons({seconds:g}) to return an int exit status",
+            seen=f"it returned {type(result).__name__} {result!r}",
+        )
+    return result
+
+
+def timeline(events: Sequence[_journal.Event]) -> str:
+    """The journal, one event a line, for a failure's detail."""
+    if not events:
+        return "journal: (empty)"
+    start = events[0].at
+    return "journal:\n" + "\n".join(f"  {e.describe(start)}" for e in events)
+
+
+def names_of(events: Sequence[_journal.Event], kind: str) -> list[str]:
+    """The ``who`` of each event of ``kind``, in order."""
+    return [e.who for e in events if e.kind == kind]
+
+
+def first_index(events: Sequence[_journal.Event], kind: str, who: str | None = None) -> int | None:
+    """The index of the first event of ``kind`` (concerning ``who``, if given), or ``None``."""
+    return next((i for i, e in enumerate(events) if e.kind == kind and who in (None, e.who)), None)
+
+
+class LoggedWarnings(logging.Handler):
+    """WARNING and above, as the root logger received them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self) -> list[str]:
+        """Each record's message; a record that cannot be formatted gives its raw ``msg``."""
+        found = []
+        for record in self.records:
+            try:
+                found.append(record.getMessage())
+            except Exception:  # noqa: BLE001 - a malformed record still counts as text
+                found.append(str(record.msg))
+        return found
+
+
+@contextmanager
+def warnings_logged() -> Iterator[LoggedWarnings]:
+    """WARNING and above reaching the root logger during the block."""
+    root = logging.getLogger()
+    handler = LoggedWarnings()
+    level = root.level
+    if level > logging.WARNING:
+        root.setLevel(logging.WARNING)
+    root.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
