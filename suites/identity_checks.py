@@ -11,7 +11,6 @@ valid one: one root cause is reported once.
 from __future__ import annotations
 
 import inspect
-import json
 import reprlib
 from collections.abc import Mapping
 from typing import Any, Final
@@ -31,8 +30,8 @@ from kora_conformance._companions import (
     winner,
     write_companions,
 )
+from kora_conformance._wire import send_captured
 from reference_runtime import IdentityResolutionError, IdentitySpec, LoadedPlugin, ReasoningEngine
-from reference_runtime._engine import DEFAULT_MODEL
 
 suite = Suite("identity")
 
@@ -231,24 +230,8 @@ def deterministic(ctx: CheckContext) -> None:
                 )
 
 
-def _message(text: str) -> dict[str, Any]:
-    return {
-        "id": "msg_kora_conformance",
-        "type": "message",
-        "role": "assistant",
-        "model": DEFAULT_MODEL,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 1},
-    }
-
-
 @suite.check("KC-ID-006", applies=needs_identity)
 def system_prompt_on_the_wire(ctx: CheckContext) -> None:
-    import pytest_httpx2  # noqa: F401, PLC0415 - registers respx's httpcore2 mocker
-    import respx  # noqa: PLC0415
-
     plugin = load_plugin(ctx)
     claimant, spec = _specs(ctx, plugin)[0]
     prompt = spec.system_prompt_content
@@ -256,20 +239,13 @@ def system_prompt_on_the_wire(ctx: CheckContext) -> None:
         engine = ReasoningEngine(ctx.runtime(), api_key="test-key", base_url=API_BASE_URL)
     except IdentityResolutionError as exc:
         ctx.fail(expected="the engine to take the plugin's identity", seen=str(exc))
-    error: Exception | None = None
-    with respx.mock(using="httpcore2", assert_all_called=False) as router:
-        route = router.post(MESSAGES_URL).respond(200, json=_message("ok"))
-        try:
-            engine.send("Conformance probe: who are you?")
-        except Exception as exc:  # noqa: BLE001 - reported with what reached the wire
-            error = exc
-    if not route.called:
+    sent = send_captured(engine.send, url=MESSAGES_URL)
+    if sent.body is None:
         ctx.fail(
             expected="one Messages API request carrying the system prompt",
-            seen=f"no request reached the wire ({type(error).__name__}: {error})",
+            seen=f"no request reached the wire ({type(sent.error).__name__}: {sent.error})",
         )
-    body = json.loads(route.calls.last.request.content)
-    system = body.get("system")
+    system = sent.body.get("system")
     blocks = system if isinstance(system, list) else []
     texts = [b.get("text") for b in blocks if isinstance(b, Mapping) and b.get("type") == "text"]
     if prompt not in texts:

@@ -9,11 +9,9 @@ journal (:mod:`kora_conformance._probing`), which it clears when it starts.
 
 from __future__ import annotations
 
-import json
 import reprlib
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from kora_conformance._check import CheckContext, Profile, Suite
 from kora_conformance._probing import (
@@ -34,6 +32,7 @@ from kora_conformance._probing import (
     warnings_logged,
     whose_identity,
 )
+from kora_conformance._wire import send_captured, system_texts
 from kora_conformance.probes import _journal
 from kora_conformance.probes._common import (
     FATAL_DAEMONS,
@@ -51,7 +50,6 @@ suite = Suite("runtime")
 TIMEOUT_SLACK: Final = 1.5
 
 _MESSAGES_PATH: Final = r"/v1/messages$"
-_MODEL: Final = "claude-sonnet-4-6"
 
 
 def _always(profile: Profile) -> str | None:
@@ -567,36 +565,8 @@ def identity_source_reported(ctx: CheckContext) -> None:
 # --- KC-RT-010 ----------------------------------------------------------------------------------
 
 
-def _message(text: str) -> dict[str, Any]:
-    return {
-        "id": "msg_kora_conformance",
-        "type": "message",
-        "role": "assistant",
-        "model": _MODEL,
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
-        "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 1},
-    }
-
-
-def _system_texts(system: object) -> list[str]:
-    if isinstance(system, str):
-        return [system]
-    if isinstance(system, list):
-        return [
-            block["text"]
-            for block in system
-            if isinstance(block, Mapping) and isinstance(block.get("text"), str)
-        ]
-    return []
-
-
 @suite.check("KC-RT-010", applies=_always)
 def persona_on_the_wire(ctx: CheckContext) -> None:
-    import pytest_httpx2  # noqa: F401, PLC0415 - registers respx's httpcore2 mocker
-    import respx  # noqa: PLC0415
-
     prepare(ctx)
     zulu = IDENTITIES["probe_zulu"]
     with probe_session(ctx, ["probe_zulu"]) as session:
@@ -607,23 +577,14 @@ def persona_on_the_wire(ctx: CheckContext) -> None:
                 expected="the engine to build with probe_zulu's identity",
                 seen=f"build_engine raised {type(exc).__name__}: {exc}",
             )
-        error: Exception | None = None
-        with respx.mock(using="httpcore2", assert_all_called=False) as router:
-            route = router.route(method="POST", path__regex=_MESSAGES_PATH).respond(
-                200, json=_message("ok")
-            )
-            try:
-                session.send(engine, "Conformance probe: who are you?")
-            except Exception as exc:  # noqa: BLE001 - reported with what reached the wire
-                error = exc
-    if not route.called:
+        sent = send_captured(lambda text: session.send(engine, text), path__regex=_MESSAGES_PATH)
+    if sent.body is None:
         ctx.fail(
             expected="one Messages API request (POST .../v1/messages) carrying the identity",
-            seen=f"no request reached the wire ({type(error).__name__}: {error})",
+            seen=f"no request reached the wire ({type(sent.error).__name__}: {sent.error})",
         )
-    body = json.loads(route.calls.last.request.content)
-    system = body.get("system")
-    text = "\n".join(_system_texts(system))
+    system = sent.body.get("system")
+    text = "\n".join(system_texts(system))
     persona_at, prompt_at = text.find(zulu.persona), text.find(zulu.system_prompt)
     if persona_at < 0 or prompt_at < 0 or persona_at > prompt_at:
         where = (
