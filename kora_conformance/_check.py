@@ -36,6 +36,7 @@ __all__ = [
     "Profile",
     "Suite",
     "all_of",
+    "always",
     "needs_daemons",
     "needs_identity",
     "needs_load",
@@ -99,6 +100,12 @@ def needs_daemons(profile: Profile) -> str | None:
     if profile.daemons or profile.listeners:
         return None
     return "registers no background daemons"
+
+
+def always(profile: Profile) -> str | None:
+    """Never skip: the check applies to every target of its scope (a plugin that does not load
+    must fail it, not skip it)."""
+    return None
 
 
 def all_of(*conditions: Applicability) -> Applicability:

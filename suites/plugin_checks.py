@@ -7,9 +7,9 @@ from collections import Counter
 
 from kora_conformance._check import (
     CheckContext,
-    Profile,
     Suite,
     all_of,
+    always,
     needs_load,
     needs_manifest,
 )
@@ -17,11 +17,6 @@ from kora_conformance._reload import plugin_modules, reload_modules
 from reference_runtime import KNOWN_HOOKS, LoadedPlugin, ManifestError, load_manifest
 
 suite = Suite("plugin")
-
-
-def _always(profile: Profile) -> str | None:
-    """Applies to every target: a plugin that does not load must fail, not be skipped."""
-    return None
 
 
 def _hook_counts(plugin: LoadedPlugin) -> Counter[str]:
@@ -33,7 +28,7 @@ def _describe_counts(counts: Counter[str], providers: int) -> str:
     return f"{hooks}; {providers} identity provider(s)"
 
 
-@suite.check("KC-PL-001", applies=_always)
+@suite.check("KC-PL-001", applies=always)
 def discoverable_and_loadable(ctx: CheckContext) -> None:
     _, _, plugin = ctx.load()
     if plugin.route != ctx.target.route:
@@ -92,7 +87,7 @@ def manifest_declares_hooks(ctx: CheckContext) -> None:
     )
 
 
-@suite.check("KC-PL-005", applies=_always)
+@suite.check("KC-PL-005", applies=always)
 def no_network_at_import(ctx: CheckContext) -> None:
     # The sandbox's guard has been active since the check started, and the sandbox dropped the
     # plugin's modules after the previous check: this load imports it afresh.

@@ -13,7 +13,7 @@ import reprlib
 from pathlib import Path
 from typing import Final
 
-from kora_conformance._check import CheckContext, Profile, Suite
+from kora_conformance._check import CheckContext, Suite, always
 from kora_conformance._probing import (
     ENTRY_POINT_GROUP,
     ENTRY_POINTS,
@@ -52,15 +52,10 @@ TIMEOUT_SLACK: Final = 1.5
 _MESSAGES_PATH: Final = r"/v1/messages$"
 
 
-def _always(profile: Profile) -> str | None:
-    """Applies to every runtime target."""
-    return None
-
-
 # --- KC-RT-001 ----------------------------------------------------------------------------------
 
 
-@suite.check("KC-RT-001", applies=_always)
+@suite.check("KC-RT-001", applies=always)
 def precedence_follows_enabled(ctx: CheckContext) -> None:
     prepare(ctx)
     # probe_alpha sorts (and is discovered) first: enabling it second shows whether the runtime
@@ -83,7 +78,7 @@ def precedence_follows_enabled(ctx: CheckContext) -> None:
 # --- KC-RT-002 ----------------------------------------------------------------------------------
 
 
-@suite.check("KC-RT-002", applies=_always)
+@suite.check("KC-RT-002", applies=always)
 def bad_providers_skipped(ctx: CheckContext) -> None:
     prepare(ctx)
     scenarios = (
@@ -127,7 +122,7 @@ def bad_providers_skipped(ctx: CheckContext) -> None:
 # --- KC-RT-003 ----------------------------------------------------------------------------------
 
 
-@suite.check("KC-RT-003", applies=_always)
+@suite.check("KC-RT-003", applies=always)
 def fallback_file(ctx: CheckContext) -> None:
     prepare(ctx)
     enabled = ["probe_declines"]
@@ -203,7 +198,7 @@ def _setting(default: Path, env: str | None, argument: Path | None) -> str:
 # --- KC-RT-004 ----------------------------------------------------------------------------------
 
 
-@suite.check("KC-RT-004", applies=_always)
+@suite.check("KC-RT-004", applies=always)
 def both_entry_point_forms(ctx: CheckContext) -> None:
     prepare(ctx)
     install_entry_point_probes(ctx.sandbox.scratch)
@@ -245,7 +240,7 @@ HALF_DAEMON: Final = "kc_probe.half"
 IMPORT_ERROR: Final = "probe_import_error"
 
 
-@suite.check("KC-RT-005", applies=_always)
+@suite.check("KC-RT-005", applies=always)
 def failing_plugins_isolated(ctx: CheckContext) -> None:
     prepare(ctx)
     enabled = [HALF, IMPORT_ERROR, "probe_zulu"]
@@ -302,7 +297,7 @@ TWICE: Final = "probe_dm_twice"
 TWICE_DAEMON: Final = "kc_probe.twice"
 
 
-@suite.check("KC-RT-006", applies=_always)
+@suite.check("KC-RT-006", applies=always)
 def daemon_name_ownership(ctx: CheckContext) -> None:
     prepare(ctx)
     with probe_session(ctx, [TWICE]) as session:
@@ -462,7 +457,7 @@ def _fatal_problems(status: int, events: list[_journal.Event]) -> list[str]:
     return problems
 
 
-@suite.check("KC-RT-007", applies=_always)
+@suite.check("KC-RT-007", applies=always)
 def coordinator_lifecycle(ctx: CheckContext) -> None:
     prepare(ctx)
     scenarios = (
@@ -502,7 +497,7 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
 # --- KC-RT-008 ----------------------------------------------------------------------------------
 
 
-@suite.check("KC-RT-008", applies=_always)
+@suite.check("KC-RT-008", applies=always)
 def identity_hook_fired_once(ctx: CheckContext) -> None:
     prepare(ctx)
     enabled = ["probe_declines", "probe_zulu"]
@@ -540,7 +535,7 @@ def identity_hook_fired_once(ctx: CheckContext) -> None:
 # --- KC-RT-009 ----------------------------------------------------------------------------------
 
 
-@suite.check("KC-RT-009", applies=_always)
+@suite.check("KC-RT-009", applies=always)
 def identity_source_reported(ctx: CheckContext) -> None:
     prepare(ctx)
     enabled = ["probe_declines", "probe_zulu"]
@@ -565,7 +560,7 @@ def identity_source_reported(ctx: CheckContext) -> None:
 # --- KC-RT-010 ----------------------------------------------------------------------------------
 
 
-@suite.check("KC-RT-010", applies=_always)
+@suite.check("KC-RT-010", applies=always)
 def persona_on_the_wire(ctx: CheckContext) -> None:
     prepare(ctx)
     zulu = IDENTITIES["probe_zulu"]
