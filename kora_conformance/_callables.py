@@ -12,14 +12,13 @@ import functools
 import inspect
 import types
 
-from reference_runtime._dispatch import describe_callable
+from reference_runtime import describe_callable
 
 __all__ = [
     "CallbackKey",
     "bound_to_instance",
     "callback_key",
     "describe_bound",
-    "describe_callable",
     "same_bound",
 ]
 

@@ -15,9 +15,13 @@ import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
-from reference_runtime import IDENTITY_HOOK, IdentitySpec, LoadedPlugin
-from reference_runtime._dispatch import _run_awaitable
-from reference_runtime._engine import DEFAULT_MODEL
+from reference_runtime import (
+    DEFAULT_MODEL,
+    IDENTITY_HOOK,
+    IdentitySpec,
+    LoadedPlugin,
+    resolve_awaitable,
+)
 
 from ._check import CheckContext
 
@@ -69,7 +73,7 @@ class Claimant:
         """Call it as the runtime would, awaiting an async result; exceptions propagate."""
         result: object = self.function(**kwargs)
         if inspect.isawaitable(result):
-            result = _run_awaitable(result)
+            result = resolve_awaitable(result)
         return result
 
     def spec_of(self, result: object) -> object:

@@ -23,8 +23,8 @@ from reference_runtime import (
     Runtime,
     background_daemon_registry,
     listener_registry,
+    resolve_awaitable,
 )
-from reference_runtime._dispatch import _run_awaitable
 
 from ._check import CheckContext
 
@@ -141,7 +141,7 @@ def register_again(plugin: LoadedPlugin, runtime: Runtime) -> str | None:
     try:
         outcome = register(context)
         if inspect.isawaitable(outcome):
-            _run_awaitable(outcome)
+            resolve_awaitable(outcome)
         context._commit()
     except Exception as exc:  # noqa: BLE001 - the plugin's error is the finding
         return f"{type(exc).__name__}: {exc}"

@@ -30,7 +30,6 @@ from kora_conformance._callables import (
     bound_to_instance,
     callback_key,
     describe_bound,
-    describe_callable,
     same_bound,
 )
 from kora_conformance._check import CheckContext, Suite, needs_daemons
@@ -62,6 +61,7 @@ from reference_runtime import (
     ListenerRegistry,
     PeriodicTaskSpec,
     VirtualClock,
+    describe_callable,
 )
 
 suite = Suite("daemons")
