@@ -7,9 +7,11 @@ import sys
 import types
 from collections.abc import Sequence
 
-from reference_runtime import LoadedPlugin
+from reference_runtime import LoadedPlugin, Runtime
 
-__all__ = ["plugin_modules", "reload_modules"]
+from ._check import CheckContext
+
+__all__ = ["load_after_reload", "plugin_modules", "reload_modules", "reload_or_fail"]
 
 
 def plugin_modules(plugin: LoadedPlugin) -> list[types.ModuleType]:
@@ -33,3 +35,34 @@ def reload_modules(modules: Sequence[types.ModuleType]) -> None:
     """``importlib.reload`` each module in order; exceptions from the module's code propagate."""
     for module in modules:
         importlib.reload(module)
+
+
+def reload_or_fail(ctx: CheckContext, plugin: LoadedPlugin) -> str:
+    """Reload ``plugin``'s modules; fail the check if the plugin's code raises.
+
+    :returns: the reloaded modules' names, for messages.
+    """
+    modules = plugin_modules(plugin)
+    names = ", ".join(m.__name__ for m in modules)
+    try:
+        reload_modules(modules)
+    except Exception as exc:  # noqa: BLE001 - any error from the plugin's code is the finding
+        ctx.fail(
+            expected="importlib.reload of the plugin's modules to succeed",
+            seen=f"reloading {names} raised {type(exc).__name__}: {exc}",
+        )
+    return names
+
+
+def load_after_reload(ctx: CheckContext, runtime: Runtime, reloaded: str) -> LoadedPlugin:
+    """Load the target into ``runtime`` after a reload; fail the check if it does not load."""
+    report = runtime.load()
+    plugin = report.plugin(ctx.target.name)
+    if plugin is None:
+        why = report.errors.get(ctx.target.name, "it was not found")
+        ctx.fail(
+            expected="registering again into a fresh runtime after the reload to succeed",
+            seen=f"it failed: {why}",
+            detail=f"reloaded: {reloaded}",
+        )
+    return plugin

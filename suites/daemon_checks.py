@@ -43,7 +43,7 @@ from kora_conformance._registrations import (
     register_again,
     registered_alone,
 )
-from kora_conformance._reload import plugin_modules, reload_modules
+from kora_conformance._reload import load_after_reload, reload_or_fail
 from kora_conformance._virtual_run import (
     STARTUP_FORMS,
     Driver,
@@ -278,16 +278,8 @@ def reload_safe_registration(ctx: CheckContext) -> None:
     registered = registered_alone(ctx)
     runtime, plugin = registered.runtime, registered.plugin
     before, defaults_before = names_in(runtime), default_names()
-    modules = plugin_modules(plugin)
-    reloaded = ", ".join(m.__name__ for m in modules)
     expected = f"exactly the registrations of the first load ({describe_names(before)})"
-    try:
-        reload_modules(modules)
-    except Exception as exc:  # noqa: BLE001 - any error from the plugin's code is the finding
-        ctx.fail(
-            expected="importlib.reload of the plugin's modules to succeed",
-            seen=f"reloading {reloaded} raised {type(exc).__name__}: {exc}",
-        )
+    reloaded = reload_or_fail(ctx, plugin)
     defaults_after = default_names()
     if defaults_after != defaults_before:
         ctx.fail(
@@ -296,14 +288,7 @@ def reload_safe_registration(ctx: CheckContext) -> None:
             f"reloading {reloaded}: daemons {defaults_after[0]}, listeners {defaults_after[1]}",
         )
     fresh = ctx.runtime()
-    report = fresh.load()
-    if report.plugin(ctx.target.name) is None:
-        why = report.errors.get(ctx.target.name, "it was not found")
-        ctx.fail(
-            expected="registering again into a fresh runtime after the reload to succeed",
-            seen=f"it failed: {why}",
-            detail=f"reloaded: {reloaded}",
-        )
+    load_after_reload(ctx, fresh, reloaded)
     if (after := names_in(fresh)) != before:
         ctx.fail(
             expected=expected,

@@ -13,7 +13,7 @@ from kora_conformance._check import (
     needs_load,
     needs_manifest,
 )
-from kora_conformance._reload import plugin_modules, reload_modules
+from kora_conformance._reload import load_after_reload, reload_or_fail
 from reference_runtime import KNOWN_HOOKS, LoadedPlugin, ManifestError, load_manifest
 
 suite = Suite("plugin")
@@ -113,24 +113,8 @@ def no_network_at_import(ctx: CheckContext) -> None:
 def reload_safe(ctx: CheckContext) -> None:
     _, _, first = ctx.load()
     before = _hook_counts(first), len(first.identity_providers)
-    modules = plugin_modules(first)
-    names = ", ".join(m.__name__ for m in modules)
-    try:
-        reload_modules(modules)
-    except Exception as exc:  # noqa: BLE001 - any error from the plugin's code is the finding
-        ctx.fail(
-            expected="importlib.reload of the plugin's modules to succeed",
-            seen=f"reloading {names} raised {type(exc).__name__}: {exc}",
-        )
-    report = ctx.runtime().load()
-    second = report.plugin(ctx.target.name)
-    if second is None:
-        why = report.errors.get(ctx.target.name, "it was not found")
-        ctx.fail(
-            expected="registering again into a fresh runtime after the reload to succeed",
-            seen=f"it failed: {why}",
-            detail=f"reloaded: {names}",
-        )
+    names = reload_or_fail(ctx, first)
+    second = load_after_reload(ctx, ctx.runtime(), names)
     after = _hook_counts(second), len(second.identity_providers)
     if after != before:
         ctx.fail(
