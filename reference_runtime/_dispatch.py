@@ -241,7 +241,3 @@ class Dispatcher:
             elif isinstance(item, Attributed):
                 results.append(item)
         return results
-
-
-# The name the runtime's own modules have used.
-_run_awaitable = resolve_awaitable
