@@ -180,7 +180,7 @@ class Runtime:
             compat.install()
         report = LoadReport()
         found = self.discover()
-        report.shadowed.extend(s for s in found.shadowed if s.key in self.config.enabled)
+        report.shadowed.extend(_enabled_only(found.shadowed, self.config.enabled))
         for key in self.config.enabled:
             if key in self.config.disabled:
                 report.disabled.append(key)
@@ -301,6 +301,11 @@ class Runtime:
             return ResolvedIdentity(claim.value["identity"], "plugin", plugin=claim.plugin)
         explicit = system_prompt_path or self.config.system_prompt_path
         return read_fallback_identity(explicit, self.config.default_system_prompt_path)
+
+
+def _enabled_only(shadowed: tuple[Shadowing, ...], enabled: tuple[str, ...]) -> list[Shadowing]:
+    keys = frozenset(enabled)  # a set: one root may shadow thousands of enabled plugins
+    return [s for s in shadowed if s.key in keys]
 
 
 def _failure_message(key: str, origin: str, exc: Exception) -> str:
