@@ -3,7 +3,8 @@
 ``python benchmarks/run.py [--json PATH] [--only NAME ...] [--quick]`` prints a table (figure,
 baseline, ours, ratio, target, met?). Absolute times on shared machines mean little; a ratio
 against a floor measured alternately with it, in the same session, does. The figures are those of
-issue 7; :mod:`bench_figures` measures them and :mod:`bench_core` holds what they share.
+issue 7: :mod:`bench_subprocess` and :mod:`bench_in_process` measure them, :mod:`bench_plugins`
+writes the plugins they measure and :mod:`bench_core` holds what they share.
 """
 
 from __future__ import annotations
@@ -19,18 +20,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_figures
+import bench_in_process
+import bench_subprocess
 from bench_core import FULL, QUICK, Figure, Scale
 
 __all__ = ["FIGURES", "Figure", "format_table", "main", "measure"]
 
 FIGURES: dict[str, Callable[[Scale], list[Figure]]] = {
-    "certification": bench_figures.certification,
-    "dispatch": bench_figures.identity_dispatch,
-    "discovery": bench_figures.discovery,
-    "scheduling": bench_figures.scheduling,
-    "intervals": bench_figures.interval_independence,
-    "parallel": bench_figures.parallel_certification,
+    "certification": bench_subprocess.certification,
+    "dispatch": bench_in_process.identity_dispatch,
+    "discovery": bench_subprocess.discovery,
+    "scheduling": bench_in_process.scheduling,
+    "intervals": bench_in_process.interval_independence,
+    "parallel": bench_subprocess.parallel_certification,
 }
 
 

@@ -32,7 +32,7 @@ def bench() -> Iterator[ModuleType]:
         yield module
     finally:
         sys.path.remove(str(BENCHMARKS))
-        for name in ("bench_core", "bench_figures"):
+        for name in ("bench_core", "bench_plugins", "bench_in_process", "bench_subprocess"):
             sys.modules.pop(name, None)
 
 
@@ -40,7 +40,7 @@ def bench() -> Iterator[ModuleType]:
 def trivial_pytest(bench: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     """The certifying figures run ``python -c pass`` instead of pytest: their logic, not their
     minutes (each real certification starts pytest and imports the anthropic SDK)."""
-    figures = sys.modules["bench_figures"]
+    figures = sys.modules["bench_subprocess"]
     monkeypatch.setattr(figures, "pytest_argv", lambda *args: [sys.executable, "-c", "pass"])
 
 
@@ -67,10 +67,13 @@ def test_every_figure_yields_positive_finite_ratios_and_a_table(bench: ModuleTyp
     rows = [bench.dataclasses.asdict(f) for f in figures]
     for row in rows:
         _well_formed(row)
-    # One row per figure, two for discovery (bound and growth), one per provider count.
-    prefixes = sorted({str(row["name"]).split()[0] for row in rows})
-    assert prefixes == ["1", "2", "3", "4", "5", "6"]
-    assert len(rows) == 5 + len(core.SMOKE.dispatch_providers) + 1
+    # One row per figure, but one per provider count for dispatch and three for discovery
+    # (the bound, the growth of loading, the growth of the configuration).
+    prefixes = [str(row["name"]).split()[0] for row in rows]
+    assert sorted(set(prefixes)) == ["1", "2", "3", "4", "5", "6"]
+    assert prefixes.count("2") == len(core.SMOKE.dispatch_providers)
+    assert prefixes.count("3") == 3
+    assert len(rows) == 4 + len(core.SMOKE.dispatch_providers) + 3
     table = bench.format_table(figures)
     assert table[0].split() == ["figure", "baseline", "ours", "ratio", "target", "met"]
     assert len(table) == len(rows) + 1

@@ -1,12 +1,9 @@
-"""The six figures of issue 7, each a ratio against a baseline measured in the same run.
-
-Every function takes a :class:`~bench_core.Scale` and returns its rows of the table.
-"""
+"""Figures 2, 4 and 5: what runs in this process (identity dispatch, virtual-time scheduling,
+the listener checks). Each function takes a :class:`~bench_core.Scale` and returns its rows."""
 
 from __future__ import annotations
 
 import asyncio
-import compileall
 import sys
 import tempfile
 import time
@@ -14,54 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_core import (
-    REPO,
-    Figure,
-    Scale,
-    median_alternating,
-    python_output,
-    timed_subprocess,
-    write_certifiable_plugins,
-    write_hook_plugins,
-    write_identity_plugins,
-    write_listener_plugin,
-)
-
-
-def pytest_argv(*args: str) -> list[str]:
-    """A ``pytest`` command line (the smoke test swaps this for a trivial command)."""
-    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
-
-
-# --- 1. certification over its floor ------------------------------------------------------------
-
-
-def certification(scale: Scale) -> list[Figure]:
-    """Certifying Marvin over the floor: pytest start-up plus importing the anthropic SDK."""
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "test_floor.py").write_text("import anthropic\n\n\ndef test_floor():\n    pass\n")
-        floor = timed_subprocess(pytest_argv("test_floor.py"), work)
-        marvin = str(REPO / "plugins" / "marvin")
-        certify = timed_subprocess(
-            pytest_argv("--kora-conformance", "--kora-plugin", marvin, "--kora-seed", "1"), work
-        )
-        floor()  # warm the file system cache and the bytecode of both commands once
-        certify()
-        base, ours = median_alternating(scale.certify_rounds, floor, certify)
-    ratio = ours / base
-    return [
-        Figure(
-            "1 certify marvin / pytest+anthropic floor",
-            base,
-            ours,
-            ratio,
-            "<= 1.3",
-            ratio <= 1.3,
-            note=f"median of {scale.certify_rounds} alternating subprocess runs",
-        )
-    ]
-
+from bench_core import Figure, Scale, median_alternating
+from bench_plugins import write_identity_plugins, write_listener_plugin
 
 # --- 2. identity dispatch -----------------------------------------------------------------------
 
@@ -91,15 +42,15 @@ def _raw_identity_hook(count: int, claim: object) -> Callable[..., Any]:
         function = claims if i == 0 else declines
         plugin.pre_agent_identity_set = impl(specname="pre_agent_identity_set")(function)
         manager.register(plugin, name=f"provider{i}")
-    return manager.hook.pre_agent_identity_set  # type: ignore[no-any-return]
+    return manager.hook.pre_agent_identity_set
 
 
 def _per_call(function: Callable[[], object], number: int) -> Callable[[], float]:
     def run() -> float:
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(number):
             function()
-        return (time.perf_counter() - start) / number
+        return (time.process_time() - start) / number
 
     return run
 
@@ -152,101 +103,11 @@ def identity_dispatch(scale: Scale) -> list[Figure]:
                     ratio,
                     "<= 1.3",
                     ratio <= 1.3,
-                    note=f"per call, median of {scale.dispatch_rounds} alternating batches",
+                    note=f"CPU time per call, median of {scale.dispatch_rounds} alternating "
+                    "batches",
                 )
             )
     return figures
-
-
-# --- 3. discovery and loading -------------------------------------------------------------------
-
-# Runs in a fresh interpreter per measurement, so that no earlier import is cached; prints the
-# seconds taken to discover and load (or, as the floor, to read and import by hand) every plugin.
-DISCOVERY_WORKER = """
-import sys, time
-from pathlib import Path
-
-root, mode = Path(sys.argv[1]), sys.argv[2]
-names = tuple(sorted(p.name for p in root.iterdir()))
-if mode == "runtime":
-    from reference_runtime import Runtime, RuntimeConfig
-
-    start = time.perf_counter()
-    config = RuntimeConfig(enabled=names, plugin_dirs=(root,), entry_point_groups=())
-    report = Runtime(config).load()
-    elapsed = time.perf_counter() - start
-    assert len(report.loaded) == len(names), report.errors
-else:
-    import importlib.util
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    hooks = []
-
-    class Context:
-        def register_hook(self, name, callback):
-            hooks.append((name, callback))
-
-    start = time.perf_counter()
-    for directory in sorted(root.iterdir()):
-        manifest = yaml.load((directory / "plugin.yaml").read_text(), Loader=loader)
-        name = "floor_" + manifest["name"]
-        spec = importlib.util.spec_from_file_location(
-            name, directory / "__init__.py", submodule_search_locations=[str(directory)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        module.register(Context())
-    elapsed = time.perf_counter() - start
-    assert len(hooks) == len(names)
-print(elapsed)
-"""
-
-
-def _discovery_run(root: Path, mode: str) -> Callable[[], float]:
-    return lambda: float(python_output(DISCOVERY_WORKER, str(root), mode))
-
-
-def discovery(scale: Scale) -> list[Figure]:
-    """Discovering and loading generated directory plugins: absolute bound, then growth."""
-    small, large = scale.discovery_sizes
-    with tempfile.TemporaryDirectory() as tmp:
-        roots = {n: Path(tmp) / f"plugins{n}" for n in (small, large)}
-        for n, root in roots.items():
-            write_hook_plugins(root, n)
-            compileall.compile_dir(root, quiet=1)  # every run reads bytecode, none writes it
-        floor, ours_small, ours_large = median_alternating(
-            scale.discovery_rounds,
-            _discovery_run(roots[small], "floor"),
-            _discovery_run(roots[small], "runtime"),
-            _discovery_run(roots[large], "runtime"),
-        )
-    bound = small / 1000  # the issue's "1,000 in <= 1 s", scaled to the size measured
-    growth = ours_large / ours_small
-    limit = 1.1 * large / small
-    return [
-        Figure(
-            f"3 discover+load {small:,} plugins / by-hand floor",
-            floor,
-            ours_small,
-            ours_small / floor,
-            f"<= {bound:g} s",
-            ours_small <= bound,
-            note=f"target on ours; {ours_small / small * 1e6:.0f} us per plugin; floor: read "
-            "each manifest and import it by hand",
-        ),
-        Figure(
-            f"3 discover+load {large:,} / {small:,} plugins",
-            ours_small,
-            ours_large,
-            growth,
-            f"<= {limit:g}",
-            growth <= limit,
-            note=f"{ours_large / large * 1e6:.0f} us per plugin at {large:,} (linear: "
-            f"{large / small:g})",
-        ),
-    ]
 
 
 # --- 4. virtual-time scheduling -----------------------------------------------------------------
@@ -277,9 +138,9 @@ def _coordinated(daemons: int, seconds: float) -> Callable[[], float]:
         coordinator = Coordinator(
             entries, clock=VirtualClock(), record_fires=False, handle_signals=False
         )
-        start = time.perf_counter()
+        start = time.process_time()
         status = asyncio.run(coordinator.run(until=seconds))
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         fires = sum(coordinator.fire_counts().values())
         assert status == 0
         assert fires == daemons * int(seconds // 60), fires
@@ -300,9 +161,9 @@ def _bare_loop(daemons: int, seconds: float) -> Callable[[], float]:
         await asyncio.gather(*(one() for _ in range(daemons)))
 
     def run() -> float:
-        start = time.perf_counter()
+        start = time.process_time()
         asyncio.run(main())
-        return time.perf_counter() - start
+        return time.process_time() - start
 
     return run
 
@@ -325,7 +186,7 @@ def scheduling(scale: Scale) -> list[Figure]:
             ratio,
             "<= 2",
             ratio <= 2,
-            note=f"{fires:,} fires, {ours / fires * 1e6:.2f} us each; floor: "
+            note=f"CPU time; {fires:,} fires, {ours / fires * 1e6:.2f} us each; floor: "
             "await asyncio.sleep(0) and a no-op call per fire",
         )
     ]
@@ -376,33 +237,5 @@ def interval_independence(scale: Scale) -> list[Figure]:
             "1/1.1..1.1",
             1 / 1.1 <= ratio <= 1.1,
             note=f"median of {scale.interval_rounds} alternating in-process runs of the 7 checks",
-        )
-    ]
-
-
-# --- 6. parallel certification ------------------------------------------------------------------
-
-
-def parallel_certification(scale: Scale) -> list[Figure]:
-    """Certifying generated plugins with ``-n 2`` over ``-n 0``: a speed-up, not a slow-down."""
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        plugins = write_certifiable_plugins(work / "plugins", scale.parallel_plugins)
-        args = ["--kora-conformance", "--kora-seed", "1"]
-        for plugin in plugins:
-            args += ["--kora-plugin", str(plugin)]
-        serial = timed_subprocess(pytest_argv(*args, "-n", "0"), work)
-        parallel = timed_subprocess(pytest_argv(*args, "-n", "2"), work)
-        base, ours = median_alternating(scale.parallel_rounds, serial, parallel)
-    speedup = base / ours
-    return [
-        Figure(
-            f"6 certify {scale.parallel_plugins} plugins, -n 0 / -n 2",
-            base,
-            ours,
-            speedup,
-            ">= 1.6",
-            speedup >= 1.6,
-            note=f"ratio is the speed-up; median of {scale.parallel_rounds} alternating runs",
         )
     ]
