@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import os
@@ -84,7 +85,7 @@ class RuntimeConfig:
 
     def __post_init__(self) -> None:
         enabled = _names(self.enabled)
-        duplicates = sorted({name for name in enabled if enabled.count(name) > 1})
+        duplicates = sorted(name for name, n in collections.Counter(enabled).items() if n > 1)
         if duplicates:
             msg = (
                 f"plugins.enabled lists {', '.join(duplicates)} more than once; "

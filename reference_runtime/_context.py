@@ -47,7 +47,11 @@ def wrap_identity_provider(plugin: str, provider: IdentityProvider) -> Callable[
     def pre_agent_identity_set(**kwargs: Any) -> dict[str, IdentitySpec] | None:
         try:
             spec: object = provider(**kwargs)
-            if inspect.isawaitable(spec):
+            if (
+                spec is not None
+                and not isinstance(spec, IdentitySpec)
+                and inspect.isawaitable(spec)
+            ):
                 spec = resolve_awaitable(spec)
         except Exception as exc:  # noqa: BLE001 - a provider must never break engine start-up
             _log.warning(
