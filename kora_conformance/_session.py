@@ -211,6 +211,13 @@ class _XdistHooks:
         node.workerinput["kora_seed"] = self.seed
 
 
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    if hasattr(config, "workerinput"):
+        return False
+    workers = getattr(config.option, "numprocesses", None)
+    return bool(workers) and getattr(config.option, "dist", "no") != "no"
+
+
 def _path_option(config: pytest.Config, name: str) -> Path | None:
     value: str | None = config.getoption(name)
     return Path(value).resolve() if value else None
@@ -281,9 +288,10 @@ def start(config: pytest.Config) -> None:
         badge_path=_path_option(config, "kora_badge"),
     )
     state.adapters.update(adapters)
-    # The wire check needs the SDK; importing it before any sandbox opens keeps it loaded
-    # for the whole run instead of once per check.
-    import anthropic  # noqa: F401, PLC0415
+    if not _is_xdist_controller(config):
+        # The wire check needs the SDK; importing it before any sandbox opens keeps it loaded
+        # for the whole run instead of once per check. An xdist controller runs no check.
+        import anthropic  # noqa: F401, PLC0415
 
     config.pluginmanager.register(KitHooks(config, state), "kora-conformance-session")
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
