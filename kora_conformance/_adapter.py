@@ -258,11 +258,14 @@ def load_adapter(spec: str, cwd: Path | None = None) -> RuntimeAdapter:
     if not module_name or not attribute:
         msg = f"--kora-runtime {spec!r} must be 'module:factory', e.g. mypkg.kora:adapter"
         raise TargetError(msg)
-    if cwd is not None and str(cwd) not in sys.path:
+    added = cwd is not None and str(cwd) not in sys.path
+    if added:
         sys.path.insert(0, str(cwd))
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
+    except Exception as exc:
+        if added:
+            sys.path.remove(str(cwd))
         msg = f"--kora-runtime {spec!r}: cannot import the factory ({type(exc).__name__}: {exc})"
         raise TargetError(msg) from exc
     if not callable(factory):

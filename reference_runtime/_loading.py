@@ -44,7 +44,9 @@ class _DirectoryPluginFinder(importlib.abc.MetaPathFinder):
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         directory = self.locations.get(fullname)
-        if directory is None:
+        if directory is None or not (directory / "__init__.py").is_file():
+            # A plugin directory that has since gone (a test's scratch copy): let the import
+            # system report the module as missing instead of failing on a stale path.
             return None
         return importlib.util.spec_from_file_location(
             fullname, directory / "__init__.py", submodule_search_locations=[str(directory)]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -769,3 +771,20 @@ def test_runtime_config_accepts_comma_separated_names() -> None:
 
     assert config.enabled == ("kct_a", "kct_b")
     assert config.active == ("kct_a",)
+
+
+def test_a_plugin_whose_directory_is_gone_is_reported_missing_not_crashed(
+    make_plugin: Callable[..., Path], plugins_root: Path
+) -> None:
+    make_plugin("kct_vanishing", "def register(ctx):\n    pass\n")
+    first = Runtime(
+        RuntimeConfig(
+            enabled=("kct_vanishing",), plugin_dirs=(plugins_root,), entry_point_groups=()
+        )
+    )
+    assert first.load().plugin("kct_vanishing") is not None
+    sys.modules.pop("hermes_plugins.kct_vanishing", None)
+    shutil.rmtree(plugins_root / "kct_vanishing")
+
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("hermes_plugins.kct_vanishing")

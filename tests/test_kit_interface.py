@@ -234,3 +234,16 @@ def test_bad_max_examples_is_a_usage_error(pytester: pytest.Pytester) -> None:
         "--kora-conformance", "--kora-plugin", "goodplug", "--kora-max-examples", "0"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_an_adapter_module_that_raises_at_import_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(kct_broken_adapter="raise RuntimeError('the adapter cannot start')\n")
+    before = list(sys.path)
+    result = pytester.runpytest("--kora-conformance", "--kora-runtime", "kct_broken_adapter:make")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--kora-runtime 'kct_broken_adapter:make': cannot import the factory*RuntimeError*"]
+    )
+    assert sys.path == before
