@@ -65,6 +65,7 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "fetches config over HTTP at import, unguarded (the blocked import fails the load)",
         also_breaks=("KC-PL-001",),
     ),
+    Mutant("pl005_udp_beacon", "KC-PL-005", "sends a UDP datagram at import, swallowing errors"),
     Mutant(
         "pl006_reload_duplicates",
         "KC-PL-006",

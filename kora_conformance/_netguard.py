@@ -1,8 +1,9 @@
 """Blocking and recording network access while a check runs.
 
-Patching the socket layer (``connect``, ``connect_ex``, name resolution) catches every client
-built on it: ``urllib``, ``http.client``, httpx, asyncio streams. An attempt raises
-:class:`NetworkBlocked` in the plugin's code and is recorded for the check to report.
+Patching the socket layer (``connect``, ``connect_ex``, ``sendto``, ``sendmsg``, name resolution)
+catches every client built on it: ``urllib``, ``http.client``, httpx, asyncio streams, UDP. An
+attempt raises :class:`NetworkBlocked` in the plugin's code and is recorded for the check to
+report.
 """
 
 from __future__ import annotations
@@ -39,12 +40,18 @@ def _describe(address: object) -> str:
 def network_guard() -> Iterator[NetworkGuard]:
     """Block outgoing connections and DNS look-ups for the ``with`` block; record attempts.
 
-    Local ``AF_UNIX`` sockets stay usable: they never leave the machine.
+    Local ``AF_UNIX`` sockets stay usable (``connect``, ``sendto``, ``sendmsg``): they never
+    leave the machine.
     """
     guard = NetworkGuard()
     original_connect = socket.socket.connect
     original_connect_ex = socket.socket.connect_ex
+    original_sendto = socket.socket.sendto
+    original_sendmsg = socket.socket.sendmsg
     original_getaddrinfo = socket.getaddrinfo
+    original_gethostbyname = socket.gethostbyname
+    original_gethostbyname_ex = socket.gethostbyname_ex
+    original_gethostbyaddr = socket.gethostbyaddr
 
     def connect(self: socket.socket, address: Any) -> None:
         if self.family == getattr(socket, "AF_UNIX", None):
@@ -56,15 +63,41 @@ def network_guard() -> Iterator[NetworkGuard]:
             return original_connect_ex(self, address)
         raise guard._blocked(address)
 
+    def sendto(self: socket.socket, *args: Any) -> int:
+        if self.family == getattr(socket, "AF_UNIX", None):
+            return original_sendto(self, *args)
+        raise guard._blocked(args[-1] if args else None)
+
+    def sendmsg(self: socket.socket, *args: Any) -> int:
+        if self.family == getattr(socket, "AF_UNIX", None):
+            return original_sendmsg(self, *args)
+        raise guard._blocked(args[3] if len(args) > 3 else "sendmsg on a connected socket")
+
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         raise guard._blocked((host, port))
 
+    def gethostbyname(host: Any) -> Any:
+        raise guard._blocked(host)
+
+    def gethostbyaddr(host: Any) -> Any:
+        raise guard._blocked(host)
+
     socket.socket.connect = connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
+    socket.socket.sendmsg = sendmsg  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo
+    socket.gethostbyname = gethostbyname
+    socket.gethostbyname_ex = gethostbyname
+    socket.gethostbyaddr = gethostbyaddr
     try:
         yield guard
     finally:
         socket.socket.connect = original_connect  # type: ignore[method-assign]
         socket.socket.connect_ex = original_connect_ex  # type: ignore[method-assign]
+        socket.socket.sendto = original_sendto  # type: ignore[method-assign]
+        socket.socket.sendmsg = original_sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = original_getaddrinfo
+        socket.gethostbyname = original_gethostbyname
+        socket.gethostbyname_ex = original_gethostbyname_ex
+        socket.gethostbyaddr = original_gethostbyaddr
