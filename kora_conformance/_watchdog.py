@@ -132,9 +132,14 @@ def watchdog(budget: float = WALL_BUDGET) -> Iterator[Watch]:
     armed = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     previous: Any = None
     outer: tuple[float, float] = (0.0, 0.0)
+    # Set once the block has ended: a tick that was already due then is ignored, not raised
+    # into the kit's (or pytest's) own code.
+    disarmed = False
     if armed:
 
         def interrupt(signum: int, frame: types.FrameType | None) -> None:
+            if disarmed:
+                return
             if watch.interrupted is None:
                 watch.interrupted = _where(frame)
             raise Overran
@@ -145,14 +150,20 @@ def watchdog(budget: float = WALL_BUDGET) -> Iterator[Watch]:
         outer = signal.setitimer(signal.ITIMER_REAL, budget, 0.5)
     started = wall_seconds()
     try:
-        yield watch
+        try:
+            yield watch
+        finally:
+            # First thing: a tick between the block's end and here raises Overran, which the
+            # outer ``except`` takes; any later tick finds the handler disarmed.
+            disarmed = True
+            if armed:
+                signal.setitimer(signal.ITIMER_REAL, 0)
     except Overran:
         if watch.interrupted is None:
             watch.interrupted = "the kit's own code"
     finally:
         watch.elapsed = wall_seconds() - started
         if armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
             if outer[0] > 0:
                 signal.setitimer(signal.ITIMER_REAL, max(outer[0] - watch.elapsed, 0.001), outer[1])
