@@ -207,7 +207,8 @@ def run_daemons(ctx: CheckContext, running: RuntimeSession, seconds: float) -> i
         ctx.fail(
             expected=f"run_daemons({seconds:g}) to return (virtual time; every shutdown "
             "bounded by its timeout)",
-            seen=f"it had not returned after {DAEMON_RUN_GUARD:g} s of real time",
+            seen=f"it had not returned after {DAEMON_RUN_GUARD:g} s of real time; "
+            + _abandon(running, worker),
             detail=timeline(_journal.events()),
         )
     result = outcome[0]
@@ -223,6 +224,25 @@ def run_daemons(ctx: CheckContext, running: RuntimeSession, seconds: float) -> i
             seen=f"it returned {type(result).__name__} {result!r}",
         )
     return result
+
+
+def _abandon(running: RuntimeSession, worker: threading.Thread) -> str:
+    """Ask a hung ``run_daemons`` to stop: the session's ``request_shutdown`` if it has one, then
+    ``close()``; say what was done and whether its thread still runs."""
+    done = []
+    for name in ("request_shutdown", "close"):
+        method = getattr(running, name, None)
+        if not callable(method):
+            continue
+        try:
+            method()
+        except Exception as exc:  # noqa: BLE001 - best effort; the hang is the finding
+            done.append(f"{name}() raised {type(exc).__name__}: {exc}")
+        else:
+            done.append(f"called {name}()")
+    worker.join(1.0)
+    state = "stopped" if not worker.is_alive() else "is still running the runtime's code"
+    return f"the kit gave up on it ({', '.join(done) or 'nothing to call'}); its thread {state}"
 
 
 def timeline(events: Sequence[_journal.Event]) -> str:
