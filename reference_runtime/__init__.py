@@ -122,6 +122,8 @@ __version__ = "0.1.0"
 
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type):
+    # Type aliases such as Callable[..., X] pass isinstance(_, type) on Python 3.10 but keep
+    # their own module.
+    if isinstance(_obj, type) and getattr(_obj, "__origin__", None) is None:
         _obj.__module__ = __name__
 del _name, _obj

@@ -122,7 +122,8 @@ def test_types_reachable_from_the_public_api_are_exported() -> None:
 def test_exported_classes_present_themselves_as_the_package() -> None:
     for name in reference_runtime.__all__:
         obj = getattr(reference_runtime, name)
-        if inspect.isclass(obj):
+        # Callable[...] aliases count as classes on Python 3.10; they are not ours to rename.
+        if inspect.isclass(obj) and getattr(obj, "__origin__", None) is None:
             assert obj.__module__ == "reference_runtime", name
             assert getattr(reference_runtime, obj.__qualname__) is obj
 
