@@ -23,10 +23,17 @@ from ._daemons import (
 from ._daemons import _differences as daemon_differences
 from ._daemons import _duplicate as duplicate_error
 from ._dispatch import describe_callable, resolve_awaitable
-from ._errors import RegistrationError
+from ._errors import DuplicateDaemonError, RegistrationError
 from ._hookspecs import IDENTITY_HOOK, KNOWN_HOOKS
 from ._identity import IdentityProvider, IdentitySpec
-from ._listeners import DaemonListener, DualRegistration, ListenerFactory, listener_registry
+from ._listeners import (
+    DaemonListener,
+    DualRegistration,
+    ListenerFactory,
+    ListenerTask,
+    listener_registry,
+)
+from ._listeners import _listener_name as check_listener_name
 from ._manifest import Manifest
 
 if TYPE_CHECKING:
@@ -99,9 +106,11 @@ class PluginContext:
         #: Daemon entries, dual registrations and listener factories, in registration order.
         self._daemons: list[BackgroundDaemonEntry | DualRegistration] = []
         self._listeners: list[tuple[str, ListenerFactory]] = []
+        #: What the commit applied, for a rollback: daemon names it added, and listener-side
+        #: names with what each replaced (``None``: nothing), so a rollback puts that back.
         self._applied_daemons: list[str] = []
-        self._applied_listeners: list[str] = []
-        self._applied_tasks: list[str] = []
+        self._applied_listeners: list[tuple[str, ListenerFactory | None]] = []
+        self._applied_tasks: list[tuple[str, ListenerTask | None]] = []
 
     @property
     def name(self) -> str:
@@ -177,6 +186,56 @@ class PluginContext:
             if differences:
                 raise duplicate_error(other, entry, differences)
 
+    def _listener_owner(self, name: str) -> str | None:
+        """The other plugin of this runtime that holds the listener-side name ``name``, if any."""
+        if name not in self._runtime.listeners:
+            return None
+        for other in self._runtime._contexts.values():
+            if other.name != self.name and any(n == name for n, _ in other._applied_listeners):
+                return other.name
+        return None
+
+    def _claim_listener(self, name: str) -> None:
+        # Like _claim: another plugin's listener name is refused inside register(ctx). The same
+        # plugin registering its own name again replaces it (the fork's semantics).
+        owner = self._listener_owner(name)
+        if owner is not None:
+            msg = (
+                f"listener name {name!r} is already registered by plugin {owner!r}; plugin "
+                f"{self.name!r} tried to register a listener under it. Listener names must be "
+                f"unique in a runtime: rename one, e.g. {f'{self.name}_{name}'!r}."
+            )
+            raise DuplicateDaemonError(msg, name=name, existing_owner=owner, new_owner=self.name)
+
+    def _claim_tasks(self, listener: str, tasks: Iterable[PeriodicTaskSpec]) -> None:
+        # Listener-side tasks (and the coordinator's fire counts) are keyed by task name: a name
+        # held by a different listener, of any plugin, would silently never run.
+        holders = [(t.spec.name, t.listener) for t in self._runtime.listeners.tasks()]
+        holders += [
+            (task.name, daemon.name)
+            for daemon in self._daemons
+            if isinstance(daemon, DualRegistration)
+            for task in daemon._listener_tasks()
+        ]
+        for task in tasks:
+            for name, holder in holders:
+                if name != task.name or holder == listener:
+                    continue
+                owner = self._listener_owner(holder)
+                if owner is None:
+                    owner = self.name if holder in self.listener_names else "<unknown>"
+                msg = (
+                    f"listener-side periodic task {task.name!r} is already registered for "
+                    f"listener {holder!r} of plugin {owner!r}; plugin {self.name!r} tried to "
+                    f"register it for listener {listener!r}. Task names key the listener-side "
+                    "scheduler and the coordinator's fire counts, so one would never run: "
+                    "give it a unique name, e.g. PeriodicTaskSpec(interval, callback, "
+                    f"{f'{listener}.{task.name}'!r})."
+                )
+                raise DuplicateDaemonError(
+                    msg, name=task.name, existing_owner=owner, new_owner=self.name
+                )
+
     def register_background_daemon(
         self,
         name: str,
@@ -238,8 +297,14 @@ class PluginContext:
 
     def register_listener(self, name: str, factory: ListenerFactory) -> None:
         """Register a listener-side factory (the fork's ``LISTENER_REGISTRY``); a name again
-        replaces it. A listener with no daemon entry is fatal when its startup fails."""
+        replaces it. A listener with no daemon entry is fatal when its startup fails.
+
+        :raises DaemonSpecError: ``name`` is not a Python identifier.
+        :raises DuplicateDaemonError: another plugin of this runtime holds ``name``.
+        """
         self._require_callable(factory, f"register_listener({name!r}, ...)")
+        check_listener_name(name)
+        self._claim_listener(name)
         self._listeners = [(n, f) for n, f in self._listeners if n != name]
         self._listeners.append((name, factory))
         if self._committed:
@@ -268,12 +333,16 @@ class PluginContext:
         for name in listeners.names():
             factory = listeners.factory(name)
             if factory is not None and own(factory) and name not in self.listener_names:
+                self._claim_listener(name)
                 self._listeners.append((name, factory))
 
     def _stage(self, daemon: BackgroundDaemonEntry | DualRegistration) -> None:
         """Keep ``daemon`` for the commit (applying it at once after one); a repeat is a no-op."""
         entry = daemon.entry if isinstance(daemon, DualRegistration) else daemon
         self._claim(entry)
+        if isinstance(daemon, DualRegistration):
+            self._claim_listener(daemon.name)
+            self._claim_tasks(daemon.name, daemon._listener_tasks())
         if not any(e.name == entry.name for e in self.daemon_entries):
             self._daemons.append(daemon)
             if self._committed:
@@ -281,17 +350,19 @@ class PluginContext:
 
     def _apply_daemon(self, daemon: BackgroundDaemonEntry | DualRegistration) -> None:
         runtime = self._runtime
+        added = daemon.name not in runtime.daemons  # the same daemon again is a no-op
         if isinstance(daemon, DualRegistration):
-            daemon.register(runtime.daemons, runtime.listeners)
-            self._applied_listeners.append(daemon.name)
-            self._applied_tasks.extend(t.name for t in daemon._listener_tasks())
+            _, replaced, tasks = daemon._apply(runtime.daemons, runtime.listeners)
+            self._applied_listeners.append((daemon.name, replaced))
+            self._applied_tasks.extend(tasks)
         else:
             runtime.daemons.register(daemon)
-        self._applied_daemons.append(daemon.name)
+        if added:
+            self._applied_daemons.append(daemon.name)
 
     def _apply_listener(self, name: str, factory: ListenerFactory) -> None:
-        self._runtime.listeners.register(name, factory)
-        self._applied_listeners.append(name)
+        replaced = self._runtime.listeners.register(name, factory)
+        self._applied_listeners.append((name, replaced))
 
     def _commit(self) -> None:
         try:
@@ -311,10 +382,16 @@ class PluginContext:
             self._runtime._dispatcher.remove(handle)
         for name in self._applied_daemons:
             self._runtime.daemons.unregister(name)
-        for name in self._applied_listeners:
-            self._runtime.listeners.unregister(name)
-        for name in self._applied_tasks:
-            self._runtime.listeners.unregister_task(name)
+        # Newest first, putting back what each registration replaced (it then comes last).
+        listeners = self._runtime.listeners
+        for name, factory in reversed(self._applied_listeners):
+            listeners.unregister(name)
+            if factory is not None:
+                listeners.register(name, factory)
+        for task_name, task in reversed(self._applied_tasks):
+            listeners.unregister_task(task_name)
+            if task is not None:
+                listeners.register_task(task.spec, listener=task.listener)
         self._handles.clear()
         self._applied_daemons.clear()
         self._applied_listeners.clear()

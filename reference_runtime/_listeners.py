@@ -102,6 +102,7 @@ class ListenerRegistry:
 
     Unlike the daemon registry, registering a taken name **replaces** the old registration
     (and moves it last): that is the fork's semantics, and what its reloading code relies on.
+    A runtime's plugin contexts refuse a name another plugin holds before it gets here.
     """
 
     def __init__(self) -> None:
@@ -109,8 +110,8 @@ class ListenerRegistry:
         self._tasks: dict[str, ListenerTask] = {}
         self._lock = threading.Lock()
 
-    def register(self, name: str, factory: ListenerFactory) -> None:
-        """Register (or replace) the listener ``name``.
+    def register(self, name: str, factory: ListenerFactory) -> ListenerFactory | None:
+        """Register (or replace) the listener ``name``; return the factory it replaced, if any.
 
         :raises DaemonSpecError: ``name`` is not an identifier or ``factory`` is not callable.
         """
@@ -123,8 +124,9 @@ class ListenerRegistry:
             )
             raise DaemonSpecError(msg, field="factory")
         with self._lock:
-            self._factories.pop(name, None)
+            replaced = self._factories.pop(name, None)
             self._factories[name] = factory
+        return replaced
 
     def unregister(self, name: str) -> ListenerFactory | None:
         """Remove the listener ``name``; return its factory, if it had one."""
@@ -182,19 +184,21 @@ class ListenerRegistry:
         )
         return ResolvedListener(name, startup, shutdown, timeout)
 
-    def register_task(self, spec: PeriodicTaskSpec, *, listener: str = "") -> None:
+    def register_task(self, spec: PeriodicTaskSpec, *, listener: str = "") -> ListenerTask | None:
         """Register (or replace, by ``spec.name``) a listener-side periodic task.
 
         :param listener: the listener the task belongs to; the coordinator runs the task only
             if that listener started. ``""`` for a task of no listener.
+        :returns: the task it replaced, if any.
         """
         checked: object = spec
         if not isinstance(checked, PeriodicTaskSpec):
             msg = f"register_task() needs a PeriodicTaskSpec, got {type(checked).__name__}"
             raise DaemonSpecError(msg, field="periodic_task")
         with self._lock:
-            self._tasks.pop(spec.name, None)
+            replaced = self._tasks.pop(spec.name, None)
             self._tasks[spec.name] = ListenerTask(spec, listener)
+        return replaced
 
     def unregister_task(self, name: str) -> ListenerTask | None:
         """Remove the listener-side task called ``name``; return it, if any."""
@@ -368,13 +372,26 @@ class DualRegistration:
         :returns: the entry now registered on the daemon side.
         :raises DuplicateDaemonError: a different daemon holds the name.
         """
+        return self._apply(daemons, listeners)[0]
+
+    def _apply(
+        self,
+        daemons: BackgroundDaemonRegistry | None = None,
+        listeners: ListenerRegistry | None = None,
+    ) -> tuple[
+        BackgroundDaemonEntry, ListenerFactory | None, list[tuple[str, ListenerTask | None]]
+    ]:
+        """:meth:`register`, also returning what it replaced on the listener side (for a
+        rollback): the previous factory, and each task name with the task it replaced."""
         daemons = background_daemon_registry() if daemons is None else daemons
         listeners = listener_registry() if listeners is None else listeners
         registered = daemons.register(self.entry)
-        listeners.register(self.name, self.factory)
-        for task in self._listener_tasks():
-            listeners.register_task(task, listener=self.name)
-        return registered
+        replaced = listeners.register(self.name, self.factory)
+        tasks = [
+            (task.name, listeners.register_task(task, listener=self.name))
+            for task in self._listener_tasks()
+        ]
+        return registered, replaced, tasks
 
     def _listener_tasks(self) -> Iterable[PeriodicTaskSpec]:
         if self.periodic_task is not None:

@@ -22,6 +22,8 @@ from reference_runtime import (
     PeriodicTaskSpec,
     Runtime,
     RuntimeConfig,
+    ShutdownCallable,
+    StartupCallable,
     VirtualClock,
     background_daemon_registry,
     compat,
@@ -502,3 +504,186 @@ def test_process_default_entries_of_other_modules_are_not_adopted(
     runtime = load(plugins_root, "bystander")
 
     assert runtime.daemons.list_entries() == []
+
+
+# --- the listener side: name clashes, staging validation, exact rollback -----------------------
+
+LISTENER_X = """
+async def start(coordinator=None):
+    pass
+
+async def stop():
+    pass
+
+def factory():
+    return start, stop
+
+def register(ctx):
+    ctx.register_listener("x", factory)
+{tail}
+"""
+
+
+def test_a_plugin_claiming_another_plugins_listener_name_fails_and_leaves_it_in_place(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("pa", LISTENER_X.replace("{tail}", ""))
+    make_plugin("pb", LISTENER_X.replace("{tail}", '    raise RuntimeError("late failure")'))
+    make_plugin(
+        "pc", LISTENER_X.replace("{tail}", '    ctx.register_listener("bad name", factory)')
+    )
+
+    runtime = load(plugins_root, "pa", "pb", "pc")
+
+    report = runtime.report
+    assert [p.key for p in report.loaded] == ["pa"]
+    assert report.loaded[0].listeners == ("x",)
+    for thief in ("pb", "pc"):
+        error = report.errors[thief]
+        assert "DuplicateDaemonError" in error
+        assert "listener name 'x'" in error
+        assert "'pa'" in error
+        assert f"{thief!r}" in error
+        assert "rename" in error
+    assert runtime.listeners.names() == ["x"]
+    assert runtime.listeners.factory("x") is sys.modules["hermes_plugins.pa"].factory
+
+
+def test_register_listener_validates_the_name_when_it_stages_it() -> None:
+    ctx = reference_runtime.PluginContext(reference_runtime.Manifest(name="pb"), Runtime())
+    registry_error = None
+    try:
+        Runtime().listeners.register("bad name", _noop_factory)
+    except reference_runtime.DaemonSpecError as exc:
+        registry_error = str(exc)
+    assert registry_error is not None
+
+    with pytest.raises(reference_runtime.DaemonSpecError) as caught:
+        ctx.register_listener("bad name", _noop_factory)
+
+    assert str(caught.value) == registry_error
+    assert ctx.listener_names == ()
+
+
+def _noop_factory() -> tuple[StartupCallable, ShutdownCallable]:
+    return _noop, _noop_shutdown
+
+
+class _Replacing(DaemonListener):
+    def poll(self) -> None:
+        pass
+
+
+def test_a_rolled_back_commit_restores_the_listener_and_task_it_replaced() -> None:
+    runtime = Runtime()
+    original = PeriodicTaskSpec(30, _noop_shutdown, "x.poll")
+    runtime.listeners.register("x", _noop_factory)
+    runtime.listeners.register_task(original, listener="x")
+    ctx = reference_runtime.PluginContext(reference_runtime.Manifest(name="pb"), runtime)
+    listener = _Replacing.instance()
+    ctx.register_dual_listener(
+        "x", listener, periodic_task=PeriodicTaskSpec(60, listener.poll, "x.poll")
+    )
+    ctx.register_background_daemon("pb.clash", _noop, _noop_shutdown)
+    # A different daemon takes the name between staging and commit: the commit fails half-way.
+    runtime.daemons.register(BackgroundDaemonEntry("pb.clash", _noop, _noop_shutdown))
+
+    with pytest.raises(reference_runtime.DuplicateDaemonError):
+        ctx._commit()
+
+    assert runtime.listeners.names() == ["x"]
+    assert runtime.listeners.factory("x") is _noop_factory
+    assert [(t.spec, t.listener) for t in runtime.listeners.tasks()] == [(original, "x")]
+    assert [e.name for e in runtime.daemons.list_entries()] == ["pb.clash"]
+
+
+POLLING_LISTENER = """
+from reference_runtime import DaemonListener, PeriodicTaskSpec
+
+class Poller(DaemonListener):
+    pass
+
+def poll():
+    FIRED.append(1)
+
+FIRED = []
+KEPT = []
+
+def register(ctx):
+    KEPT.append(ctx)
+    ctx.register_dual_listener(
+        "{listener}", Poller.instance(), listener_side_tasks=[PeriodicTaskSpec(60, poll)]
+    )
+{tail}
+"""
+
+
+def polling_listener(listener: str, tail: str = "") -> str:
+    return POLLING_LISTENER.replace("{listener}", listener).replace("{tail}", tail)
+
+
+def test_a_listener_task_name_taken_by_another_plugin_is_refused_and_both_keep_running(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("pa", polling_listener("pa_listener"))
+    make_plugin("pb", polling_listener("pb_listener"))
+
+    runtime = load(plugins_root, "pa", "pb")
+
+    report = runtime.report
+    assert [p.key for p in report.loaded] == ["pa"]
+    error = report.errors["pb"]
+    assert "DuplicateDaemonError" in error
+    assert "task 'poll'" in error
+    assert "'pa'" in error
+    assert "'pb'" in error
+    assert "'pa_listener'" in error
+    assert "'pb_listener'" in error
+    assert "PeriodicTaskSpec(" in error
+    assert [(t.spec.name, t.listener) for t in runtime.listeners.tasks()] == [
+        ("poll", "pa_listener")
+    ]
+    assert "pb_listener" not in runtime.daemons
+    status, coordinator = run(runtime, 120)
+    assert status == 0
+    assert coordinator.fire_counts() == {"poll": 2}  # type: ignore[attr-defined]
+    assert sys.modules["hermes_plugins.pa"].FIRED == [1, 1]
+
+
+def test_two_listeners_of_one_plugin_sharing_a_task_name_are_refused(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    second = (
+        "    ctx.register_dual_listener(\n"
+        '        "second", Poller.instance(), listener_side_tasks=[PeriodicTaskSpec(30, poll)]\n'
+        "    )"
+    )
+    make_plugin("pa", polling_listener("first", second))
+
+    runtime = load(plugins_root, "pa")
+
+    error = runtime.report.errors["pa"]
+    assert "task 'poll'" in error
+    assert "'first'" in error
+    assert "'second'" in error
+    assert runtime.listeners.names() == []
+    assert runtime.listeners.tasks() == []
+
+
+def test_a_plugin_re_registering_its_own_listener_name_replaces_it(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("pa", polling_listener("first"))
+
+    runtime = load(plugins_root, "pa")
+    module = sys.modules["hermes_plugins.pa"]
+    (ctx,) = module.KEPT
+    ctx.register_listener("first", _noop_factory)
+    ctx.register_dual_listener(
+        "first", module.Poller.instance(), listener_side_tasks=[PeriodicTaskSpec(60, module.poll)]
+    )
+
+    assert runtime.report.errors == {}
+    assert runtime.listeners.names() == ["first"]
+    assert runtime.listeners.factory("first") is _noop_factory
+    assert [(t.spec.name, t.listener) for t in runtime.listeners.tasks()] == [("poll", "first")]
