@@ -95,18 +95,9 @@ def drivers_of(runtime: Runtime, started: set[str] | None = None) -> list[Driver
 
     :param started: the daemons and listeners whose startup succeeded; all of them by default.
     """
-    found = [
-        Driver(entry.name, entry.periodic_task, "daemon")
-        for entry in runtime.daemons.list_entries()
-        if entry.periodic_task is not None and (started is None or entry.name in started)
-    ]
-    for task in runtime.listeners.tasks():
-        if task.listener and started is not None and task.listener not in started:
-            continue
-        if any(task.spec.callback == known.spec.callback for known in found):
-            continue
-        found.append(Driver(task.listener, task.spec, "listener"))
-    return found
+    # The reference coordinator's own plan, so that this cannot drift from what it schedules.
+    planner = Coordinator(runtime.daemons.list_entries(), runtime.listeners, handle_signals=False)
+    return [Driver(*task) for task in planner.planned_tasks(started)]
 
 
 def fire_count(horizon: float, interval: float) -> int:

@@ -31,8 +31,8 @@ import logging
 import math
 import signal
 import threading
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import Any, Literal
 
 from ._clock import Clock, RealClock, VirtualClock
 from ._daemons import BackgroundDaemonEntry, PeriodicTaskSpec, ShutdownCallable, StartupCallable
@@ -289,26 +289,43 @@ class Coordinator:
             await result
         return _Started(name, shutdown, timeout)
 
-    def _start_drivers(self) -> None:
-        started = {daemon.name for daemon in self._started}
-        tasks: list[tuple[str, PeriodicTaskSpec]] = [
-            (entry.name, entry.periodic_task)
+    def planned_tasks(
+        self, started: Collection[str] | None = None
+    ) -> list[tuple[str, PeriodicTaskSpec, Literal["daemon", "listener"]]]:
+        """The periodic tasks that get a driver once the startups are done, in start order.
+
+        The entries' tasks first, then the listener side's tasks, except a task whose callback
+        an earlier one already has (a task known to both sides runs once) and a task whose
+        listener did not start. The run itself schedules exactly these.
+
+        :param started: the names of the daemons and listeners whose startup succeeded; all of
+            them when ``None``.
+        :returns: ``(owner, spec, side)`` per task: the owner is the entry's or listener's name
+            (``""`` for a listener-side task of no listener), the side ``"daemon"`` for an
+            entry's task and ``"listener"`` for a listener-side one.
+        """
+        tasks: list[tuple[str, PeriodicTaskSpec, Literal["daemon", "listener"]]] = [
+            (entry.name, entry.periodic_task, "daemon")
             for entry in self._entries
-            if entry.name in started and entry.periodic_task is not None
+            if entry.periodic_task is not None and (started is None or entry.name in started)
         ]
         if self._listeners is not None:
             for listener_task in self._listeners.tasks():
                 spec, owner = listener_task.spec, listener_task.listener
-                if owner and owner not in started:
+                if owner and started is not None and owner not in started:
                     continue
                 # The same callback on an entry is the same task: the fork registered it on
                 # both sides, and running both would fire it twice per interval.
-                if any(spec.callback == known.callback for _, known in tasks):
+                if any(spec.callback == known.callback for _, known, _ in tasks):
                     continue
-                tasks.append((owner, spec))
+                tasks.append((owner, spec, "listener"))
+        return tasks
+
+    def _start_drivers(self) -> None:
+        tasks = self.planned_tasks({daemon.name for daemon in self._started})
         self._drivers = [
             asyncio.create_task(self._drive(owner, spec), name=f"periodic:{spec.name}")
-            for owner, spec in tasks
+            for owner, spec, _ in tasks
         ]
         self._record(EventKind.DRIVERS_STARTED, detail=f"{len(tasks)} periodic tasks")
 

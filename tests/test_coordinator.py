@@ -618,3 +618,37 @@ def test_sigterm_requests_a_graceful_shutdown() -> None:
     assert requested.detail == "SIGTERM"
     assert signal.getsignal(signal.SIGTERM) is before
     assert journal.calls == ["start a", "stop a"]
+
+
+# --- planned tasks ------------------------------------------------------------------------------
+
+
+def test_planned_tasks_are_what_the_run_drives_in_order_and_skip_what_did_not_start() -> None:
+    beacon = Beacon.instance()
+    journal = Journal()
+    daemons, listeners = BackgroundDaemonRegistry(), ListenerRegistry()
+    daemons.register(journal.daemon("first", interval=10))
+    register_dual_listener(
+        "beacon",
+        beacon,
+        periodic_task=PeriodicTaskSpec(60, beacon.ping, "beacon.ping"),
+        listener_side_tasks=[PeriodicTaskSpec(600, beacon.audit, "beacon.audit")],
+        daemons=daemons,
+        listeners=listeners,
+    )
+    listeners.register_task(PeriodicTaskSpec(30, lambda: None, "heartbeat.alive"))
+    coordinator = Coordinator(daemons.list_entries(), listeners, clock=VirtualClock())
+
+    planned = [(owner, spec.name, side) for owner, spec, side in coordinator.planned_tasks()]
+    assert planned == [
+        ("first", "first.task", "daemon"),
+        ("beacon", "beacon.ping", "daemon"),  # on both sides, planned once
+        ("beacon", "beacon.audit", "listener"),
+        ("", "heartbeat.alive", "listener"),  # no listener: never skipped
+    ]
+    only_first = [spec.name for _, spec, _ in coordinator.planned_tasks({"first"})]
+    assert only_first == ["first.task", "heartbeat.alive"]
+
+    run(coordinator, until=60)
+    drives = sorted(coordinator.fire_counts())
+    assert drives == sorted(spec.name for _, spec, _ in coordinator.planned_tasks())
