@@ -9,7 +9,6 @@ read both sides back from it.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +17,10 @@ from reference_runtime import (
     DaemonSpecError,
     ListenerRegistry,
     LoadedPlugin,
-    PluginContext,
     ResolvedListener,
     Runtime,
     background_daemon_registry,
     listener_registry,
-    resolve_awaitable,
 )
 
 from ._check import CheckContext
@@ -137,12 +134,8 @@ def register_again(plugin: LoadedPlugin, runtime: Runtime) -> str | None:
     register = getattr(plugin.module, "register", None) if plugin.module is not None else None
     if not callable(register):
         return None
-    context = PluginContext(plugin.manifest, runtime)
     try:
-        outcome = register(context)
-        if inspect.isawaitable(outcome):
-            resolve_awaitable(outcome)
-        context._commit()
+        runtime.register_plugin(plugin.manifest, register, plugin.module)
     except Exception as exc:  # noqa: BLE001 - the plugin's error is the finding
         return f"{type(exc).__name__}: {exc}"
     return None

@@ -207,22 +207,10 @@ class Runtime:
                     f"plugin {key!r}: manifest has unknown keys "
                     f"{', '.join(candidate.manifest.unknown_keys)} (kept, not interpreted)"
                 )
-            context = self.context_class(candidate.manifest, self)
             try:
                 register, module = self.import_plugin(candidate)
-                outcome = register(context)
-                if inspect.isawaitable(outcome):
-                    resolve_awaitable(outcome)
-                prefixes = {register.__module__, getattr(module, "__name__", None)}
-                context._adopt_process_defaults({p for p in prefixes if p})
+                context = self.register_plugin(candidate.manifest, register, module)
             except Exception as exc:  # noqa: BLE001 - one bad plugin must not stop the others
-                message = _failure_message(key, candidate.origin, exc)
-                _log.warning("%s", message)
-                report.errors[key] = message
-                continue
-            try:
-                context._commit()
-            except Exception as exc:  # noqa: BLE001 - a clash with an earlier plugin's daemon
                 message = _failure_message(key, candidate.origin, exc)
                 _log.warning("%s", message)
                 report.errors[key] = message
@@ -244,6 +232,34 @@ class Runtime:
             )
         self._report = report
         return report
+
+    def register_plugin(
+        self,
+        manifest: Manifest,
+        register: Callable[[Any], Any],
+        module: types.ModuleType | None = None,
+    ) -> PluginContext:
+        """Run an imported plugin's ``register`` into this runtime, as :meth:`load` does.
+
+        ``register`` gets a new :attr:`context_class` context for ``manifest``; an awaitable it
+        returns is awaited; what the plugin's modules (``register``'s module and ``module``)
+        registered into the process-default registries is taken in; then everything staged is
+        committed. Called again for a loaded plugin, it registers that plugin again, as a
+        re-import registering into the live registries would; unlike :meth:`load`, it records
+        nothing in the load report.
+
+        :returns: the committed context.
+        :raises Exception: whatever ``register`` raises (nothing was applied), or the commit's
+            error (such as :class:`DuplicateDaemonError`), after rolling the commit back.
+        """
+        context = self.context_class(manifest, self)
+        outcome = register(context)
+        if inspect.isawaitable(outcome):
+            resolve_awaitable(outcome)
+        prefixes = {register.__module__, getattr(module, "__name__", None)}
+        context._adopt_process_defaults({p for p in prefixes if p})
+        context._commit()
+        return context
 
     def import_plugin(
         self, candidate: Candidate

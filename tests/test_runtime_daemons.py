@@ -687,3 +687,27 @@ def test_a_plugin_re_registering_its_own_listener_name_replaces_it(
     assert runtime.listeners.names() == ["first"]
     assert runtime.listeners.factory("first") is _noop_factory
     assert [(t.spec.name, t.listener) for t in runtime.listeners.tasks()] == [("poll", "first")]
+
+
+def test_register_plugin_registers_a_loaded_plugin_again_and_rolls_a_clash_back(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("beats", daemon_plugin("beats", "heart"))
+    runtime = load(plugins_root, "beats")
+    plugin = runtime.report.plugin("beats")
+    assert plugin is not None
+    assert plugin.module is not None
+
+    context = runtime.register_plugin(plugin.manifest, plugin.module.register, plugin.module)
+
+    assert context.name == "beats"
+    assert [e.name for e in runtime.daemons.list_entries()] == ["heart"]
+    assert len(sys.modules["hermes_plugins.beats"].ENTRIES) == 2
+
+    make_plugin("thief", CLAIMS_HEART)
+    thief = load(plugins_root, "thief").report.plugin("thief")
+    assert thief is not None
+    assert thief.module is not None
+    with pytest.raises(reference_runtime.DuplicateDaemonError):
+        runtime.register_plugin(thief.manifest, thief.module.register, thief.module)
+    assert "thief.own" not in runtime.daemons, "the failed commit is rolled back"
