@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pytest
 
 from ._catalog import CATALOG, Check, by_id
-from ._mutants import MUTANTS
+from ._mutants import MUTANTS, RUNTIME_MUTANTS, RuntimeMutant
 
 __all__ = ["SelftestRun", "SelftestState", "start_selftest"]
 
@@ -41,10 +41,8 @@ class Case:
     description: str
 
 
-def _runtime_mutants() -> Sequence[Any]:
-    from . import _mutants  # noqa: PLC0415
-
-    return tuple(getattr(_mutants, "RUNTIME_MUTANTS", ()))
+def _runtime_mutants() -> Sequence[RuntimeMutant]:
+    return RUNTIME_MUTANTS
 
 
 def cases() -> list[Case]:

@@ -333,8 +333,7 @@ class PluginContext:
         for name in listeners.names():
             factory = listeners.factory(name)
             if factory is not None and own(factory) and name not in self.listener_names:
-                self._claim_listener(name)
-                self._listeners.append((name, factory))
+                self.register_listener(name, factory)
 
     def _stage(self, daemon: BackgroundDaemonEntry | DualRegistration) -> None:
         """Keep ``daemon`` for the commit (applying it at once after one); a repeat is a no-op."""
