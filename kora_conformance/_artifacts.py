@@ -17,6 +17,12 @@ _ICONS = {
     "warned": "⚠️ warned",
     "exempted": "🟡 exempted",
     "skipped": "⏭️ skipped",
+    "not-run": "⏸️ not run",
+}
+_VERDICTS = {
+    "conformant": "CONFORMANT",
+    "not-conformant": "NOT CONFORMANT",
+    "incomplete": "INCOMPLETE",
 }
 
 
@@ -27,7 +33,7 @@ def _cell(text: str) -> str:
 def render_summary(results: Results, *, kit_version: str, runtime: dict[str, str]) -> str:
     """A Markdown summary for a CI job page: verdict, one table per target, fixes for failures."""
     document = results.as_json(kit_version=kit_version, runtime=runtime, seed=0)
-    verdict = "CONFORMANT" if document["verdict"] == "conformant" else "NOT CONFORMANT"
+    verdict = _VERDICTS[document["verdict"]]
     lines = [
         f"# Kora conformance: {verdict}",
         "",
@@ -42,7 +48,7 @@ def render_summary(results: Results, *, kit_version: str, runtime: dict[str, str
         for outcome in results.outcomes(target):
             check = outcome.check
             lines.append(
-                f"| [{check.id}]({check.docs}) | {check.level} | {_ICONS[outcome.outcome]} | "
+                f"| {check.id} | {check.level} | {_ICONS[outcome.outcome]} | "
                 f"{_cell(outcome.message)} |"
             )
             if outcome.outcome in {"failed", "warned"}:
@@ -51,19 +57,21 @@ def render_summary(results: Results, *, kit_version: str, runtime: dict[str, str
             lines += ["", "### How to fix", ""]
             for outcome in failures:
                 check = by_id(outcome.check.id)
-                lines.append(f"- **{check.id}** ({check.title}): {check.fix}")
+                lines.append(f"- **{check.id}** ({check.title}): {check.fix} More: `{check.docs}`.")
         lines.append("")
     return "\n".join(lines)
 
 
 def badge(results: Results) -> dict[str, Any]:
     """A shields.io endpoint document for the run as a whole."""
-    conformant = all(results.verdict(t) == "conformant" for t in results.targets)
+    overall = results.overall()
     warned = any(
         o.outcome in {"warned", "exempted"} for t in results.targets for o in results.outcomes(t)
     )
-    if not conformant:
+    if overall == "not-conformant":
         message, color = "not conformant L1", "red"
+    elif overall == "incomplete":
+        message, color = "incomplete L1", "lightgrey"
     elif warned:
         message, color = "conformant L1 (warnings)", "yellow"
     else:

@@ -7,16 +7,32 @@ Docs (``docs/checks.md``), failure messages and reports all read this table. IDs
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.metadata
 from collections.abc import Iterator
 from typing import Final, Literal
 
-__all__ = ["CATALOG", "DOCS_URL", "Check", "Level", "Scope", "by_id", "iter_checks"]
+__all__ = ["CATALOG", "Check", "Level", "Scope", "by_id", "docs_url", "iter_checks"]
 
 Level = Literal["MUST", "SHOULD"]
 Scope = Literal["plugin", "runtime"]
 
-#: Where the checks are documented; each check's anchor is appended.
-DOCS_URL: Final = "docs/checks.md"
+
+@functools.cache
+def docs_url() -> str | None:
+    """The documentation page of the checks, if the kit's distribution names one.
+
+    That is the ``Checks`` (else ``Documentation``) entry of ``[project.urls]``; each check's
+    anchor is appended to it. ``None`` when the installed metadata names neither.
+    """
+    try:
+        entries = importlib.metadata.metadata("kora-conformance").get_all("Project-URL") or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    urls = {
+        label.strip().lower(): url.strip() for label, _, url in (e.partition(",") for e in entries)
+    }
+    return urls.get("checks") or urls.get("documentation")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,8 +67,10 @@ class Check:
 
     @property
     def docs(self) -> str:
-        """Where the check is documented."""
-        return f"{DOCS_URL}#{self.anchor}"
+        """Where to read about the check: the offline ``explain`` command, and the page, if any."""
+        command = f"kora-conformance explain {self.id}"
+        url = docs_url()
+        return f"{command} (or {url}#{self.anchor})" if url else command
 
 
 CATALOG: Final[tuple[Check, ...]] = (

@@ -6,6 +6,7 @@ select as users expect.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -22,7 +23,15 @@ from ._targets import Target
 if TYPE_CHECKING:
     from ._session import KitState
 
-__all__ = ["CheckItem", "SuitesCollector", "TargetCollector", "format_failure"]
+__all__ = [
+    "SUITES_KEY",
+    "CheckItem",
+    "Passage",
+    "SuitesCollector",
+    "TargetCollector",
+    "format_failure",
+    "passage_or_none",
+]
 
 #: The root node's ID.
 ROOT_NODEID = "kora-conformance"
@@ -42,6 +51,33 @@ def format_failure(check: Check, target: Target, failure: CheckFailed) -> str:
     if failure.detail:
         lines += ["", *("  " + line for line in failure.detail.splitlines())]
     return "\n".join(lines)
+
+
+class Passage(pytest.Directory):
+    """A directory on the way from pytest's root to the suites; it collects only the next step.
+
+    Without it pytest would collect every ancestor of the suites as usual: an ancestor with an
+    ``__init__.py`` (a plugin directory holding the virtual environment the kit runs from, say)
+    would become a package and be imported outside any sandbox.
+    """
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        target: Path = self.config.stash[SUITES_KEY]
+        step = self.path / target.relative_to(self.path).parts[0]
+        node = self.ihook.pytest_collect_directory(path=step, parent=self)
+        if node is not None:
+            yield node
+
+
+#: The directory a kit run collects (the suites, or the self-test's root).
+SUITES_KEY = pytest.StashKey[Path]()
+
+
+def passage_or_none(path: Path, parent: pytest.Collector) -> Passage | None:
+    """A :class:`Passage` for ``path`` if it is an ancestor of the run's suites directory."""
+    if path in parent.config.stash[SUITES_KEY].parents:
+        return Passage.from_parent(parent, path=path)
+    return None
 
 
 class SuitesCollector(pytest.Directory):
@@ -83,9 +119,9 @@ class CheckItem(pytest.Item):
         self.impl = impl
         self.target: Target = self.parent.target  # type: ignore[union-attr]
         #: Set when a SHOULD check fails without failing the run (``--kora-gate must``).
-        self.warning: str | None = None
-        #: Set when a failure is covered by a valid exemption.
-        self.exempted: str | None = None
+        self.warning: CheckFailed | None = None
+        #: Set when a failure is covered by a valid exemption: its reason, and the failure.
+        self.exempted: tuple[str, CheckFailed] | None = None
         self.add_marker(pytest.mark.kora_check(check.id, level=check.level))
         self.user_properties += [
             ("kora_check", check.id),
@@ -98,6 +134,13 @@ class CheckItem(pytest.Item):
         return self.parent.parent.state  # type: ignore[union-attr,no-any-return]
 
     def runtest(self) -> None:
+        # The invoking project's warning filters (``filterwarnings = error``, say) are not the
+        # contract: a warning from plugin code is reported, never turned into a failure.
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            self._run()
+
+    def _run(self) -> None:
         if self.impl is None:
             self._skip("this kit version does not implement the check yet")
         state = self.state
@@ -121,12 +164,13 @@ class CheckItem(pytest.Item):
                 if exemption is not None:
                     problem = state.exemption_problem(exemption)
                     if problem is None:
-                        self.exempted = f"{exemption.reason} (declared in {exemption.source})"
+                        reason = f"{exemption.reason} (declared in {exemption.source})"
+                        self.exempted = (reason, failure)
                         return
                     failure.detail = f"{failure.detail}\n{problem}".strip()
                     raise
                 if self.check.level == "SHOULD" and state.gate != "all":
-                    self.warning = f"{failure.expected} expected; {failure.seen} seen"
+                    self.warning = failure
                     return
                 raise
             if exemption is not None:

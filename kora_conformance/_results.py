@@ -1,7 +1,12 @@
 """Outcomes per target and check, verdicts, and the JSON report.
 
-Outcomes travel inside each test report's ``user_properties``, so they survive pytest-xdist's
-trip from worker to controller; the controller rebuilds the table from them.
+Outcomes travel as data inside each test report's ``user_properties`` (one ``kora_*`` property
+per field), so they survive pytest-xdist's trip from worker to controller; the controller
+rebuilds the table from them and never parses rendered text.
+
+A verdict states its scope: a target is CONFORMANT only when every catalog check of its scope ran
+to an outcome and no MUST check failed. A check that did not run (deselected, not collected, or
+the run stopped or was interrupted before it) makes the target INCOMPLETE.
 """
 
 from __future__ import annotations
@@ -16,31 +21,76 @@ from typing import Any, Literal
 import pytest
 
 from ._catalog import CATALOG, Check
+from ._errors import CheckFailed
 from ._exemptions import Exemption
 from ._targets import Target
 
-__all__ = ["Outcome", "Results", "annotate_report", "outcome_of"]
+__all__ = ["Finding", "Outcome", "Results", "annotate_report", "outcome_of"]
 
-OutcomeName = Literal["passed", "failed", "warned", "exempted", "skipped"]
+OutcomeName = Literal["passed", "failed", "warned", "exempted", "skipped", "not-run"]
+Verdict = Literal["conformant", "not-conformant", "incomplete"]
 
-SCHEMA = "kora-conformance-report/1"
+SCHEMA = "kora-conformance-report/2"
 CONTRACT_LEVEL = "1"
+
+#: What an area's checks are called in a summary line ("7 daemon checks ...").
+_AREA_NOUNS = {"PL": "plugin", "ID": "identity", "DM": "daemon", "RT": "runtime"}
+_FIELDS = ("outcome", "message", "expected", "seen", "detail", "duration")
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """What one check run reported, as data: the item builds it, the results keep it."""
+
+    outcome: OutcomeName
+    message: str = ""
+    expected: str = ""
+    seen: str = ""
+    detail: str = ""
+    duration: float = 0.0
+
+    def properties(self) -> list[tuple[str, object]]:
+        """This finding as ``user_properties`` entries (empty fields left out)."""
+        props: list[tuple[str, object]] = []
+        for field in _FIELDS:
+            value = getattr(self, field)
+            if value:
+                props.append((f"kora_{field}", f"{value:.6f}" if field == "duration" else value))
+        return props
 
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """The result of one check on one target."""
+    """The result of one check on one target.
+
+    :param applicable: ``False`` for a check of the other scope (a runtime check on a plugin).
+    """
 
     check: Check
-    outcome: OutcomeName
-    message: str = ""
+    finding: Finding
+    applicable: bool = True
 
-    def as_dict(self) -> dict[str, str]:
+    @property
+    def outcome(self) -> OutcomeName:
+        return self.finding.outcome
+
+    @property
+    def message(self) -> str:
+        return self.finding.message
+
+    def as_dict(self) -> dict[str, object]:
+        f = self.finding
         return {
             "id": self.check.id,
             "level": self.check.level,
-            "outcome": self.outcome,
-            "message": self.message,
+            "title": self.check.title,
+            "rule": self.check.rule,
+            "outcome": f.outcome,
+            "message": f.message,
+            "expected": f.expected,
+            "seen": f.seen,
+            "fix": self.check.fix if f.outcome in {"failed", "warned", "exempted"} else "",
+            "duration": round(f.duration, 6),
         }
 
 
@@ -49,47 +99,85 @@ def _first_line(text: str) -> str:
 
 
 def annotate_report(
-    report: pytest.TestReport, warning: str | None, exempted: str | None = None
+    report: pytest.TestReport,
+    call: pytest.CallInfo[None],
+    *,
+    warning: CheckFailed | None = None,
+    exempted: tuple[str, CheckFailed] | None = None,
 ) -> None:
-    """Record the kit's outcome for ``report`` in its ``user_properties``."""
+    """Record the kit's finding for ``report`` in its ``user_properties``.
+
+    :param warning: the failure of a SHOULD check that the gate turned into a warning.
+    :param exempted: the exemption's reason and the failure it covers.
+    """
     props = dict(report.user_properties)
     if "kora_check" not in props:
         return
-    outcome: OutcomeName | None = None
-    message = ""
+    finding: Finding | None = None
+    error = call.excinfo.value if call.excinfo is not None else None
     if report.skipped:
-        outcome = "skipped"
         longrepr = report.longrepr
         message = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-        message = message.removeprefix("Skipped: ")
+        finding = Finding("skipped", message.removeprefix("Skipped: "))
     elif report.failed:
-        outcome = "failed"
-        lines = str(report.longrepr).splitlines()
-        seen = next((line for line in lines if line.strip().startswith("seen:")), "")
-        message = seen.strip().removeprefix("seen:").strip() or _first_line(str(report.longrepr))
-        if report.when != "call":
-            message = f"error during {report.when}: {message}"
-    elif report.when == "call":
-        if exempted:
-            outcome, message = "exempted", exempted
+        if isinstance(error, CheckFailed):
+            finding = Finding(
+                "failed", error.seen, error.expected, error.seen, error.detail, report.duration
+            )
         else:
-            outcome = "warned" if warning else "passed"
-            message = warning or ""
-    if outcome is not None:
-        report.user_properties += [("kora_outcome", outcome), ("kora_message", message)]
+            message = _first_line(str(report.longrepr))
+            if report.when != "call":
+                message = f"error during {report.when}: {message}"
+            finding = Finding("failed", message, duration=report.duration)
+    elif report.when == "call":
+        if exempted is not None:
+            reason, failure = exempted
+            finding = Finding(
+                "exempted", reason, failure.expected, failure.seen, failure.detail, report.duration
+            )
+        elif warning is not None:
+            message = f"{warning.expected} expected; {warning.seen} seen"
+            finding = Finding(
+                "warned", message, warning.expected, warning.seen, warning.detail, report.duration
+            )
+        else:
+            finding = Finding("passed", duration=report.duration)
+    if finding is not None:
+        report.user_properties += finding.properties()
 
 
-def outcome_of(report: pytest.TestReport) -> tuple[str, str, str, str] | None:
-    """``(target, check ID, outcome, message)`` recorded on ``report``, if any."""
+def outcome_of(report: pytest.TestReport) -> tuple[str, str, Finding] | None:
+    """``(target, check ID, finding)`` recorded on ``report``, if any."""
     props = dict(report.user_properties)
     if "kora_outcome" not in props:
         return None
-    return (
-        str(props["kora_target"]),
-        str(props["kora_check"]),
-        str(props["kora_outcome"]),
-        str(props.get("kora_message", "")),
+    finding = Finding(
+        outcome=props["kora_outcome"],  # type: ignore[arg-type]
+        message=str(props.get("kora_message", "")),
+        expected=str(props.get("kora_expected", "")),
+        seen=str(props.get("kora_seen", "")),
+        detail=str(props.get("kora_detail", "")),
+        duration=float(props.get("kora_duration", 0.0)),  # type: ignore[arg-type]
     )
+    return str(props["kora_target"]), str(props["kora_check"]), finding
+
+
+#: A failed row's reason is cut here: the failure above the table and the report have it whole.
+_REASON_WIDTH = 100
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _REASON_WIDTH else text[: _REASON_WIDTH - 1].rstrip() + "…"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _group_label(checks: list[Check]) -> str:
+    areas = {c.area for c in checks}
+    noun = f"{_AREA_NOUNS.get(areas.pop(), '')} check" if len(areas) == 1 else "check"
+    return _plural(len(checks), noun.strip())
 
 
 class Results:
@@ -100,66 +188,96 @@ class Results:
     ) -> None:
         self.targets = list(targets)
         self.exemptions = exemptions or {}
-        self._seen: dict[tuple[str, str], tuple[str, str]] = {}
+        self._seen: dict[tuple[str, str], Finding] = {}
+        #: ``(target, check ID)`` of items deselected in this process (``-k``, ``--deselect``).
+        self.deselected: set[tuple[str, str]] = set()
+        #: Why the run ended before every item ran (``-x``, Ctrl-C), if it did.
+        self.stopped: str | None = None
 
     def record(self, report: pytest.TestReport) -> None:
         found = outcome_of(report)
         if found is None:
             return
-        target, check_id, outcome, message = found
+        target, check_id, finding = found
         previous = self._seen.get((target, check_id))
         # A failure in teardown must not be hidden by the call phase having passed.
-        if previous is None or previous[0] in {"passed", "warned", "exempted"}:
-            self._seen[(target, check_id)] = (outcome, message)
+        if previous is None or previous.outcome in {"passed", "warned", "exempted"}:
+            self._seen[(target, check_id)] = finding
+
+    def _not_run_reason(self, target: Target, check: Check) -> str:
+        if (target.name, check.id) in self.deselected:
+            return "deselected"
+        if self.stopped is not None:
+            return self.stopped
+        return "not run (deselected, or not collected)"
 
     def outcomes(self, target: Target) -> list[Outcome]:
         """One outcome per catalog check, in catalog order."""
+        scope = "runtime" if target.route == "runtime" else "plugin"
         rows = []
         for check in CATALOG:
             seen = self._seen.get((target.name, check.id))
-            if seen is not None:
-                rows.append(Outcome(check, seen[0], seen[1]))  # type: ignore[arg-type]
-            elif check.scope == "runtime" and target.route != "runtime":
-                reason = "runtime check: it certifies a runtime, not a plugin"
-                rows.append(Outcome(check, "skipped", reason))
-            elif check.scope == "plugin" and target.route == "runtime":
-                reason = "plugin check: it certifies a plugin, not a runtime"
-                rows.append(Outcome(check, "skipped", reason))
+            if check.scope != scope:
+                reason = f"not a {check.scope} target"
+                rows.append(Outcome(check, Finding("skipped", reason), applicable=False))
+            elif seen is not None:
+                rows.append(Outcome(check, seen))
             else:
-                rows.append(Outcome(check, "skipped", "not run (deselected or interrupted)"))
+                rows.append(Outcome(check, Finding("not-run", self._not_run_reason(target, check))))
         return rows
 
-    def failed_musts(self, target: Target) -> list[str]:
+    def _ids(self, target: Target, outcome: str, level: str | None = None) -> list[str]:
         return [
             o.check.id
             for o in self.outcomes(target)
-            if o.outcome == "failed" and o.check.level == "MUST"
+            if o.outcome == outcome and (level is None or o.check.level == level)
         ]
 
-    def verdict(self, target: Target) -> str:
+    def failed_musts(self, target: Target) -> list[str]:
+        return self._ids(target, "failed", "MUST")
+
+    def not_run(self, target: Target) -> list[str]:
+        return self._ids(target, "not-run")
+
+    def verdict(self, target: Target) -> Verdict:
+        if self.not_run(target):
+            return "incomplete"
         return "not-conformant" if self.failed_musts(target) else "conformant"
+
+    def overall(self) -> Verdict:
+        """The run's verdict: any target not conformant, else any incomplete, else conformant."""
+        verdicts = {self.verdict(t) for t in self.targets}
+        for verdict in ("not-conformant", "incomplete"):
+            if verdict in verdicts:
+                return verdict
+        return "conformant"
 
     def verdict_line(self, target: Target) -> str:
         failed = self.failed_musts(target)
-        if not failed:
-            outcomes = self.outcomes(target)
-            notes = []
-            warned = [o.check.id for o in outcomes if o.outcome == "warned"]
-            exempted = [o.check.id for o in outcomes if o.outcome == "exempted"]
-            if warned:
-                notes.append(f"warnings: {', '.join(warned)}")
-            if exempted:
-                notes.append(f"exempted: {', '.join(exempted)}")
-            note = f" ({'; '.join(notes)})" if notes else ""
-            return f"{target.label}: CONFORMANT{note}"
-        plural = "check" if len(failed) == 1 else "checks"
-        return (
-            f"{target.label}: NOT CONFORMANT — {len(failed)} MUST {plural} failed: "
-            f"{', '.join(failed)}"
+        failures = (
+            f"{_plural(len(failed), 'MUST check')} failed: {', '.join(failed)}" if failed else ""
         )
+        not_run = self.not_run(target)
+        if not_run:
+            reasons = sorted({o.message for o in self.outcomes(target) if o.outcome == "not-run"})
+            scope = sum(o.applicable for o in self.outcomes(target))
+            line = (
+                f"{target.label}: INCOMPLETE — {len(not_run)} of {scope} checks did not run "
+                f"({'; '.join(reasons)}): {', '.join(not_run)}"
+            )
+            return f"{line}; {failures}" if failures else line
+        if failed:
+            return f"{target.label}: NOT CONFORMANT — {failures}"
+        notes = []
+        if warned := self._ids(target, "warned"):
+            notes.append(f"warnings: {', '.join(warned)}")
+        if exempted := self._ids(target, "exempted"):
+            notes.append(f"exempted: {', '.join(exempted)}")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        return f"{target.label}: CONFORMANT{note}"
 
     def as_json(self, *, kit_version: str, runtime: dict[str, str], seed: int) -> dict[str, Any]:
-        """The ``kora-conformance-report/1`` document."""
+        """The ``kora-conformance-report/2`` document (schema: ``report.schema.json``)."""
         targets = [
             {
                 "name": t.name,
@@ -172,13 +290,10 @@ class Results:
             }
             for t in self.targets
         ]
-        overall = (
-            "conformant" if all(t["verdict"] == "conformant" for t in targets) else "not-conformant"
-        )
         return {
             "schema": SCHEMA,
             "contract_level": CONTRACT_LEVEL,
-            "verdict": overall,
+            "verdict": self.overall(),
             "kit": {"version": kit_version},
             "runtime": runtime,
             "environment": {
@@ -193,9 +308,28 @@ class Results:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.as_json(**kwargs), indent=2) + "\n", encoding="utf-8")
 
-    def table(self, target: Target) -> list[str]:
-        """The terminal table for one target."""
-        lines = [f"{'check':<10} {'level':<6} {'outcome':<8} reason"]
+    def table(self, target: Target) -> list[tuple[str, OutcomeName | None]]:
+        """The terminal table for one target: ``(line, outcome)`` pairs, for colouring.
+
+        Checks that ran to a pass, failure, warning or exemption get a row each; skipped checks
+        and checks that did not run are summarised in one line per reason.
+        """
+        lines: list[tuple[str, OutcomeName | None]] = [
+            (f"{'check':<10} {'level':<6} {'outcome':<8} reason", None)
+        ]
+        groups: dict[tuple[OutcomeName, str], list[Check]] = {}
         for o in self.outcomes(target):
-            lines.append(f"{o.check.id:<10} {o.check.level:<6} {o.outcome:<8} {o.message}")
+            if o.outcome in {"skipped", "not-run"}:
+                groups.setdefault((o.outcome, o.message), []).append(o.check)
+                continue
+            message = _shorten(o.message) if o.outcome == "failed" else o.message
+            row = f"{o.check.id:<10} {o.check.level:<6} {o.outcome:<8} {message}".rstrip()
+            lines.append((row, o.outcome))
+        for (outcome, reason), checks in groups.items():
+            label = _group_label(checks)
+            if outcome == "not-run":
+                ids = ", ".join(c.id for c in checks)
+                lines.append((f"{label} did not run ({reason}): {ids}", outcome))
+            else:
+                lines.append((f"{label} skipped: {reason}", outcome))
         return lines

@@ -2,8 +2,9 @@
 
 Inside a sandbox the fork's import aliases are installed, the network is blocked, the
 process-default registries and listener singletons are fresh, and a scratch directory is
-available. On exit the kit restores ``sys.modules`` (dropping the plugin's modules
-so the next check imports it afresh), ``sys.path``, the environment and the aliases.
+available, with ``HOME`` and ``HERMES_HOME`` pointing into it. On exit the kit restores
+``sys.modules`` (dropping the plugin's modules so the next check imports it afresh),
+``sys.path``, the environment and the aliases.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ def sandbox() -> Iterator[Sandbox]:
             network_guard() as guard,
             compat.isolated_defaults(),
         ):
+            home = Path(scratch) / "home"
+            (home / ".hermes").mkdir(parents=True)
+            # A plugin that writes under ~ (or the Hermes home) writes into the sandbox, never
+            # into the real home of whoever runs the certification.
+            os.environ["HOME"] = str(home)
+            os.environ["HERMES_HOME"] = str(home / ".hermes")
             yield Sandbox(Path(scratch), guard)
     finally:
         if not compat_before:

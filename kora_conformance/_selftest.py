@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pytest
 
 from ._catalog import CATALOG, Check, by_id
+from ._items import SUITES_KEY, passage_or_none
 from ._mutants import MUTANTS, RUNTIME_MUTANTS, RuntimeMutant
 
 __all__ = ["SelftestRun", "SelftestState", "start_selftest"]
@@ -190,7 +191,7 @@ class SelftestHooks:
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> Any:
         if path == self.root:
             return SelftestCollector.from_parent(parent, path=path, nodeid="kora-selftest")
-        return None
+        return passage_or_none(path, parent)
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         state = config.stash[STATE_KEY]
@@ -207,9 +208,20 @@ class SelftestHooks:
 
 
 def start_selftest(config: pytest.Config, root: Path) -> None:
-    """Switch this pytest run into self-test mode."""
+    """Switch this pytest run into self-test mode.
+
+    :raises pytest.UsageError: under pytest-xdist (``-n``): the self-test already certifies its
+        mutants in parallel subprocesses, and its table is built in one process.
+    """
+    if getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
+        msg = (
+            "kora-conformance: --kora-selftest runs its certifications in parallel itself and "
+            "cannot be split across xdist workers; drop -n (or pass -n 0)"
+        )
+        raise pytest.UsageError(msg)
     jobs = max(1, min(4, os.cpu_count() or 1))
     run = SelftestRun(cases(), config.getoption("kora_max_examples"), jobs)
     config.stash[STATE_KEY] = SelftestState(run)
     config.pluginmanager.register(SelftestHooks(root), "kora-selftest")
+    config.stash[SUITES_KEY] = root
     config.args[:] = [str(root)]

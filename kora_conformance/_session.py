@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,9 @@ from . import __version__ as KIT_VERSION
 from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
 from ._artifacts import badge_json, render_summary, write_text
 from ._check import Implementation, KitOptions, Profile
-from ._errors import TargetError
+from ._errors import CheckFailed, TargetError
 from ._exemptions import Exemption, load_exemptions
-from ._items import ROOT_NODEID, CheckItem, SuitesCollector
+from ._items import ROOT_NODEID, SUITES_KEY, CheckItem, SuitesCollector, passage_or_none
 from ._results import Results, annotate_report
 from ._sandbox import sandbox
 from ._suites import implementations, suites_dir
@@ -124,14 +126,25 @@ class KitHooks:
             collector = SuitesCollector.from_parent(parent, path=path, nodeid=ROOT_NODEID)
             collector.state = self.state
             return collector
-        return None
+        return passage_or_none(path, parent)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         if isinstance(item, CheckItem):
-            annotate_report(report, item.warning, item.exempted)
+            annotate_report(report, call, warning=item.warning, exempted=item.exempted)
+            error = call.excinfo.value if call.excinfo is not None else None
+            if report.failed and isinstance(error, CheckFailed):
+                report.sections = _without_repeats(report.sections, str(error))
         return report
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if isinstance(item, CheckItem):
+                self.state.results.deselected.add((item.target.name, item.check.id))
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.state.results.stopped = "interrupted"
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
         if report.when != "call":
@@ -140,6 +153,10 @@ class KitHooks:
             return "warned", "W", ("WARNED", {"yellow": True})
         if ("kora_outcome", "exempted") in report.user_properties:
             return "exempted", "e", ("EXEMPTED", {"yellow": True})
+        if report.skipped and ("kora_outcome", "skipped") in report.user_properties:
+            # A skip is the kit's decision that the check does not apply, summarised in the
+            # table by reason; it is not a test skip for "-rs" to list again.
+            return "not applicable", "-", ("N/A", {"yellow": False})
         return None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -156,18 +173,18 @@ class KitHooks:
         return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.config.option.collectonly:
+            return  # nothing ran, so there is nothing to judge
         results = self.state.results
         terminalreporter.section("kora conformance")
         for target in self.state.targets:
             terminalreporter.write_line(f"{target.label} ({target.route}: {target.location})")
-            for line in results.table(target):
-                terminalreporter.write_line("  " + line)
+            for line, outcome in results.table(target):
+                terminalreporter.write_line("  " + line, **_MARKUP.get(outcome or "", {}))
             terminalreporter.write_line("")
         for target in self.state.targets:
-            failed = bool(results.failed_musts(target))
-            terminalreporter.write_line(
-                results.verdict_line(target), red=failed, green=not failed, bold=True
-            )
+            verdict = results.verdict(target)
+            terminalreporter.write_line(results.verdict_line(target), bold=True, **_MARKUP[verdict])
         for label, path in (
             ("report", self.state.report_path),
             ("summary", self.state.summary_path),
@@ -182,10 +199,19 @@ class KitHooks:
                 return {"name": target.name, "version": target.version}
         return {"name": "reference_runtime", "version": runtime_version}
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if hasattr(self.config, "workerinput"):
+        if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
         state = self.state
+        if state.results.stopped is None and (session.shouldfail or session.shouldstop):
+            state.results.stopped = (
+                f"the run stopped early: {session.shouldfail or session.shouldstop}"
+            )
+        incomplete = any(state.results.verdict(t) == "incomplete" for t in state.targets)
+        if incomplete and session.exitstatus == pytest.ExitCode.OK:
+            # A partial run certifies nothing; its exit status must not say it did.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         runtime = self._runtime_section()
         if state.report_path is not None:
             state.results.write_json(
@@ -199,6 +225,34 @@ class KitHooks:
             write_text(state.summary_path, summary)
         if state.badge_path is not None:
             write_text(state.badge_path, badge_json(state.results))
+
+
+def _without_repeats(sections: list[tuple[str, str]], failure: str) -> list[tuple[str, str]]:
+    """Captured-log sections without the lines the failure message already says."""
+    kept = []
+    for title, content in sections:
+        if title.startswith("Captured log"):
+            lines = [
+                line
+                for line in dict.fromkeys(content.splitlines())
+                if line.split(" ", 2)[-1].split(" ", 1)[-1] not in failure
+            ]
+            if lines:
+                kept.append((title, "\n".join(lines)))
+        else:
+            kept.append((title, content))
+    return kept
+
+
+_MARKUP: dict[str, dict[str, bool]] = {
+    "failed": {"red": True},
+    "warned": {"yellow": True},
+    "exempted": {"yellow": True},
+    "not-run": {"yellow": True},
+    "conformant": {"green": True},
+    "not-conformant": {"red": True},
+    "incomplete": {"yellow": True},
+}
 
 
 class _XdistHooks:
@@ -292,8 +346,16 @@ def start(config: pytest.Config) -> None:
         # The wire check needs the SDK; importing it before any sandbox opens keeps it loaded
         # for the whole run instead of once per check. An xdist controller runs no check.
         import anthropic  # noqa: F401, PLC0415
+        from hypothesis.configuration import set_hypothesis_home_dir  # noqa: PLC0415
+
+        # Hypothesis keeps caches under ./.hypothesis; a certification writes nothing into the
+        # directory it is run from.
+        scratch = tempfile.mkdtemp(prefix="kora-run-")
+        set_hypothesis_home_dir(scratch)
+        config.add_cleanup(lambda: shutil.rmtree(scratch, ignore_errors=True))
 
     config.pluginmanager.register(KitHooks(config, state), "kora-conformance-session")
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(_XdistHooks(seed), "kora-conformance-xdist")
+    config.stash[SUITES_KEY] = suites_dir()
     config.args[:] = [str(suites_dir())]

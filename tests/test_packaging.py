@@ -60,7 +60,13 @@ def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     marvin_wheel = _wheel(REPO / "plugins" / "marvin", dist)
     names = zipfile.ZipFile(kit_wheel).namelist()
     assert any(n.startswith("kora_conformance/suites/") for n in names), names
-    venv = root / "venv"
+    # The environment lives inside a directory plugin, as a tox or uv environment of a plugin
+    # repository does: the kit must neither collect nor import that plugin outside a check.
+    plugin = root / "envplug"
+    plugin.mkdir()
+    (plugin / "plugin.yaml").write_text("name: envplug\nversion: 0.3.0\n")
+    (plugin / "__init__.py").write_text("def register(ctx):\n    pass\n")
+    venv = plugin / ".venv"
     made = _run(sys.executable, "-m", "venv", "--without-pip", venv)
     assert made.returncode == 0, made.stderr
     python = venv / "bin" / "python"
@@ -146,3 +152,12 @@ def test_the_identity_command_finds_pip_installed_marvin_by_entry_point(
     payload = json.loads(done.stdout)
     assert (payload["source"], payload["plugin"]) == ("plugin", "marvin")
     assert payload["identity"]["identity_metadata"]["agent_name"] == "Marvin"
+
+
+def test_a_plugin_holding_the_environment_the_kit_runs_from_certifies(fresh_env: Path) -> None:
+    plugin = fresh_env.parents[2]
+    done = _run(fresh_env, "-m", "pytest", "--kora-conformance", cwd=plugin)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "envplug 0.3.0: CONFORMANT" in done.stdout
+    assert "error" not in done.stdout.lower()
+    assert sorted(p.name for p in plugin.iterdir()) == [".venv", "__init__.py", "plugin.yaml"]

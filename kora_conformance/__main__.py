@@ -1,0 +1,9 @@
+"""``python -m kora_conformance``: the ``kora-conformance`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())
