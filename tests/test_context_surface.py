@@ -498,3 +498,13 @@ def test_a_rule_check_that_trips_on_an_odd_argument_reports_it() -> None:
 
     assert record is not None  # the schema-name check is a warning
     assert "checking it raised RuntimeError: odd mapping" in ctx.warnings[0]
+
+
+def test_the_docs_page_lists_every_method_and_rule() -> None:
+    page = (Path(__file__).parents[1] / "docs" / "hermes-surface.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in page.splitlines() if "| `" in line}
+
+    for method in HERMES_SURFACE:
+        row = rows.get(method.name, "")
+        assert f"`{method.kind}`" in row, method.name
+        assert all(f"`{rule.id}` ({rule.severity})" in row for rule in method.rules), method.name
