@@ -19,7 +19,7 @@ from ._dispatch import describe_callable
 from ._errors import NotRegisteredError, RegistrationError
 from ._llm import PluginLLM
 from ._registrations import Registration
-from ._surface import HERMES_SURFACE
+from ._surface import HERMES_SURFACE, surface_method
 from ._surface_rules import SurfaceCall, SurfaceMethod, SurfaceRule
 
 if TYPE_CHECKING:
@@ -136,11 +136,15 @@ class HermesSurface:
     def held(self, kind: str, key: str) -> Registration | None:
         """The registration holding ``key`` among ``kind``: this plugin's first, then the
         runtime's."""
-        if not self._committed:
-            for record in reversed(self._records):
-                if (record.kind, record.key) == (kind, key):
-                    return record
-        return self._runtime._registrations.held(kind, key)
+        staged = self.staged(kind, key)
+        return staged if staged is not None else self._runtime._registrations.held(kind, key)
+
+    def staged(self, kind: str, key: str) -> Registration | None:
+        """The registration holding ``key`` among ``kind`` staged by this context and not yet
+        committed, if any."""
+        if self._committed:
+            return None
+        return next((r for r in reversed(self._records) if (r.kind, r.key) == (kind, key)), None)
 
     def registered(self, kind: str) -> tuple[Registration, ...]:
         """Every registration of ``kind``, the runtime's and then this plugin's staged ones."""
@@ -239,7 +243,7 @@ def _breach(rule: SurfaceRule, call: SurfaceCall) -> str | None:
 
 
 def _displaces(record: Registration) -> bool:
-    return next(m.displaces for m in HERMES_SURFACE if m.name == record.method)
+    return surface_method(record.method).displaces
 
 
 def _generated(method: SurfaceMethod) -> Callable[..., Any]:

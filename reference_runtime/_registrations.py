@@ -155,21 +155,24 @@ class RegistrationStore:
         displaced = None
         if displace:
             held = self.held(record.kind, record.key)
-            if held is not None:
-                index = self._index(held)
+            index = None if held is None else self._index(held)
+            if held is not None and index is not None:
                 del self._records[index]
                 displaced = (held, index)
         self._records.append(record)
         return displaced
 
     def remove(self, record: Registration) -> None:
-        """Take ``record`` out (the very object; an equal one elsewhere stays)."""
-        del self._records[self._index(record)]
+        """Take ``record`` out (the very object; an equal one elsewhere stays). A record that
+        is no longer there (a later registration displaced it) is left alone."""
+        index = self._index(record)
+        if index is not None:
+            del self._records[index]
 
     def restore(self, record: Registration, index: int) -> None:
         """Put a displaced ``record`` back at ``index``."""
         self._records.insert(index, record)
 
-    def _index(self, record: Registration) -> int:
+    def _index(self, record: Registration) -> int | None:
         # Identity, not equality: two plugins may register equal records.
-        return next(i for i, r in enumerate(self._records) if r is record)
+        return next((i for i, r in enumerate(self._records) if r is record), None)

@@ -50,6 +50,10 @@ class SurfaceScope(Protocol):
         """The registration holding ``key`` among ``kind``: this plugin's staged ones first,
         then the runtime's committed ones."""
 
+    def staged(self, kind: str, key: str) -> Registration | None:
+        """The registration holding ``key`` among ``kind`` that this ``register(ctx)`` call
+        made (not yet committed), if any."""
+
     def registered(self, kind: str) -> tuple[Registration, ...]:
         """Every registration of ``kind``: the runtime's committed ones, then this plugin's
         staged ones."""
@@ -240,18 +244,27 @@ def instance_arg(param: str, *, severity: Severity = "error") -> SurfaceRule:
 
 
 def unique(severity: Severity = "error", *, same_plugin: bool = False) -> SurfaceRule:
-    """No other plugin (nor, with ``same_plugin``, this one) holds the call's key."""
+    """No other plugin holds the call's key; with ``same_plugin``, this ``register(ctx)`` call
+    has not registered it either.
+
+    The same plugin's committed registration (from an earlier ``register(ctx)``: a plugin
+    registered again after a reload) never counts: the new one displaces it.
+    """
 
     def check(call: SurfaceCall) -> str | None:
-        holder = call.scope.held(call.method.kind, call.key)
-        if holder is None or (holder.plugin == call.plugin and not same_plugin):
+        kind, key = call.method.kind, call.key
+        holder = call.scope.held(kind, key)
+        if holder is None:
             return None
-        who = "this plugin" if holder.plugin == call.plugin else f"plugin {holder.plugin!r}"
-        return f"{call.key!r} is already registered by {who}"
+        if holder.plugin != call.plugin:
+            return f"{key!r} is already registered by plugin {holder.plugin!r}"
+        if same_plugin and call.scope.staged(kind, key) is not None:
+            return f"{key!r} is already registered by this plugin"
+        return None
 
     return SurfaceRule(
         "{kind}.unique",
-        "a name is registered once" + ("" if same_plugin else " (by one plugin)"),
+        "a name is registered once" + (" per plugin load" if same_plugin else " (by one plugin)"),
         check,
         "pick another name, e.g. prefix it with the plugin's name",
         severity,

@@ -375,3 +375,33 @@ def test_identity_members() -> None:
     assert ctx.has_plugin("kct_weather_tool")
     assert not ctx.has_plugin("kct_toolbox")
     assert not ctx.has_capability("tools.override")
+
+
+def test_registering_a_plugin_again_replaces_its_keyed_registrations(tmp_path: Path) -> None:
+    """A plugin registered again (a reload) takes over its own names instead of clashing."""
+    skill = tmp_path / "SKILL.md"
+    skill.write_text("---\nname: triage\n---\n", encoding="utf-8")
+
+    def register(ctx: Any) -> None:
+        ctx.register_tool("lookup", "kct", {}, lambda args, **kw: "{}")
+        ctx.register_command("kct_note", print)
+        ctx.register_skill("triage", skill)
+        ctx.register_system_prompt_section("rules", "Be brief.")
+        ctx.register_approval_transport("kct_pager", print)
+        ctx.register_memory_provider(type("Recall", (), {"name": "recall"})())
+        ctx.register_context_engine(type("Trim", (), {"name": "trim"})())
+        ctx.register_auxiliary_task("kct_summaries")
+        ctx.register_hook("on_session_start", lambda **kw: "hello")
+
+    runtime = Runtime(RuntimeConfig())
+    manifest = Manifest("kct_reloaded")
+    first = runtime.register_plugin(manifest, register)
+
+    again = runtime.register_plugin(manifest, register)
+
+    assert again.warnings == []
+    kinds = [r.kind for r in runtime.registrations("kct_reloaded")]
+    assert sorted(kinds) == sorted([r.kind for r in first.registrations] + ["hook"])
+    assert runtime.invoke_hook("on_session_start") == ["hello", "hello"]  # hooks accumulate
+    again._rollback()
+    assert len(runtime.registrations("kct_reloaded")) == len(first.registrations)
