@@ -9,6 +9,7 @@ completions sets :attr:`Runtime.llm_backend <reference_runtime.Runtime.llm_backe
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +56,7 @@ class PluginLLM:
             )
             raise LLMUnavailableError(msg, plugin=self._plugin)
         result = backend(self._plugin, messages, **options)
-        if hasattr(result, "__await__"):
+        if inspect.isawaitable(result):
             result = resolve_awaitable(result)
         return result
 

@@ -142,10 +142,6 @@ class Runtime:
     #: The class :meth:`coordinator` instantiates.
     coordinator_class: ClassVar[type[Coordinator]] = Coordinator
 
-    #: What ``ctx.llm.complete`` calls, as ``backend(plugin, messages, **options)``; ``None``
-    #: (the default) means no model, and ``ctx.llm`` says so. Set it per runtime.
-    llm_backend: LLMBackend | None = None
-
     def __init__(
         self, config: RuntimeConfig | None = None, *, install_compat: bool = False
     ) -> None:
@@ -161,6 +157,9 @@ class Runtime:
         # The Hermes surface: committed registrations, and each plugin's settings.
         self._registrations = RegistrationStore()
         self._settings: dict[str, dict[str, Any]] = {}
+        #: What ``ctx.llm.complete`` calls, as ``backend(plugin, messages, **options)``;
+        #: ``None`` (the default) means no model, and ``ctx.llm`` says so.
+        self.llm_backend: LLMBackend | None = None
 
     @property
     def plugin_manager(self) -> Any:

@@ -333,7 +333,7 @@ def test_ctx_llm_uses_the_backend_a_host_sets() -> None:
     assert ctx.llm.available
     assert ctx.llm.complete([{"role": "user", "content": "ping"}], max_tokens=5) == "pong"
     assert calls == [("kct_asker", [{"role": "user", "content": "ping"}], {"max_tokens": 5})]
-    assert Runtime.llm_backend is None
+    assert Runtime(RuntimeConfig()).llm_backend is None  # per runtime
 
 
 def test_the_manifest_is_readable_and_writable_with_upstream_fields() -> None:
