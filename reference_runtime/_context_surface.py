@@ -9,6 +9,7 @@ record that displaced another puts it back).
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import types
@@ -65,10 +66,11 @@ class HermesSurface:
         return tuple(self._records)
 
     def _register(self, method: SurfaceMethod, args: tuple[Any, ...], kwargs: Any) -> Any:
+        signature = _signature(method)
         try:
-            bound = method.signature().bind(self, *args, **kwargs)
+            bound = signature.bind(self, *args, **kwargs)
         except TypeError as exc:
-            shown = str(method.signature()).replace("(self, ", "(", 1)
+            shown = str(signature).replace("(self, ", "(", 1)
             msg = (
                 f"plugin {self.name!r}: {method.name}{shown} cannot take these arguments: "
                 f"{exc}; pass them as upstream's signature names them"
@@ -242,6 +244,17 @@ def _breach(rule: SurfaceRule, call: SurfaceCall) -> str | None:
         return f"checking it raised {type(exc).__name__}: {exc}"
 
 
+_SIGNATURES: dict[str, inspect.Signature] = {}
+
+
+def _signature(method: SurfaceMethod) -> inspect.Signature:
+    # Built once per method: every registration binds against it.
+    signature = _SIGNATURES.get(method.name)
+    if signature is None:
+        signature = _SIGNATURES[method.name] = method.signature()
+    return signature
+
+
 def _displaces(record: Registration) -> bool:
     return surface_method(record.method).displaces
 
@@ -253,7 +266,7 @@ def _generated(method: SurfaceMethod) -> Callable[..., Any]:
     register.__name__ = method.name
     register.__qualname__ = f"PluginContext.{method.name}"
     register.__doc__ = method.docstring()
-    register.__signature__ = method.signature()  # type: ignore[attr-defined]
+    register.__signature__ = _signature(method)  # type: ignore[attr-defined]
     return register
 
 

@@ -105,7 +105,10 @@ class SurfaceCall:
         if not self.method.params:
             return f"{self.method.name}()"
         first = self.arguments.get(self.method.params[0].name)
-        shown = repr(first) if isinstance(first, (str, int, float, type(None))) else "<object>"
+        if isinstance(first, (str, int, float, type(None))):
+            shown = repr(first)
+        else:
+            shown = f"<{(first if inspect.isclass(first) else type(first)).__qualname__}>"
         more = ", ..." if len(self.method.params) > 1 else ""
         return f"{self.method.name}({shown}{more})"
 
