@@ -410,7 +410,8 @@ def test_a_later_provider_of_the_same_name_displaces_the_earlier() -> None:
 
 
 def test_built_in_context_reference_prefixes_are_rejected() -> None:
-    with pytest.raises(RegistrationRuleError, match=r"context_reference.prefix.*@file"):
+    pattern = r"register_context_reference\(<Provider>\) breaks rule context_reference\.prefix"
+    with pytest.raises(RegistrationRuleError, match=rf"{pattern}.*@file"):
         context().register_context_reference(Provider(prefix="@file:"))
 
 
