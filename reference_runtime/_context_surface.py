@@ -138,15 +138,15 @@ class HermesSurface:
     def held(self, kind: str, key: str) -> Registration | None:
         """The registration holding ``key`` among ``kind``: this plugin's first, then the
         runtime's."""
-        staged = self.staged(kind, key)
-        return staged if staged is not None else self._runtime._registrations.held(kind, key)
+        if not self._committed:
+            for record in reversed(self._records):
+                if (record.kind, record.key) == (kind, key):
+                    return record
+        return self._runtime._registrations.held(kind, key)
 
-    def staged(self, kind: str, key: str) -> Registration | None:
-        """The registration holding ``key`` among ``kind`` staged by this context and not yet
-        committed, if any."""
-        if self._committed:
-            return None
-        return next((r for r in reversed(self._records) if (r.kind, r.key) == (kind, key)), None)
+    def is_own(self, record: Registration) -> bool:
+        """Whether this context made ``record``."""
+        return any(r is record for r in self._records)
 
     def registered(self, kind: str) -> tuple[Registration, ...]:
         """Every registration of ``kind``, the runtime's and then this plugin's staged ones."""

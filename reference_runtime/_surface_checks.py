@@ -49,7 +49,9 @@ BUILTIN_CLI_COMMANDS: Final = frozenset(
 PROMPT_SECTION_LIMITS: Final[Mapping[str, int]] = types.MappingProxyType(
     {"per_section": 4000, "total": 8000, "sections": 32}
 )
+#: Where a system prompt section may go.
 PROMPT_POSITIONS: Final = ("after_memory",)
+#: Provider names the host keeps for its own backends, by kind.
 BUILTIN_PROVIDERS: Final[Mapping[str, frozenset[str]]] = {
     "terminal_environment": frozenset(
         {"local", "docker", "ssh", "modal", "daytona", "singularity"}
@@ -57,9 +59,13 @@ BUILTIN_PROVIDERS: Final[Mapping[str, frozenset[str]]] = {
     "tts": frozenset({"edge", "elevenlabs", "openai"}),
     "transcription": frozenset({"local", "groq", "openai"}),
 }
+#: ``@prefix:`` references the host serves itself.
 BUILTIN_REFERENCE_PREFIXES: Final = frozenset({"file", "folder", "diff", "staged", "git", "url"})
+#: ``auxiliary.<key>`` blocks the host defines itself.
 BUILTIN_AUX_TASKS: Final = frozenset({"vision", "web_extract", "compression", "session_search"})
-TOOL_NAME: Final = r"[A-Za-z0-9_-]{1,64}"  # what the model APIs accept as a function name
+#: A tool name: what the model APIs accept as a function name.
+TOOL_NAME: Final = r"[A-Za-z0-9_-]{1,64}"
+#: A command, skill, platform or config-key name.
 NAME: Final = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
 
@@ -71,6 +77,7 @@ def provider_name(provider: object) -> str:
 
 
 def provider_key(call: SurfaceCall) -> str:
+    """The key of a call whose object is ``provider``: :func:`provider_name`."""
     return provider_name(call["provider"])
 
 
@@ -79,6 +86,14 @@ def _check(rule_id: str, text: str, fix: str, **options: Any) -> Callable[..., S
         return SurfaceRule(rule_id, text, check, fix, **options)
 
     return wrap
+
+
+def _counted(call: SurfaceCall, kind: str) -> list[Registration]:
+    # The same plugin's registrations from an earlier context (before a reload) are on their way
+    # out: its new ones displace them, so they do not count against a limit; see unique().
+    return [
+        r for r in call.scope.registered(kind) if r.plugin != call.plugin or call.scope.is_own(r)
+    ]
 
 
 # --- register_tool ------------------------------------------------------------------------------
@@ -196,7 +211,7 @@ def section_length(call: SurfaceCall) -> str | None:
         f"text and there are at most {PROMPT_SECTION_LIMITS['sections']} sections",
         "shorten or merge sections")  # fmt: skip
 def section_budget(call: SurfaceCall) -> str | None:
-    sections = call.scope.registered("system_prompt_section")
+    sections = _counted(call, "system_prompt_section")
     if len(sections) >= PROMPT_SECTION_LIMITS["sections"]:
         return f"{len(sections)} sections are already registered"
     texts = [s["content"] for s in sections] + [call["content"]]
@@ -226,12 +241,7 @@ def hook_known(call: SurfaceCall) -> str | None:
 @_check("context_engine.single", "only one context engine is registered",
         "enable one context-engine plugin", severity="refuse")  # fmt: skip
 def one_engine(call: SurfaceCall) -> str | None:
-    # The same plugin registering its engine again (a reload) replaces it; see unique().
-    held = [
-        r
-        for r in call.scope.registered("context_engine")
-        if r.plugin != call.plugin or call.scope.staged(r.kind, r.key) is r
-    ]
+    held = _counted(call, "context_engine")
     return None if not held else f"plugin {held[0].plugin!r} already registered one"
 
 
@@ -247,6 +257,7 @@ def reference_prefix(call: SurfaceCall) -> str | None:
 
 
 def reference_key(call: SurfaceCall) -> str:
+    """A context reference provider's key: its prefix without ``@`` and ``:``."""
     return str(getattr(call["provider"], "prefix", "")).strip("@:")
 
 
@@ -273,6 +284,7 @@ def _compiled(pattern: object) -> re.Pattern[str] | None:
 
 
 def accepted_patterns(record: Registration) -> int:
+    """How many of a ``register_redaction_patterns`` call's patterns compile."""
     return sum(_compiled(p) is not None for p in _patterns(record["patterns"]))
 
 

@@ -50,9 +50,9 @@ class SurfaceScope(Protocol):
         """The registration holding ``key`` among ``kind``: this plugin's staged ones first,
         then the runtime's committed ones."""
 
-    def staged(self, kind: str, key: str) -> Registration | None:
-        """The registration holding ``key`` among ``kind`` that this ``register(ctx)`` call
-        made (not yet committed), if any."""
+    def is_own(self, record: Registration) -> bool:
+        """Whether this context made ``record`` (in ``register(ctx)`` or later). The same
+        plugin's records from an earlier context (before a reload) are not its own."""
 
     def registered(self, kind: str) -> tuple[Registration, ...]:
         """Every registration of ``kind``: the runtime's committed ones, then this plugin's
@@ -247,11 +247,11 @@ def instance_arg(param: str, *, severity: Severity = "error") -> SurfaceRule:
 
 
 def unique(severity: Severity = "error", *, same_plugin: bool = False) -> SurfaceRule:
-    """No other plugin holds the call's key; with ``same_plugin``, this ``register(ctx)`` call
-    has not registered it either.
+    """No other plugin holds the call's key; with ``same_plugin``, this context has not
+    registered it either.
 
-    The same plugin's committed registration (from an earlier ``register(ctx)``: a plugin
-    registered again after a reload) never counts: the new one displaces it.
+    The same plugin's registration from an earlier context (a plugin registered again after a
+    reload) never counts: the new one displaces it.
     """
 
     def check(call: SurfaceCall) -> str | None:
@@ -261,7 +261,7 @@ def unique(severity: Severity = "error", *, same_plugin: bool = False) -> Surfac
             return None
         if holder.plugin != call.plugin:
             return f"{key!r} is already registered by plugin {holder.plugin!r}"
-        if same_plugin and call.scope.staged(kind, key) is not None:
+        if same_plugin and call.scope.is_own(holder):
             return f"{key!r} is already registered by this plugin"
         return None
 

@@ -386,7 +386,8 @@ def test_registering_a_plugin_again_replaces_its_keyed_registrations(tmp_path: P
         ctx.register_tool("lookup", "kct", {}, lambda args, **kw: "{}")
         ctx.register_command("kct_note", print)
         ctx.register_skill("triage", skill)
-        ctx.register_system_prompt_section("rules", "Be brief.")
+        ctx.register_system_prompt_section("rules", "x" * 4000)  # the whole budget, twice
+        ctx.register_system_prompt_section("more", "y" * 4000)
         ctx.register_approval_transport("kct_pager", print)
         ctx.register_memory_provider(type("Recall", (), {"name": "recall"})())
         ctx.register_context_engine(type("Trim", (), {"name": "trim"})())
