@@ -32,9 +32,14 @@ from ._errors import (
     IdentityResolutionError,
     IdentitySpecError,
     KoraError,
+    LLMUnavailableError,
     ManifestError,
+    NotRegisteredError,
     PluginLoadError,
     RegistrationError,
+    RegistrationRuleError,
+    SkillPathError,
+    ToolOverrideError,
 )
 from ._hookspecs import HERMES_HOOKS, IDENTITY_HOOK, KNOWN_HOOKS, hookimpl, hookspec
 from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity
@@ -49,22 +54,42 @@ from ._listeners import (
     listener_registry,
     register_dual_listener,
 )
+from ._llm import LLMBackend, PluginLLM
 from ._manifest import Manifest, find_manifest, load_manifest
+from ._manifest_view import UPSTREAM_MANIFEST_DEFAULTS, ManifestView
+from ._registrations import CommandRecord, Registration, ToolRecord
 from ._runtime import LoadedPlugin, LoadReport, Runtime
+from ._surface import (
+    BUILTIN_CLI_COMMANDS,
+    BUILTIN_COMMANDS,
+    HERMES_SURFACE,
+    MIDDLEWARE_KINDS,
+    PROMPT_SECTION_LIMITS,
+    provider_name,
+    surface_method,
+)
+from ._surface_rules import SurfaceCall, SurfaceMethod, SurfaceParam, SurfaceRule, SurfaceScope
 
 __all__ = [
+    "BUILTIN_CLI_COMMANDS",
+    "BUILTIN_COMMANDS",
     "DEFAULT_ENTRY_POINT_GROUPS",
     "DEFAULT_EPOCH",
     "DEFAULT_LISTENER_SHUTDOWN_TIMEOUT",
     "DEFAULT_MODEL",
     "DEFAULT_SHUTDOWN_TIMEOUT",
     "HERMES_HOOKS",
+    "HERMES_SURFACE",
     "IDENTITY_HOOK",
     "KNOWN_HOOKS",
+    "MIDDLEWARE_KINDS",
+    "PROMPT_SECTION_LIMITS",
+    "UPSTREAM_MANIFEST_DEFAULTS",
     "BackgroundDaemonEntry",
     "BackgroundDaemonRegistry",
     "Candidate",
     "Clock",
+    "CommandRecord",
     "ConfigError",
     "Coordinator",
     "DaemonListener",
@@ -79,6 +104,8 @@ __all__ = [
     "IdentitySpec",
     "IdentitySpecError",
     "KoraError",
+    "LLMBackend",
+    "LLMUnavailableError",
     "ListenerFactory",
     "ListenerRegistry",
     "ListenerTask",
@@ -86,21 +113,34 @@ __all__ = [
     "LoadedPlugin",
     "Manifest",
     "ManifestError",
+    "ManifestView",
+    "NotRegisteredError",
     "PeriodicCallable",
     "PeriodicTaskSpec",
     "PluginContext",
+    "PluginLLM",
     "PluginLoadError",
     "RealClock",
     "ReasoningEngine",
+    "Registration",
     "RegistrationError",
+    "RegistrationRuleError",
     "ResolvedIdentity",
     "ResolvedListener",
     "Runtime",
     "RuntimeConfig",
     "Shadowing",
     "ShutdownCallable",
+    "SkillPathError",
     "StartupCallable",
+    "SurfaceCall",
+    "SurfaceMethod",
+    "SurfaceParam",
+    "SurfaceRule",
+    "SurfaceScope",
     "TimelineEvent",
+    "ToolOverrideError",
+    "ToolRecord",
     "VirtualClock",
     "__version__",
     "background_daemon_registry",
@@ -113,9 +153,11 @@ __all__ = [
     "listener_registry",
     "load_config",
     "load_manifest",
+    "provider_name",
     "register_dual_listener",
     "resolve_awaitable",
     "same_daemon",
+    "surface_method",
 ]
 
 __version__ = "0.1.0"

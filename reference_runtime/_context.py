@@ -3,6 +3,10 @@
 A context stages what its plugin registers and hands it to the runtime only when ``register``
 returns normally, so a plugin that fails half-way leaves nothing behind. Registrations made after
 that (a plugin that keeps its context) take effect at once.
+
+Besides the identity, daemon and listener registrations defined here, the context offers the
+upstream Hermes surface (``register_tool``, ``register_command``, ...), generated from the table
+in :mod:`reference_runtime._surface` by :mod:`reference_runtime._context_surface`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ._context_surface import HermesSurface, install_surface
 from ._daemons import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     BackgroundDaemonEntry,
@@ -35,6 +40,8 @@ from ._listeners import (
 )
 from ._listeners import _listener_name as check_listener_name
 from ._manifest import Manifest
+from ._manifest_view import ManifestView
+from ._registrations import Registration
 
 if TYPE_CHECKING:
     from ._runtime import Runtime
@@ -88,7 +95,7 @@ def wrap_identity_provider(plugin: str, provider: IdentityProvider) -> Callable[
     return pre_agent_identity_set
 
 
-class PluginContext:
+class PluginContext(HermesSurface):
     """Registration surface for one plugin.
 
     :param manifest: the plugin's manifest; ``manifest.name`` is the plugin's name.
@@ -98,6 +105,7 @@ class PluginContext:
     def __init__(self, manifest: Manifest, runtime: Runtime) -> None:
         self.manifest = manifest
         self._runtime = runtime
+        self._init_surface()
         self._committed = False
         self._hooks: list[tuple[str, Callable[..., Any]]] = []
         self._handles: list[object] = []
@@ -113,9 +121,21 @@ class PluginContext:
         self._applied_tasks: list[tuple[str, ListenerTask | None]] = []
 
     @property
+    def manifest(self) -> ManifestView:
+        """The plugin's manifest, as upstream plugins see it: every upstream field readable,
+        and writable (writes stay in this view; :attr:`name` keeps the loaded manifest's)."""
+        return self._manifest_view
+
+    @manifest.setter
+    def manifest(self, value: Manifest | ManifestView) -> None:
+        source = value.source if isinstance(value, ManifestView) else value
+        self._manifest: Manifest = source
+        self._manifest_view = value if isinstance(value, ManifestView) else ManifestView(value)
+
+    @property
     def name(self) -> str:
         """The plugin's name."""
-        return self.manifest.name
+        return self._manifest.name
 
     @property
     def hooks(self) -> tuple[tuple[str, Callable[..., Any]], ...]:
@@ -130,14 +150,15 @@ class PluginContext:
             )
             raise RegistrationError(msg, plugin=self.name)
 
-    def register_hook(self, name: str, callback: Callable[..., Any]) -> None:
-        """Register ``callback`` for the hook ``name``.
+    def register_hook(self, hook_name: str, callback: Callable[..., Any]) -> None:
+        """Register ``callback`` for the hook ``hook_name``.
 
         The callback is called with keyword arguments only; sync and async callbacks both work.
         An unknown hook name is accepted for forward compatibility and logged at WARNING.
 
-        :raises RegistrationError: ``name`` is not a string or ``callback`` is not callable.
+        :raises RegistrationError: ``hook_name`` is not a string or ``callback`` is not callable.
         """
+        name = hook_name
         if not isinstance(name, str) or not name:  # type: ignore[redundant-expr,unused-ignore]
             msg = f"plugin {self.name!r}: register_hook needs a hook name string, got {name!r}"
             raise RegistrationError(msg, plugin=self.name)
@@ -152,6 +173,10 @@ class PluginContext:
         self._hooks.append((name, callback))
         if self._committed:
             self._handles.append(self._runtime._dispatcher.add(self.name, name, callback))
+        arguments = {"hook_name": name, "callback": callback}
+        self._stage_record(
+            Registration(self.name, "register_hook", "hook", name, arguments), displace=False
+        )
 
     def register_identity_provider(self, provider: IdentityProvider) -> None:
         """Register a provider that returns an :class:`IdentitySpec` or ``None``.
@@ -371,12 +396,14 @@ class PluginContext:
                 self._apply_daemon(daemon)
             for name, factory in self._listeners:
                 self._apply_listener(name, factory)
+            self._commit_surface()
         except BaseException:
             self._rollback()
             raise
         self._committed = True
 
     def _rollback(self) -> None:
+        self._rollback_surface()
         for handle in self._handles:
             self._runtime._dispatcher.remove(handle)
         for name in self._applied_daemons:
@@ -396,3 +423,6 @@ class PluginContext:
         self._applied_listeners.clear()
         self._applied_tasks.clear()
         self._committed = False
+
+
+install_surface(PluginContext)

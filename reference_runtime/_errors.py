@@ -10,6 +10,13 @@ already catches ``ValueError`` or ``RuntimeError`` keeps working::
     ├── ManifestError(ValueError)           a plugin.yaml is malformed or breaks a rule
     ├── PluginLoadError(RuntimeError)       a plugin could not be imported or registered
     ├── RegistrationError(TypeError)        a plugin passed the context something unusable
+    │   └── RegistrationRuleError(ValueError)
+    │       │                               a registration broke one of the surface's rules
+    │       ├── ToolOverrideError           override=True without the tools.override capability
+    │       └── SkillPathError(FileNotFoundError)
+    │                                       register_skill's path is not there
+    ├── NotRegisteredError(LookupError)     no tool or command is registered under that name
+    ├── LLMUnavailableError(RuntimeError)   ctx.llm was asked to complete with no model behind it
     ├── IdentityResolutionError(RuntimeError)
     │                                       no provider claimed and the fallback file failed
     ├── EngineNotConfiguredError(RuntimeError)
@@ -33,9 +40,14 @@ __all__ = [
     "IdentityResolutionError",
     "IdentitySpecError",
     "KoraError",
+    "LLMUnavailableError",
     "ManifestError",
+    "NotRegisteredError",
     "PluginLoadError",
     "RegistrationError",
+    "RegistrationRuleError",
+    "SkillPathError",
+    "ToolOverrideError",
 ]
 
 
@@ -139,3 +151,52 @@ class DuplicateDaemonError(KoraError, ValueError):
         self.name = name
         self.existing_owner = existing_owner
         self.new_owner = new_owner
+
+
+class RegistrationRuleError(RegistrationError, ValueError):
+    """A ``ctx.register_*`` call broke one of the registration surface's rules.
+
+    It is also a ``ValueError``, which is what the upstream host raises for most of these rules.
+
+    :ivar plugin: the plugin's key.
+    :ivar call: the call, abbreviated (``register_tool('search', ...)``).
+    :ivar rule: the broken rule's ID in the surface table (``tool.override-capability``).
+    """
+
+    def __init__(self, message: str, *, plugin: str, call: str, rule: str) -> None:
+        super().__init__(message, plugin=plugin)
+        self.call = call
+        self.rule = rule
+
+
+class ToolOverrideError(RegistrationRuleError):
+    """``register_tool(..., override=True)`` from a plugin without the ``tools.override``
+    capability (upstream's ``PluginToolOverrideError``)."""
+
+
+class SkillPathError(RegistrationRuleError, FileNotFoundError):
+    """``register_skill``'s path does not exist (a ``FileNotFoundError``, as upstream raises)."""
+
+
+class NotRegisteredError(KoraError, LookupError):
+    """No tool or command is registered under the name asked for.
+
+    :ivar kind: ``"tool"`` or ``"command"``.
+    :ivar name: the name asked for.
+    """
+
+    def __init__(self, message: str, *, kind: str, name: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+
+
+class LLMUnavailableError(KoraError, RuntimeError):
+    """``ctx.llm`` was asked for a completion but the host supplied no model.
+
+    :ivar plugin: the plugin that asked.
+    """
+
+    def __init__(self, message: str, *, plugin: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin

@@ -10,7 +10,7 @@ import types
 from typing import Any
 
 import reference_runtime
-from reference_runtime import _errors, _identity
+from reference_runtime import _errors, _identity, _llm, _manifest_view, _surface
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -64,6 +64,18 @@ def test_errors_and_identity_types_are_all_exported() -> None:
 
     assert set(_errors.__all__) <= exported
     assert set(_identity.__all__) <= exported
+
+
+def test_the_hermes_surface_and_its_records_are_exported() -> None:
+    exported = set(reference_runtime.__all__)
+
+    assert set(_surface.__all__) <= exported
+    assert set(_llm.__all__) <= exported
+    assert set(_manifest_view.__all__) <= exported
+    assert {"Registration", "ToolRecord", "CommandRecord"} <= exported
+    assert {"SurfaceCall", "SurfaceMethod", "SurfaceParam", "SurfaceRule", "SurfaceScope"} <= (
+        exported
+    )
 
 
 def test_every_error_class_is_exported_and_a_kora_error() -> None:
