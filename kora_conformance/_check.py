@@ -19,13 +19,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-import pytest
-
 from reference_runtime import IDENTITY_HOOK, LoadedPlugin, LoadReport, Runtime
 
 from ._adapter import RuntimeAdapter
 from ._catalog import Check, by_id
-from ._errors import CheckFailed
+from ._errors import CheckFailed, CheckSkipped
 from ._sandbox import Sandbox
 from ._targets import Target
 
@@ -220,5 +218,4 @@ class CheckContext:
     @staticmethod
     def skip(reason: str) -> NoReturn:
         """Skip the check: it does not apply to this target."""
-        # Reported at the item (its check ID), not at this line of the kit.
-        raise pytest.skip.Exception(reason, _use_item_location=True)
+        raise CheckSkipped(reason)

@@ -4,13 +4,14 @@
 
     KitError
     ├── CheckFailed(AssertionError)     a check's rule is broken by the target
+    ├── CheckSkipped                    the kit decided a check does not apply
     ├── TargetError(ValueError)         --kora-plugin (or the current directory) names no plugin
     └── NetworkBlocked(ConnectionError) a plugin tried to reach the network inside a check
 """
 
 from __future__ import annotations
 
-__all__ = ["CheckFailed", "KitError", "NetworkBlocked", "TargetError"]
+__all__ = ["CheckFailed", "CheckSkipped", "KitError", "NetworkBlocked", "TargetError"]
 
 
 class KitError(Exception):
@@ -30,6 +31,20 @@ class CheckFailed(KitError, AssertionError):
         self.expected = expected
         self.seen = seen
         self.detail = detail
+
+
+class CheckSkipped(KitError):
+    """The kit decided, inside a check, that the check does not apply to this target.
+
+    Only the kit raises it (:meth:`CheckContext.skip`); a pytest skip raised by plugin code is
+    not a skip but a failure of the check it happened in.
+
+    :ivar reason: why, for the report.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class TargetError(KitError, ValueError):

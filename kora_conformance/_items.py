@@ -15,9 +15,8 @@ import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from ._catalog import Check, Scope, iter_checks
-from ._check import CheckContext, Implementation
+from ._check import Implementation
 from ._errors import CheckFailed
-from ._sandbox import sandbox
 from ._targets import Target
 
 if TYPE_CHECKING:
@@ -51,6 +50,15 @@ def format_failure(check: Check, target: Target, failure: CheckFailed) -> str:
     if failure.detail:
         lines += ["", *("  " + line for line in failure.detail.splitlines())]
     return "\n".join(lines)
+
+
+class CheckProcessError(Exception):
+    """A check raised something other than its verdict, in its own process."""
+
+    def __init__(self, error: str, detail: str) -> None:
+        super().__init__(error)
+        self.error = error
+        self.detail = detail
 
 
 class Passage(pytest.Directory):
@@ -148,37 +156,35 @@ class CheckItem(pytest.Item):
         reason = self.impl.applies(profile)
         if reason is not None:
             self._skip(reason)
-        with sandbox() as box, self.target.installed(box.scratch):
-            context = CheckContext(
-                self.check,
-                self.target,
-                box,
-                profile,
-                state.options,
-                adapter=state.adapters.get(self.target.name),
-            )
-            exemption = state.exemption(self.target, self.check.id)
-            try:
-                self.impl.function(context)
-            except CheckFailed as failure:
-                if exemption is not None:
-                    problem = state.exemption_problem(exemption)
-                    if problem is None:
-                        reason = f"{exemption.reason} (declared in {exemption.source})"
-                        self.exempted = (reason, failure)
-                        return
-                    failure.detail = f"{failure.detail}\n{problem}".strip()
-                    raise
-                if self.check.level == "SHOULD" and state.gate != "all":
-                    self.warning = failure
-                    return
-                raise
+        result = state.run(self.target, self.check.id, profile)
+        for key, text in (("stdout", result.output), ("log", result.log)):
+            if text:
+                self.add_report_section("call", key, text)
+        if result.status == "skipped":
+            self._skip(result.seen)
+        if result.status == "error":
+            raise CheckProcessError(result.seen, result.detail)
+        exemption = state.exemption(self.target, self.check.id)
+        if result.status == "failed":
+            failure = CheckFailed(result.expected, result.seen, result.detail)
             if exemption is not None:
-                raise CheckFailed(
-                    expected="no exemption for a check that passes",
-                    seen=f"{self.check.id} passes, yet {exemption.source} exempts it",
-                    detail="remove your exemption: the check is no longer failed",
-                )
+                problem = state.exemption_problem(exemption)
+                if problem is None:
+                    reason = f"{exemption.reason} (declared in {exemption.source})"
+                    self.exempted = (reason, failure)
+                    return
+                failure.detail = f"{failure.detail}\n{problem}".strip()
+                raise failure
+            if self.check.level == "SHOULD" and state.gate != "all":
+                self.warning = failure
+                return
+            raise failure
+        if exemption is not None:
+            raise CheckFailed(
+                expected="no exemption for a check that passes",
+                seen=f"{self.check.id} passes, yet {exemption.source} exempts it",
+                detail="remove your exemption: the check is no longer failed",
+            )
 
     @staticmethod
     def _skip(reason: str) -> NoReturn:
@@ -190,6 +196,12 @@ class CheckItem(pytest.Item):
     ) -> str | TerminalRepr:
         if isinstance(excinfo.value, CheckFailed):
             return format_failure(self.check, self.target, excinfo.value)
+        if isinstance(excinfo.value, CheckProcessError):
+            return (
+                f"{self.check.id}: the check itself raised while certifying {self.target.name!r} "
+                "(a plugin error the check did not expect, or a kit bug): "
+                f"{excinfo.value.error}\n\n{excinfo.value.detail}"
+            )
         header = (
             f"{self.check.id}: the check itself raised while certifying {self.target.name!r} "
             "(a plugin error the check did not expect, or a kit bug)\n"

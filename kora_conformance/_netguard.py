@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from . import _audit as audit
 from ._errors import NetworkBlocked
 
 __all__ = ["NetworkGuard", "network_guard"]
@@ -90,9 +91,12 @@ def network_guard() -> Iterator[NetworkGuard]:
     socket.gethostbyname = gethostbyname
     socket.gethostbyname_ex = gethostbyname
     socket.gethostbyaddr = gethostbyaddr
+    # In a check's own process the audit hook also catches what goes around these patches.
+    audit.arm(guard.attempts.append)
     try:
         yield guard
     finally:
+        audit.disarm()
         socket.socket.connect = original_connect  # type: ignore[method-assign]
         socket.socket.connect_ex = original_connect_ex  # type: ignore[method-assign]
         socket.socket.sendto = original_sendto  # type: ignore[method-assign]

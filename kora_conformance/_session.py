@@ -15,42 +15,22 @@ from typing import Any
 
 import pytest
 
-from reference_runtime import Runtime, find_manifest
 from reference_runtime import __version__ as runtime_version
 
 from . import __version__ as KIT_VERSION
 from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
 from ._artifacts import badge_json, render_summary, write_text
 from ._check import Implementation, KitOptions, Profile
+from ._child import DEFAULT_TIMEOUT, Request, Result, start_server
+from ._child import run as run_in_child
 from ._errors import CheckFailed, TargetError
 from ._exemptions import Exemption, load_exemptions
 from ._items import ROOT_NODEID, SUITES_KEY, CheckItem, SuitesCollector, passage_or_none
 from ._results import Results, annotate_report
-from ._sandbox import sandbox
 from ._suites import implementations, suites_dir
 from ._targets import Target, resolve_targets
 
 __all__ = ["KitState", "start"]
-
-
-def _profile(target: Target) -> Profile:
-    if target.route == "runtime":
-        return Profile(True)
-    manifest = find_manifest(target.plugin_dir) if target.plugin_dir is not None else None
-    with sandbox() as box, target.installed(box.scratch):
-        report = Runtime(target.config()).load()
-        plugin = report.plugin(target.name)
-        if plugin is None:
-            error = report.errors.get(target.name, "not found")
-            return Profile(False, load_error=error, manifest_path=manifest)
-        return Profile(
-            True,
-            manifest_path=manifest,
-            hook_names=plugin.hook_names,
-            identity_providers=len(plugin.identity_providers),
-            daemons=len(plugin.daemons),
-            listeners=len(plugin.listeners),
-        )
 
 
 def _exemptions_for(target: Target, cwd: Path) -> list[Exemption]:
@@ -81,6 +61,8 @@ class KitState:
         badge_path: Path | None = None,
         exemptions: dict[str, list[Exemption]] | None = None,
         today: dt.date | None = None,
+        scratch: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.targets = targets
         self.how = how
@@ -94,6 +76,10 @@ class KitState:
         self.today = today or dt.date.today()
         self.results = Results(targets, self.exemptions)
         self._profiles: dict[str, Profile] = {}
+        #: A directory of the run's own (hypothesis storage); removed when the run ends.
+        self.scratch = scratch or tempfile.mkdtemp(prefix="kora-run-")
+        #: Seconds one check (or learning a profile) may take; its process is then killed.
+        self.timeout = timeout
         #: Runtime target name → its adapter.
         self.adapters: dict[str, RuntimeAdapter] = {}
 
@@ -106,10 +92,23 @@ class KitState:
         return exemption.problem(today=self.today, kit_version=KIT_VERSION)
 
     def profile(self, target: Target) -> Profile:
-        """What ``target`` registers; learnt on first use and cached for the run."""
+        """What ``target`` registers; learnt (in a child process) on first use, then cached."""
         if target.name not in self._profiles:
-            self._profiles[target.name] = _profile(target)
+            result = self._child(target, None, None)
+            profile = result.profile
+            if profile is None:
+                why = f"learning what it registers failed: {result.seen}"
+                profile = Profile(False, load_error=why)
+            self._profiles[target.name] = profile
         return self._profiles[target.name]
+
+    def run(self, target: Target, check_id: str, profile: Profile) -> Result:
+        """Run one check on ``target`` in a process of its own."""
+        return self._child(target, check_id, profile)
+
+    def _child(self, target: Target, check_id: str | None, profile: Profile | None) -> Result:
+        request = Request.here(target, check_id, self.options, profile, self.scratch)
+        return run_in_child(request, self.timeout)
 
 
 class KitHooks:
@@ -320,6 +319,10 @@ def start(config: pytest.Config) -> None:
         seed = workerinput["kora_seed"]
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
+    timeout = config.getoption("kora_timeout")
+    if not timeout > 0:
+        msg = "kora-conformance: --kora-timeout must be a positive number of seconds"
+        raise pytest.UsageError(msg)
     max_examples = config.getoption("kora_max_examples")
     if max_examples < 1:
         msg = "kora-conformance: --kora-max-examples must be at least 1"
@@ -340,19 +343,15 @@ def start(config: pytest.Config) -> None:
         exemptions=exemptions,
         summary_path=_path_option(config, "kora_summary"),
         badge_path=_path_option(config, "kora_badge"),
+        timeout=timeout,
     )
     state.adapters.update(adapters)
+    config.add_cleanup(lambda: shutil.rmtree(state.scratch, ignore_errors=True))
     if not _is_xdist_controller(config):
-        # The wire check needs the SDK; importing it before any sandbox opens keeps it loaded
-        # for the whole run instead of once per check. An xdist controller runs no check.
-        import anthropic  # noqa: F401, PLC0415
-        from hypothesis.configuration import set_hypothesis_home_dir  # noqa: PLC0415
-
-        # Hypothesis keeps caches under ./.hypothesis; a certification writes nothing into the
-        # directory it is run from.
-        scratch = tempfile.mkdtemp(prefix="kora-run-")
-        set_hypothesis_home_dir(scratch)
-        config.add_cleanup(lambda: shutil.rmtree(scratch, ignore_errors=True))
+        # Checks run in children of a fork server that imports the SDK, hypothesis and the
+        # suites once; starting it now overlaps that with collection. An xdist controller runs
+        # no check.
+        start_server()
 
     config.pluginmanager.register(KitHooks(config, state), "kora-conformance-session")
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:

@@ -74,6 +74,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="examples per property-based check (default 50)",
     )
     group.addoption(
+        "--kora-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long one check may run before its process is stopped and the check fails "
+        "(default 120)",
+    )
+    group.addoption(
         "--kora-seed",
         type=int,
         default=None,

@@ -1,0 +1,127 @@
+"""A network and process guard on PEP 578 audit hooks, for the process a check runs in.
+
+Patching :mod:`socket` (what :mod:`._netguard` does) stops well-behaved clients; code that goes
+around it (``_socket`` directly, a reloaded :mod:`socket`, ``ctypes``, a child process) is
+stopped here instead. An audit hook cannot be removed once added, so it is installed only in a
+check's own process (see :mod:`._child`), and acts only while a guard is armed: inside
+:func:`~._netguard.network_guard`. What it blocks raises :class:`~._errors.NetworkBlocked` in the
+code that tried, and is recorded, with the place in that code where it happened.
+
+Blocked while armed: outgoing connections, binding a listening socket, UDP sends and name look-ups
+on anything but ``AF_UNIX`` sockets; starting a child process (``subprocess``, ``os.system``,
+``os.exec*``, ``os.posix_spawn``, ``os.spawn*``, ``os.fork``); and looking up a networking symbol
+of a C library through ``ctypes``.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import sysconfig
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from ._errors import NetworkBlocked
+
+__all__ = ["arm", "disarm", "install"]
+
+_UNIX: Final = getattr(socket, "AF_UNIX", None)
+_NETWORK_SYMBOLS: Final = frozenset(
+    {
+        "connect",
+        "bind",
+        "listen",
+        "sendto",
+        "sendmsg",
+        "getaddrinfo",
+        "gethostbyname",
+        "gethostbyname_r",
+        "gethostbyaddr",
+        "socket",
+    }
+)
+_PROCESS_EVENTS: Final = frozenset(
+    {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork"}
+)
+
+
+class _State:
+    """The process's one audit hook: whether it is installed, and where it records."""
+
+    installed = False
+    #: Where the armed guard records attempts; ``None`` while disarmed.
+    record: Callable[[str], None] | None = None
+
+
+_STATE: Final = _State()
+_STDLIB: Final = sysconfig.get_paths()["stdlib"]
+_OURS: Final = ("kora_conformance", "reference_runtime")
+
+
+def _where() -> str:
+    """The innermost frame of plugin code: not the standard library, the kit or the runtime."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        name = frame.filename
+        if name.startswith(("<", _STDLIB)) and "site-packages" not in name:
+            continue
+        if any(part in _OURS for part in Path(name).parts):
+            continue
+        return f" (at {name}:{frame.lineno})"
+    return ""
+
+
+def _socket_attempt(event: str, args: tuple[Any, ...]) -> str | None:
+    sock, address = args[0], args[1] if len(args) > 1 else None
+    if getattr(sock, "family", None) == _UNIX:
+        return None
+    verb = event.split(".")[1]
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{verb} {address[0]}:{address[1]}"
+    return f"{verb} {address!r}"
+
+
+def _describe(event: str, args: tuple[Any, ...]) -> str | None:
+    """What ``event`` tries to do, if the guard blocks it; ``None`` when it is allowed."""
+    what: str | None = None
+    if event in {"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"}:
+        what = _socket_attempt(event, args)
+    elif event in {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"}:
+        what = f"look-up of {args[0]!r}"
+    elif event in _PROCESS_EVENTS:
+        shown = args[1] if event == "subprocess.Popen" and len(args) > 1 else args[:1]
+        what = f"child process ({event}: {shown!r})"
+    elif event == "ctypes.dlsym" and len(args) > 1 and str(args[1]) in _NETWORK_SYMBOLS:
+        what = f"ctypes look-up of the C function {args[1]!r}"
+    return what
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    record = _STATE.record
+    if record is None:
+        return
+    what = _describe(event, args)
+    if what is None:
+        return
+    text = what + _where()
+    record(text)
+    raise NetworkBlocked(text)
+
+
+def install() -> None:
+    """Add the audit hook to this process (once; it stays until the process ends)."""
+    if not _STATE.installed:
+        sys.addaudithook(_hook)
+        _STATE.installed = True
+
+
+def arm(record: Callable[[str], None]) -> bool:
+    """Block and ``record`` attempts from now on; ``False`` when the hook is not installed."""
+    _STATE.record = record
+    return _STATE.installed
+
+
+def disarm() -> None:
+    """Stop blocking."""
+    _STATE.record = None

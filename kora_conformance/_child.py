@@ -1,0 +1,310 @@
+"""Each check in a process of its own: the process that judges never runs plugin code.
+
+The pytest process collects, decides applicability, judges and reports; everything that imports
+or calls a plugin (learning a target's profile, running one check) happens in a child process
+forked from a prepared server (multiprocessing's ``forkserver``, which has already imported the
+kit, its suites, the SDK and hypothesis; ``spawn`` where fork is unavailable). The child gets a
+:class:`Request` and sends back one :class:`Result` over a pipe; the parent decides from that
+message and from how the child ended:
+
+- a child that ends without sending (``os._exit``, a signal, a crash) is a failure of that check
+  that says how it ended, never a pass or a skip;
+- a child still running after its budget is killed, and the check fails saying so;
+- only the kit decides a skip: a ``pytest.skip``/``xfail``/``fail``/``exit`` or a
+  ``SystemExit``/``KeyboardInterrupt`` raised by plugin code fails the check it happened in.
+
+So nothing one check or one plugin changes in its process (modules, patches, builtins, the
+working directory, ``atexit`` handlers, threads) survives into the next check or the verdict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import io
+import logging
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.context
+import os
+import signal
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import pytest
+
+from reference_runtime import Runtime, find_manifest
+
+from . import _audit as audit
+from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
+from ._check import CheckContext, KitOptions, Profile
+from ._errors import CheckFailed, CheckSkipped
+from ._sandbox import sandbox
+from ._suites import implementations
+from ._targets import Target
+
+__all__ = ["DEFAULT_TIMEOUT", "Request", "Result", "learn_profile", "run", "start_server"]
+
+#: Seconds a check (or learning a profile) may take before its process is killed.
+DEFAULT_TIMEOUT: Final = 120.0
+#: The most a child sends back of what it printed, and of what it logged.
+_OUTPUT_LIMIT: Final = 20_000
+#: Imported once by the fork server, so that each child starts with them loaded.
+_PRELOAD: Final = ("kora_conformance._preload",)
+_PLUGIN_OUTCOMES: Final = {
+    pytest.skip.Exception: "pytest.skip",
+    pytest.xfail.Exception: "pytest.xfail",
+    pytest.fail.Exception: "pytest.fail",
+    pytest.exit.Exception: "pytest.exit",
+}
+
+Status = Literal["passed", "failed", "skipped", "error"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What a child is asked to do, and the parent's process state it runs under.
+
+    :param check_id: the check to run; ``None`` to learn the target's :class:`Profile`.
+    """
+
+    target: Target
+    check_id: str | None
+    options: KitOptions
+    profile: Profile | None
+    cwd: str
+    sys_path: tuple[str, ...]
+    environ: dict[str, str]
+    scratch: str
+
+    @classmethod
+    def here(
+        cls,
+        target: Target,
+        check_id: str | None,
+        options: KitOptions,
+        profile: Profile | None,
+        scratch: str,
+    ) -> Request:
+        """A request carrying this process's working directory, ``sys.path`` and environment."""
+        return cls(
+            target,
+            check_id,
+            options,
+            profile,
+            os.getcwd(),
+            tuple(sys.path),
+            dict(os.environ),
+            scratch,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What a child reports: the outcome, and what the check's process printed and logged.
+
+    ``seen`` carries the skip reason for ``skipped`` and the error for ``error`` (the check
+    itself raised: a plugin error the check did not expect, or a kit bug); ``detail`` the
+    traceback.
+    """
+
+    status: Status
+    expected: str = ""
+    seen: str = ""
+    detail: str = ""
+    profile: Profile | None = None
+    output: str = ""
+    log: str = ""
+
+
+def learn_profile(target: Target) -> Profile:
+    """Load ``target`` in a sandbox and say what it registers (runs in a child)."""
+    if target.route == "runtime":
+        return Profile(True)
+    manifest = find_manifest(target.plugin_dir) if target.plugin_dir is not None else None
+    with sandbox() as box, target.installed(box.scratch):
+        report = Runtime(target.config()).load()
+        plugin = report.plugin(target.name)
+        if plugin is None:
+            error = report.errors.get(target.name, "not found")
+            return Profile(False, load_error=error, manifest_path=manifest)
+        return Profile(
+            True,
+            manifest_path=manifest,
+            hook_names=plugin.hook_names,
+            identity_providers=len(plugin.identity_providers),
+            daemons=len(plugin.daemons),
+            listeners=len(plugin.listeners),
+        )
+
+
+def _adapter(target: Target) -> RuntimeAdapter | None:
+    if target.route != "runtime" or target.adapter is None:
+        return None
+    if target.adapter.startswith("kora_conformance:reference_adapter"):
+        return reference_adapter()
+    return load_adapter(target.adapter, Path.cwd())
+
+
+def _innermost(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+def _execute(request: Request) -> Result:
+    target = request.target
+    if request.check_id is None:
+        return Result("passed", profile=learn_profile(target))
+    assert request.profile is not None
+    impl = implementations()[request.check_id]
+    adapter = _adapter(target)
+    with sandbox() as box, target.installed(box.scratch):
+        context = CheckContext(
+            impl.check, target, box, request.profile, request.options, adapter=adapter
+        )
+        try:
+            impl.function(context)
+        except CheckFailed as failure:
+            return Result("failed", failure.expected, failure.seen, failure.detail)
+        except CheckSkipped as skip:
+            return Result("skipped", seen=skip.reason)
+        except tuple(_PLUGIN_OUTCOMES) as outcome:
+            name = next(v for k, v in _PLUGIN_OUTCOMES.items() if isinstance(outcome, k))
+            return Result(
+                "failed",
+                expected="no pytest outcome raised by the plugin's code: only the kit decides "
+                "a check's outcome",
+                seen=f"the plugin's code called {name}({str(outcome)!r}){_innermost(outcome)}",
+            )
+        except (SystemExit, KeyboardInterrupt, GeneratorExit) as stop:
+            return Result(
+                "failed",
+                expected="the plugin's code not to stop the process",
+                seen=f"it raised {type(stop).__name__}({stop}){_innermost(stop)}",
+            )
+    return Result("passed")
+
+
+class _Capture:
+    """The child's standard output and error (at the file-descriptor level) and its log."""
+
+    def __init__(self) -> None:
+        # Open until the process ends: the child exits right after reading it back.
+        self.sink = tempfile.TemporaryFile()  # noqa: SIM115
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        for fd in (1, 2):
+            os.dup2(self.sink.fileno(), fd)
+        self.log = io.StringIO()
+        handler = logging.StreamHandler(self.log)
+        handler.setFormatter(
+            logging.Formatter("%(levelname)-8s %(name)s:%(filename)s:%(lineno)d %(message)s")
+        )
+        logging.getLogger().addHandler(handler)
+
+    def collected(self) -> tuple[str, str]:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        self.sink.seek(0)
+        output = self.sink.read().decode("utf-8", "replace")
+        return output[-_OUTPUT_LIMIT:], self.log.getvalue()[-_OUTPUT_LIMIT:]
+
+
+def _main(sender: multiprocessing.connection.Connection, request: Request) -> None:
+    """The child: run ``request`` under the parent's process state, send the result, exit."""
+    os.chdir(request.cwd)
+    sys.path[:] = request.sys_path
+    os.environ.clear()
+    os.environ.update(request.environ)
+    importlib.invalidate_caches()
+    from hypothesis.configuration import set_hypothesis_home_dir  # noqa: PLC0415
+
+    set_hypothesis_home_dir(request.scratch)
+    audit.install()
+    capture = _Capture()
+    try:
+        result = _execute(request)
+    except BaseException as exc:  # noqa: BLE001 - whatever happened is the parent's to judge
+        result = Result(
+            "error",
+            seen=f"{type(exc).__name__}: {exc}",
+            detail="".join(traceback.format_exception(exc)),
+        )
+    output, log = capture.collected()
+    result = dataclasses.replace(result, output=output, log=log)
+    try:
+        sender.send(result)
+    except Exception as exc:  # noqa: BLE001 - say why instead of dying silently
+        sender.send(Result("error", seen=f"the check's result could not be sent: {exc!r}"))
+    sender.close()
+    # Straight out: no atexit handler and no thread the plugin left behind runs or is waited for.
+    os._exit(0)
+
+
+@functools.cache
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(_PRELOAD))
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def start_server() -> None:
+    """Start the fork server now, so that its imports overlap the parent's collection."""
+    context = _context()
+    if isinstance(context, multiprocessing.context.ForkServerContext):
+        from multiprocessing import forkserver  # noqa: PLC0415
+
+        forkserver.ensure_running()
+
+
+def _ending(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it did not end"
+    if exitcode < 0:
+        try:
+            return f"it was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"it was killed by signal {-exitcode}"
+    return f"it exited with status {exitcode} (os._exit, or a crash)"
+
+
+def run(request: Request, timeout: float = DEFAULT_TIMEOUT) -> Result:
+    """Run ``request`` in a child process and return its result (see the module docstring)."""
+    context: Any = _context()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_main, args=(sender, request), daemon=True)
+    process.start()
+    sender.close()
+    result: Result | None = None
+    try:
+        if not receiver.poll(timeout):
+            process.kill()
+            process.join()
+            return Result(
+                "failed",
+                expected=f"the check to finish within its budget of {timeout:g} s (--kora-timeout)",
+                seen=f"it was still running after {timeout:g} s; its process was stopped",
+            )
+        try:
+            result = receiver.recv()
+        except (EOFError, OSError):
+            result = None
+    finally:
+        receiver.close()
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    if result is None:
+        return Result(
+            "failed",
+            expected="the check's process to report an outcome",
+            seen=f"its process ended without one: {_ending(process.exitcode)}",
+        )
+    return result

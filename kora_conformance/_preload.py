@@ -1,0 +1,20 @@
+"""What the fork server imports once, so that no check's process imports it again.
+
+Importing this module loads the kit's check machinery and every packaged suite (the suites are
+found by path, so importing the kit alone does not load them), the SDK the wire checks drive,
+and hypothesis. Only the fork server of :mod:`._child` imports it; nothing of a plugin is
+imported here.
+"""
+
+from __future__ import annotations
+
+import anthropic  # noqa: F401
+import hypothesis.strategies  # noqa: F401
+import respx  # noqa: F401
+
+from . import _child  # noqa: F401
+from ._suites import implementations
+
+__all__: list[str] = []
+
+implementations()
