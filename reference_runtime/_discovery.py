@@ -345,6 +345,14 @@ def _entry_point_candidate(
         )
     manifest = Manifest(name=ep.name, version=str(version), description=str(summary))
     origin = f"entry point {ep.group}: {ep.name} = {ep.value}"
+    try:
+        ep.module  # noqa: B018 - parses the value; a malformed one raises
+    except Exception:  # noqa: BLE001 - e.g. AttributeError for an empty value
+        error = (
+            f"plugin {ep.name!r} ({origin}, from {_dist_label(dist)}): the entry point's value "
+            f"{quote(ep.value)} is not 'module' or 'module:attr'; correct entry_points.txt"
+        )
+        return Candidate(ep.name, "entry_point", origin, manifest, entry_point=ep, error=error)
     return Candidate(ep.name, "entry_point", origin, manifest, entry_point=ep, warnings=warnings)
 
 

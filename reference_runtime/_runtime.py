@@ -427,7 +427,10 @@ def _package_of(candidate: Candidate) -> str | None:
     if candidate.route == "directory":
         return f"{DIRECTORY_PACKAGE}.{candidate.key.replace('-', '_')}"
     if candidate.entry_point is not None:
-        return candidate.entry_point.module.partition(".")[0] or None
+        try:
+            return candidate.entry_point.module.partition(".")[0] or None
+        except Exception:  # noqa: BLE001 - a malformed value has no module
+            return None
     return None
 
 

@@ -599,6 +599,8 @@ BAD_ENTRY_POINTS: dict[str, tuple[str, str, list[str]]] = {
         ["ImportError", "kct no deps"],
     ),
     "missing-attribute": ("kct_epbad:missing", "VALUE = 1\n", ["AttributeError"]),
+    "empty-value": ("", "VALUE = 1\n", ["is not 'module' or 'module:attr'", "kct-epbad"]),
+    "malformed-value": ("kct_epbad:", "VALUE = 1\n", ["is not 'module' or 'module:attr'"]),
 }
 
 
