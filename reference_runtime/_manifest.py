@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import yaml
 
-from ._errors import ManifestError
+from ._errors import ManifestError, message_of
 
 __all__ = [
     "MANIFEST_FILENAMES",
@@ -232,9 +232,14 @@ def _check_unique_keys(node: yaml.MappingNode, path: Path) -> None:
         identity = (str(key_node.tag), str(key_node.value))
         first = seen.setdefault(identity, key_node)
         if first is not key_node:
+            lines = (
+                f"twice on line {_line(key_node)}"
+                if _line(first) == _line(key_node)
+                else f"line {_line(first)} and line {_line(key_node)}"
+            )
             rule = (
-                f"key {quote(key_node.value)} appears more than once (line {_line(first)} and "
-                f"line {_line(key_node)}); YAML would silently keep only the last: remove one"
+                f"key {quote(key_node.value)} appears more than once ({lines}); YAML would "
+                "silently keep only the last: remove one"
             )
             raise _fail(path, rule, _line(key_node))
 
@@ -321,12 +326,12 @@ def _parse(path: Path, text: str) -> tuple[yaml.Node | None, object]:
         shown = f" {quote(node_text)}" if node_text is not None else ""
         rule = (
             f"the value{shown} cannot be read as {_tag_name(exc.node.tag)} "
-            f"({type(exc.cause).__name__}: {_clip(_safe_str(exc.cause))}); correct it, or "
+            f"({type(exc.cause).__name__}: {message_of(exc.cause, 200)}); correct it, or "
             "quote it to keep it as text"
         )
         raise _fail(path, rule, _line(exc.node)) from exc.cause
     except Exception as exc:  # e.g. RecursionError: still only this manifest's error
-        rule = f"cannot parse the manifest ({type(exc).__name__}: {_clip(_safe_str(exc))})"
+        rule = f"cannot parse the manifest ({type(exc).__name__}: {message_of(exc, 200)})"
         raise _fail(path, rule) from exc
     finally:
         loader.dispose()
@@ -335,13 +340,6 @@ def _parse(path: Path, text: str) -> tuple[yaml.Node | None, object]:
 def _tag_name(tag: object) -> str:
     text = str(tag)
     return f"!!{text.removeprefix('tag:yaml.org,2002:')}" if text.startswith("tag:yaml") else text
-
-
-def _safe_str(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:  # noqa: BLE001 - an exception's __str__ may itself raise
-        return f"<{type(exc).__name__} whose message cannot be shown>"
 
 
 def _clip(text: str, limit: int = 200) -> str:

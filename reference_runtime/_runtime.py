@@ -22,7 +22,7 @@ from ._coordinator import Coordinator
 from ._daemons import BackgroundDaemonEntry, BackgroundDaemonRegistry, background_daemon_registry
 from ._discovery import Candidate, Discovery, Shadowing, discover
 from ._dispatch import Dispatcher, resolve_awaitable
-from ._errors import IdentityResolutionError, PluginLoadError
+from ._errors import IdentityResolutionError, PluginLoadError, message_of
 from ._hookspecs import IDENTITY_HOOK
 from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity
 from ._listeners import ListenerFactory, ListenerRegistry, ListenerTask, listener_registry
@@ -477,18 +477,9 @@ class _DefaultsSnapshot:
                     listeners.register_task(previous.spec, listener=previous.listener)
 
 
-def _message_of(exc: BaseException) -> str:
-    """``str(exc)``, bounded, even when the exception's ``__str__`` raises."""
-    try:
-        text = str(exc)
-    except BaseException as inner:  # noqa: BLE001 - a hostile __str__ must not escape
-        text = f"<its message cannot be shown: __str__ raised {type(inner).__name__}>"
-    return text if len(text) <= 500 else f"{text[:497]}..."
-
-
 def _failure_message(key: str, origin: str, exc: BaseException) -> str:
     if isinstance(exc, PluginLoadError):
-        message = _message_of(exc)
+        message = message_of(exc)
         return message if origin in message else f"{message} ({origin})"
     try:
         frames = traceback.extract_tb(exc.__traceback__)
@@ -496,6 +487,6 @@ def _failure_message(key: str, origin: str, exc: BaseException) -> str:
     except Exception:  # noqa: BLE001 - the location is a courtesy
         where = ""
     return (
-        f"plugin {key!r} ({origin}) failed to load: {type(exc).__name__}: {_message_of(exc)}"
+        f"plugin {key!r} ({origin}) failed to load: {type(exc).__name__}: {message_of(exc)}"
         f"{where}; its registrations were rolled back and the other plugins still load"
     )

@@ -1307,3 +1307,40 @@ def test_the_identity_command_reports_a_hostile_manifest_without_a_traceback(
     assert "Traceback" not in out.out + out.err
     assert "load error: kct_h:" in out.out
     assert "IndexError" in out.out
+
+
+def test_two_directories_with_one_manifest_name_load_once_the_later_shadowing(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    first = make_plugin("kct-a-copy", returning("a"), manifest="name: kct_same\n")
+    second = make_plugin("kct-b-copy", returning("b"), manifest="name: kct_same\n")
+    runtime = make_runtime(plugins_root, "kct_same")
+
+    report = runtime.load()
+
+    assert runtime.invoke_hook("on_session_start") == ["b"]
+    assert report.shadowed == [Shadowing("kct_same", winner=str(second), shadowed=str(first))]
+
+
+@pytest.mark.parametrize("case", ["SystemExit", "GeneratorExit", "custom", "unprintable-base"])
+def test_a_provider_raising_a_base_exception_is_skipped_like_any_other(
+    make_plugin: MakePlugin, plugins_root: Path, case: str
+) -> None:
+    raiser = BASE_EXCEPTIONS[case]
+    make_plugin(
+        "kct_a_raises",
+        "def provider(**kwargs):\n"
+        + _indented(raiser)
+        + ("def register(ctx):\n    ctx.register_identity_provider(provider)\n"),
+    )
+    make_plugin(
+        "kct_b_claims",
+        "from reference_runtime import IdentitySpec\n"
+        "def register(ctx):\n"
+        "    ctx.register_identity_provider(lambda **kw: IdentitySpec('', 'claimed'))\n",
+    )
+    runtime = make_runtime(plugins_root, "kct_a_raises", "kct_b_claims")
+
+    resolved = runtime.resolve_identity()
+
+    assert (resolved.plugin, resolved.spec.system_prompt_content) == ("kct_b_claims", "claimed")

@@ -433,3 +433,12 @@ def test_unknown_keys_are_warnings_in_the_load_report_not_errors(
     [warning] = [w for w in report.warnings if "kct_odd" in w]
     assert "flavour" in warning
     assert "provides_tools" not in warning
+
+
+def test_a_duplicate_key_on_one_line_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nauthor: {name: a, name: b}\n")
+
+    with pytest.raises(
+        ManifestError, match=r"key 'name' appears more than once \(twice on line 2\)"
+    ):
+        load_manifest(path)
