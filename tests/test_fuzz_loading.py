@@ -6,15 +6,18 @@ manifests that break the YAML constructors (``2024-13-01``, ``!!int ''``, ``!!bo
 integers of thousands of digits), alias bombs and self-referring aliases, duplicate keys,
 names with a trailing newline, versions YAML rewrites, non-UTF-8 and oversized files, random
 bytes; ``plugin.yaml`` that is a directory, a dangling symlink or a loop; directories named
-``.x`` or ``_x``, symlink loops, dangling links; plugin code raising ``SystemExit``,
-``GeneratorExit``, custom ``BaseException`` subclasses or exceptions whose ``__str__`` raises,
-at import or in ``register``, after registering into the process defaults, or blocking in
-``register``; ``entry_points.txt`` lines without ``=``, non-UTF-8 metadata, entry points naming
-missing modules. ``KeyboardInterrupt`` is left out: it is the one exception the runtime
-re-raises (after recording), and has its own unit test.
+``.x`` or ``_x``, unreadable directories (when not run as root), symlink loops, dangling
+links; plugin code raising ``SystemExit``, ``GeneratorExit``, custom ``BaseException``
+subclasses or exceptions whose ``__str__`` raises, at import or in ``register``, after
+registering into the process defaults, or blocking in ``register``; ``entry_points.txt`` lines
+without ``=``, non-UTF-8 metadata, entry points naming missing modules or malformed targets.
+``KeyboardInterrupt`` is left out: it is the one exception the runtime re-raises (after
+recording), and has its own unit test.
 
 Every example asserts that nothing escapes :meth:`Runtime.load`, that every failure names its
-plugin and where it came from, that the good plugin loads and that its identity resolves.
+plugin and where it came from, that messages stay bounded, that failed plugins leave nothing
+behind (hooks, process-default registrations), that the good plugin loads and that its
+identity resolves.
 
 The normal test run draws a few dozen examples (a few seconds). For a long run set
 ``KORA_FUZZ_EXAMPLES``, e.g. ``KORA_FUZZ_EXAMPLES=10000 pytest tests/test_fuzz_loading.py``.
@@ -258,6 +261,7 @@ SHAPES = [
     "private",
     "file",
     "yml",
+    "unreadable",
 ]
 EP_LINES = [
     "{name} = {module}",
@@ -337,6 +341,8 @@ def _write_directory(root: Path, shape: str, name: str, manifest: bytes | None, 
         manifest_path.symlink_to(manifest_path)
     elif shape != "no-manifest":
         manifest_path.write_bytes(manifest or b"")
+    if shape == "unreadable":
+        path.chmod(0)  # no effect when the tests run as root; the unit tests simulate it
 
 
 def _write_distribution(
@@ -418,4 +424,7 @@ def test_hostile_plugins_never_stop_the_good_one(
             _check(world, base)
     finally:
         RELEASE.set()
+        for path in (base / "plugins").glob("*"):
+            if not path.is_symlink():
+                path.chmod(0o755)
         shutil.rmtree(base, ignore_errors=True)
