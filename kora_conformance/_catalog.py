@@ -89,9 +89,12 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "plugin",
         "Valid manifest",
-        "The manifest, where there is one, is valid YAML mapping with a valid name, typed fields, "
-        "and its name equals the key the plugin is enabled by.",
-        "Correct the manifest field named in the message; make 'name' equal the directory name.",
+        "The manifest, where there is one, is a valid YAML mapping (contract 2.2): a name of "
+        "letters, digits, '_' and '-', typed fields (a version YAML would not rewrite), no key "
+        "given twice, within the size and alias bounds; its name is the key the plugin is "
+        "enabled by.",
+        'Correct the manifest field named in the message (quote a version: version: "1.10"); '
+        "enable the plugin by its manifest name, not its directory name.",
     ),
     Check(
         "KC-PL-003",

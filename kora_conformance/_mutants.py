@@ -3,8 +3,8 @@
 Every MUST check of the contract has at least one mutant: the project's tests certify each mutant
 and assert that its check fails (SHOULD mutants: warns) and, for MUST checks, that the verdict is
 NOT CONFORMANT. A mutant is a directory plugin under ``kora_conformance/mutants/<name>/``; its
-directory name equals its manifest name, except for the KC-PL-002 mutant, whose point is that
-they differ. Each mutant's module docstring says how it breaks its check.
+directory name equals its manifest name (the key it is enabled by). Each mutant's module
+docstring says how it breaks its check.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
     Mutant("pl001_no_register", "KC-PL-001", "the entry function is named setup, not register"),
     Mutant("pl001_import_error", "KC-PL-001", "import reads a data file the package omits"),
     Mutant(
-        "pl002_renamed_dir",
+        "pl002_float_version",
         "KC-PL-002",
-        "manifest name differs from the directory name (so it cannot load either)",
+        "manifest says version: 1.10 unquoted, a YAML float (so it cannot load either)",
         also_breaks=("KC-PL-001",),
     ),
     Mutant("pl003_typo_hook", "KC-PL-003", "registers the misspelt hook on_sesion_start"),

@@ -110,11 +110,19 @@ class Target:
         yield
 
 
-def _manifest_version(manifest_path: Path) -> str:
+def _manifest_facts(manifest_path: Path, directory: Path) -> tuple[str, str]:
+    """The name and version a directory target is certified as.
+
+    The name is the manifest's ``name`` (the key the runtime enables it by), so a checkout
+    ``quill-agent/`` holding ``name: quill`` certifies as ``quill``. A manifest that cannot be
+    read falls back to the directory name, as the runtime's discovery does.
+    """
     try:
-        return load_manifest(manifest_path).version
+        manifest = load_manifest(manifest_path)
     except ValueError:
-        return ""  # KC-PL-002 reports the broken manifest; the target is still certified
+        # KC-PL-002 reports the broken manifest; the target is still certified.
+        return directory.name, ""
+    return manifest.name, manifest.version
 
 
 def _pyproject_targets(project: Path) -> list[Target]:
@@ -158,10 +166,11 @@ def _installed_entry_point(name: str) -> Target | None:
 def _from_path(path: Path) -> list[Target]:
     manifest = find_manifest(path)
     if manifest is not None:
+        name, version = _manifest_facts(manifest, path)
         return [
             Target(
-                name=path.name,
-                version=_manifest_version(manifest),
+                name=name,
+                version=version,
                 route="directory",
                 location=str(path),
                 plugin_dir=path,

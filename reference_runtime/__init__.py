@@ -21,7 +21,7 @@ from ._daemons import (
     background_daemon_registry,
     same_daemon,
 )
-from ._discovery import Candidate, Discovery, Shadowing, discover
+from ._discovery import Candidate, Discovery, Shadowing, Skipped, discover
 from ._dispatch import describe_callable, resolve_awaitable
 from ._engine import DEFAULT_MODEL, ReasoningEngine
 from ._errors import (
@@ -132,6 +132,7 @@ __all__ = [
     "Shadowing",
     "ShutdownCallable",
     "SkillPathError",
+    "Skipped",
     "StartupCallable",
     "SurfaceCall",
     "SurfaceMethod",

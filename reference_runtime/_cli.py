@@ -61,22 +61,29 @@ def _runtime(args: argparse.Namespace) -> Runtime:
 
 
 def _identity(args: argparse.Namespace) -> int:
+    # Plugin-supplied values (metadata) are printed through a bounded repr: an identity plugin
+    # cannot make this command print a traceback or megabytes. (Imported here to keep this
+    # change inside the command.)
+    from ._manifest import quote  # noqa: PLC0415
+
     runtime = _runtime(args)
     report = runtime.load()
     resolved = runtime.resolve_identity()
     if args.json:
         payload = {**resolved.as_dict(), "load_errors": dict(report.errors)}
-        print(json.dumps(payload, indent=2, sort_keys=False))
+        print(json.dumps(payload, indent=2, sort_keys=False, default=quote))
         return 0
     print(resolved.describe())
     metadata = dict(resolved.spec.identity_metadata)
     if metadata:
-        print("metadata: " + ", ".join(f"{k}={v!r}" for k, v in metadata.items()))
+        print("metadata: " + ", ".join(f"{k}={quote(v)}" for k, v in metadata.items()))
     print(f"persona: {len(resolved.spec.soul_md_content)} chars")
-    first_line = resolved.spec.system_prompt_content.strip().splitlines()[0]
+    first_line = (resolved.spec.system_prompt_content.strip().splitlines() or [""])[0]
     print(f"system prompt: {first_line}")
     for name, message in report.errors.items():
         print(f"load error: {name}: {message}")
+    for warning in report.warnings:
+        print(f"load warning: {warning}")
     for shadow in report.shadowed:
         print(f"shadowed: {shadow.describe()}")
     return 0

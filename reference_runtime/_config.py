@@ -5,6 +5,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import math
+import numbers
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -74,6 +76,12 @@ class RuntimeConfig:
     :param entry_point_groups: entry-point groups to search; empty to ignore installed plugins.
     :param system_prompt_path: the fallback system prompt file, overriding the variable.
     :param default_system_prompt_path: the fallback used when neither argument nor variable is set.
+    :param register_timeout: seconds each plugin's ``register(ctx)`` may take; one that has not
+        returned by then is that plugin's failure (see :meth:`Runtime.register_plugin` for what
+        happens to its thread). ``None`` (the default) sets no bound and runs ``register`` in
+        the loading thread, at no cost; a number runs each ``register`` in a worker thread.
+    :raises ConfigError: a name is enabled twice, or ``register_timeout`` is not a finite
+        number > 0.
     """
 
     enabled: tuple[str, ...] = ()
@@ -82,6 +90,7 @@ class RuntimeConfig:
     entry_point_groups: tuple[str, ...] = DEFAULT_ENTRY_POINT_GROUPS
     system_prompt_path: Path | None = None
     default_system_prompt_path: Path = DEFAULT_SYSTEM_PROMPT_PATH
+    register_timeout: float | None = None
 
     def __post_init__(self) -> None:
         enabled = _names(self.enabled)
@@ -96,11 +105,29 @@ class RuntimeConfig:
         object.__setattr__(self, "disabled", frozenset(_names(self.disabled)))
         object.__setattr__(self, "plugin_dirs", tuple(Path(p) for p in self.plugin_dirs))
         object.__setattr__(self, "entry_point_groups", tuple(self.entry_point_groups))
+        object.__setattr__(self, "register_timeout", _timeout(self.register_timeout))
 
     @property
     def active(self) -> tuple[str, ...]:
         """Enabled names that are not disabled, in precedence order."""
         return tuple(name for name in self.enabled if name not in self.disabled)
+
+
+def _timeout(value: object) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        msg = (
+            f"register_timeout must be a finite number of seconds > 0, or None for no bound; "
+            f"got {value!r}"
+        )
+        raise ConfigError(msg)
+    return float(value)
 
 
 def _string_list(section: dict[str, Any], key: str, path: Path) -> list[str]:
@@ -116,8 +143,9 @@ def _string_list(section: dict[str, Any], key: str, path: Path) -> list[str]:
 def load_config(path: Path, **overrides: Any) -> RuntimeConfig:
     """Read a YAML configuration file with a ``plugins:`` section.
 
-    Recognised keys: ``plugins.enabled`` (ordered list), ``plugins.disabled`` (list) and
-    ``plugins.dirs`` (list of search roots, relative to the file). ``overrides`` are
+    Recognised keys: ``plugins.enabled`` (ordered list), ``plugins.disabled`` (list),
+    ``plugins.dirs`` (list of search roots, relative to the file) and
+    ``plugins.register_timeout`` (seconds, see :class:`RuntimeConfig`). ``overrides`` are
     :class:`RuntimeConfig` fields that replace what the file says.
 
     :raises ConfigError: unreadable file, invalid YAML, or a section of the wrong shape.
@@ -146,5 +174,11 @@ def load_config(path: Path, **overrides: Any) -> RuntimeConfig:
         "disabled": frozenset(_string_list(section, "disabled", path)),
         "plugin_dirs": tuple(path.parent / d for d in _string_list(section, "dirs", path)),
     }
+    if section.get("register_timeout") is not None:
+        try:
+            fields["register_timeout"] = _timeout(section["register_timeout"])
+        except ConfigError as exc:
+            msg = f"{path}: plugins.{exc}"
+            raise ConfigError(msg, path=path) from None
     fields.update(overrides)
     return RuntimeConfig(**fields)

@@ -28,7 +28,7 @@ from ._daemons import (
 from ._daemons import _differences as daemon_differences
 from ._daemons import _duplicate as duplicate_error
 from ._dispatch import describe_callable, resolve_awaitable
-from ._errors import DuplicateDaemonError, RegistrationError
+from ._errors import DuplicateDaemonError, RegistrationError, message_of
 from ._hookspecs import IDENTITY_HOOK, KNOWN_HOOKS
 from ._identity import IdentityProvider, IdentitySpec
 from ._listeners import (
@@ -67,14 +67,18 @@ def wrap_identity_provider(plugin: str, provider: IdentityProvider) -> Callable[
                 and inspect.isawaitable(spec)
             ):
                 spec = resolve_awaitable(spec)
-        except Exception as exc:  # noqa: BLE001 - a provider must never break engine start-up
+        except KeyboardInterrupt:
+            raise  # the operator's Ctrl-C, not the provider's failure
+        except BaseException as exc:  # noqa: BLE001 - a provider must never break engine start-up
+            # BaseException too: a provider calling sys.exit() or raising its own
+            # BaseException subclass is a broken provider like any other.
             _log.warning(
                 "plugin %r: identity provider %s raised %s: %s; skipped (the next provider "
                 "or the fallback file supplies the identity)",
                 plugin,
                 describe_callable(provider),
                 type(exc).__name__,
-                exc,
+                message_of(exc),
             )
             return None
         if spec is None:

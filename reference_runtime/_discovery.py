@@ -1,23 +1,34 @@
 """Finding plugins: directories under search roots and installed entry points.
 
-Discovery reads manifests and entry-point metadata but imports nothing. Each plugin has one key;
-when two sources offer the same key, an entry point wins over a directory and a later search root
-over an earlier one, and the shadowed copy is reported.
+Discovery reads manifests and entry-point metadata but imports nothing. Each plugin has one key:
+a directory plugin's is its manifest's ``name`` (the directory name only when the manifest cannot
+be read, so the error still has a key), an entry point's is its name. When two sources offer the
+same key, an entry point wins over a directory and a later search root over an earlier one, and
+the shadowed copy is reported.
+
+Everything discovery reads is untrusted: an unreadable directory, a broken symlink, a broken
+manifest or an installed distribution with broken metadata is recorded (as that candidate's
+error, as a :class:`Skipped` entry saying why it was passed over, or as a warning) and never
+stops discovery of the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import importlib.metadata
 import logging
-from collections.abc import Iterable, Sequence
+import os
+import re
+import stat
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
 from ._errors import ManifestError
-from ._manifest import Manifest, find_manifest, load_manifest
+from ._manifest import MANIFEST_FILENAMES, Manifest, load_manifest, quote
 
-__all__ = ["Candidate", "Discovery", "Shadowing", "discover"]
+__all__ = ["Candidate", "Discovery", "Shadowing", "Skipped", "discover"]
 
 _log = logging.getLogger("reference_runtime")
 
@@ -35,6 +46,8 @@ class Candidate:
     :param path: the plugin directory (directory route).
     :param entry_point: the entry point (entry-point route).
     :param error: why it cannot load (a broken manifest, a missing ``__init__.py``), or ``None``.
+    :param warnings: non-fatal findings about it (unreadable distribution metadata), for the load
+        report when it is enabled.
     """
 
     key: str
@@ -44,6 +57,7 @@ class Candidate:
     path: Path | None = None
     entry_point: importlib.metadata.EntryPoint | None = None
     error: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,89 +73,304 @@ class Shadowing:
 
 
 @dataclasses.dataclass(frozen=True)
+class Skipped:
+    """Something in a search root that discovery passed over, and why.
+
+    :param key: the name it would most likely be enabled by (its directory name).
+    :param origin: the path.
+    :param reason: why it is not a candidate, and the fix.
+    """
+
+    key: str
+    origin: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.origin}: {self.reason}"
+
+
+@dataclasses.dataclass(frozen=True)
 class Discovery:
-    """What discovery found: one candidate per key, and what was shadowed."""
+    """What discovery found.
+
+    :param candidates: one candidate per key.
+    :param shadowed: same-key copies hidden by another source.
+    :param skipped: what was passed over and why, keyed by the name it would be enabled by
+        (so "enabled but not found" can say why).
+    :param warnings: problems not tied to one candidate (an unreadable search root, an
+        installed distribution whose plugin entry points cannot be read).
+    """
 
     candidates: dict[str, Candidate]
     shadowed: tuple[Shadowing, ...] = ()
+    skipped: dict[str, tuple[Skipped, ...]] = dataclasses.field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
-def _directory_candidate(directory: Path) -> Candidate | None:
-    manifest_path = find_manifest(directory)
+class _Found:
+    """Discovery's accumulator."""
+
+    def __init__(self) -> None:
+        self.candidates: dict[str, Candidate] = {}
+        self.shadowed: list[Shadowing] = []
+        self.skipped: dict[str, list[Skipped]] = {}
+        self.warnings: list[str] = []
+
+    def add(self, candidate: Candidate) -> None:
+        previous = self.candidates.get(candidate.key)
+        if previous is not None and previous.origin != candidate.origin:
+            shadow = Shadowing(candidate.key, candidate.origin, previous.origin)
+            _log.info("%s", shadow.describe())
+            self.shadowed.append(shadow)
+        self.candidates[candidate.key] = candidate
+
+    def skip(self, key: str, origin: object, reason: str) -> None:
+        self.skipped.setdefault(key, []).append(Skipped(key, str(origin), reason))
+
+    def warn(self, message: str) -> None:
+        _log.warning("%s", message)
+        self.warnings.append(message)
+
+    def result(self) -> Discovery:
+        skipped = {key: tuple(items) for key, items in self.skipped.items()}
+        return Discovery(self.candidates, tuple(self.shadowed), skipped, tuple(self.warnings))
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why the symlink ``path`` leads nowhere (``"a symlink loop"``...), or ``None``."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symlink loop"
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"a dangling symlink (to {target})"
+    return None
+
+
+def _manifest_file(directory: Path, notes: list[str]) -> Path | None:
+    """The directory's manifest file; what is wrong with the ones that are not files goes to
+    ``notes``.
+
+    :raises OSError: the directory cannot be read.
+    """
+    for filename in MANIFEST_FILENAMES:
+        candidate = directory / filename
+        try:
+            mode = candidate.stat().st_mode
+        except FileNotFoundError:
+            if os.path.islink(candidate):
+                notes.append(f"{filename} is {_link_problem(candidate)}")
+            continue
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            notes.append(f"{filename} is a symlink loop")
+            continue
+        if stat.S_ISREG(mode):
+            return candidate
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        notes.append(f"{filename} is {kind}")
+    return None
+
+
+def _directory_candidate(directory: Path, found: _Found) -> Candidate | None:
+    notes: list[str] = []
+    manifest_path = _manifest_file(directory, notes)
     if manifest_path is None:
+        detail = "; ".join(notes) if notes else "no plugin.yaml or plugin.yml"
+        found.skip(directory.name, directory, f"not a plugin directory: {detail}")
         return None
-    key = directory.name
     origin = str(directory)
+    try:
+        manifest = load_manifest(manifest_path)
+    except ManifestError as exc:
+        key = directory.name  # the manifest cannot name it; the error still needs a key
+        error = f"plugin {key!r}: invalid manifest: {exc}"
+        return Candidate(key, "directory", origin, path=directory, error=error)
+    key = manifest.name
+    if key != directory.name:
+        found.skip(
+            directory.name,
+            directory,
+            f"its manifest names it {key!r}: plugins are keyed by their manifest name, so "
+            f"enable it as {key}",
+        )
     if not (directory / "__init__.py").is_file():
         error = (
             f"plugin {key!r} ({directory}): no __init__.py beside {manifest_path.name}; "
             "a directory plugin must be an importable package defining register(ctx)"
         )
-        return Candidate(key, "directory", origin, path=directory, error=error)
-    try:
-        manifest = load_manifest(manifest_path)
-    except ManifestError as exc:
-        error = f"plugin {key!r}: invalid manifest: {exc}"
-        return Candidate(key, "directory", origin, path=directory, error=error)
-    if manifest.name != key:
-        error = (
-            f"plugin {key!r} ({manifest_path}): manifest name {manifest.name!r} does not match "
-            f"its directory {key!r}; rename one so they agree (the directory name is the key "
-            "plugins.enabled uses)"
-        )
         return Candidate(key, "directory", origin, manifest, path=directory, error=error)
     return Candidate(key, "directory", origin, manifest, path=directory)
 
 
-def _scan_root(root: Path) -> Iterable[Candidate]:
+def _scan_root(root: Path, found: _Found) -> None:
     try:
         children = sorted(root.iterdir())
     except OSError as exc:
         _log.warning("plugin search root %s cannot be read (%s); skipping it", root, exc)
         return
     for child in children:
-        if child.name.startswith(("_", ".")) or not child.is_dir():
+        if child.name.startswith(("_", ".")):
+            found.skip(
+                child.name,
+                child,
+                "names starting with '.' or '_' are not scanned (hidden or private); rename "
+                "the directory",
+            )
             continue
-        candidate = _directory_candidate(child)
+        try:
+            if not child.is_dir():
+                problem = _link_problem(child) if child.is_symlink() else None
+                if problem is not None:
+                    found.skip(child.name, child, f"{problem}; fix or remove the link")
+                continue
+            candidate = _directory_candidate(child, found)
+        except Exception as exc:  # noqa: BLE001 - one unreadable directory must not stop the rest
+            found.skip(child.name, child, f"cannot be read ({type(exc).__name__}: {exc})")
+            continue
         if candidate is not None:
-            yield candidate
+            found.add(candidate)
 
 
-def _entry_point_candidate(group: str, ep: importlib.metadata.EntryPoint) -> Candidate:
-    dist = ep.dist
-    version = dist.version if dist is not None else ""
-    summary = (dist.metadata["Summary"] or "") if dist is not None else ""
-    manifest = Manifest(name=ep.name, version=version, description=summary)
-    origin = f"entry point {group}: {ep.name} = {ep.value}"
-    return Candidate(ep.name, "entry_point", origin, manifest, entry_point=ep)
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def _dist_label(dist: importlib.metadata.Distribution) -> str:
+    """The distribution's name for messages, without trusting its metadata."""
+    path = getattr(dist, "_path", None)
+    try:
+        name = dist.metadata["Name"]
+    except Exception:  # noqa: BLE001 - unreadable METADATA: describe it by its location
+        name = None
+    if isinstance(name, str) and name:
+        return f"{name} ({path})" if path is not None else name
+    return f"the distribution at {path}" if path is not None else "a distribution"
+
+
+def _lenient_entry_points(
+    dist: importlib.metadata.Distribution,
+    groups: frozenset[str],
+    found: _Found,
+    failure: Exception,
+) -> list[importlib.metadata.EntryPoint]:
+    """Read ``entry_points.txt`` line by line, keeping the good entries in ``groups``.
+
+    Used when the standard parser gave up on the whole file because of one bad line.
+    """
+    try:
+        text = dist.read_text("entry_points.txt")
+    except Exception as exc:  # noqa: BLE001 - e.g. not UTF-8
+        text, failure = None, exc
+    if text is None:
+        found.warn(
+            f"{_dist_label(dist)}: its entry_points.txt cannot be read "
+            f"({type(failure).__name__}: {failure}); its plugins, if any, are ignored"
+        )
+        return []
+    entries: list[importlib.metadata.EntryPoint] = []
+    group = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            group = line[1:-1].strip() if line.endswith("]") else ""
+            continue
+        if group not in groups:
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            found.warn(
+                f"{_dist_label(dist)}: entry_points.txt line {number} ({quote(line)}) in "
+                f"[{group}] is not 'name = module[:attr]'; ignored"
+            )
+            continue
+        entries.append(importlib.metadata.EntryPoint(name.strip(), value.strip(), group))
+    return entries
+
+
+def _installed_entry_points(
+    groups: Sequence[str], found: _Found
+) -> Iterator[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]]:
+    """Entry points in ``groups``, in group order, each with its distribution.
+
+    Distributions are read one by one, so one with unreadable metadata costs only itself. As in
+    :func:`importlib.metadata.entry_points`, a distribution found twice on ``sys.path`` counts
+    once (the first).
+    """
+    wanted = frozenset(groups)
+    collected: list[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]] = []
+    seen: set[str] = set()
+    try:
+        distributions = list(importlib.metadata.distributions())
+    except Exception as exc:  # noqa: BLE001 - a hostile sys.path entry
+        found.warn(f"installed distributions cannot be listed ({type(exc).__name__}: {exc})")
+        distributions = []
+    for dist in distributions:
+        try:
+            normalized = getattr(dist, "_normalized_name", None)
+        except Exception:  # noqa: BLE001 - it may read metadata
+            normalized = None
+        if isinstance(normalized, str):
+            normalized = _SEPARATORS.sub("_", normalized).lower()
+            if normalized in seen:
+                continue
+            seen.add(normalized)
+        try:
+            entries = list(dist.entry_points)
+        except Exception as exc:  # noqa: BLE001 - one bad line must not hide the rest
+            entries = _lenient_entry_points(dist, wanted, found, exc)
+        collected.extend((ep, dist) for ep in entries if ep.group in wanted)
+    for group in groups:
+        yield from ((ep, dist) for ep, dist in collected if ep.group == group)
+
+
+def _entry_point_candidate(
+    ep: importlib.metadata.EntryPoint, dist: importlib.metadata.Distribution
+) -> Candidate:
+    warnings: tuple[str, ...] = ()
+    try:
+        version = dist.version or ""
+        summary = dist.metadata["Summary"] or ""
+    except Exception as exc:  # noqa: BLE001 - unreadable METADATA costs the version, not the plugin
+        version = summary = ""
+        warnings = (
+            f"plugin {ep.name!r}: the METADATA of {_dist_label(dist)} cannot be read "
+            f"({type(exc).__name__}: {exc}); it loads with no version",
+        )
+    manifest = Manifest(name=ep.name, version=str(version), description=str(summary))
+    origin = f"entry point {ep.group}: {ep.name} = {ep.value}"
+    try:
+        ep.module  # noqa: B018 - parses the value; a malformed one raises
+    except Exception:  # noqa: BLE001 - e.g. AttributeError for an empty value
+        error = (
+            f"plugin {ep.name!r} ({origin}, from {_dist_label(dist)}): the entry point's value "
+            f"{quote(ep.value)} is not 'module' or 'module:attr'; correct entry_points.txt"
+        )
+        return Candidate(ep.name, "entry_point", origin, manifest, entry_point=ep, error=error)
+    return Candidate(ep.name, "entry_point", origin, manifest, entry_point=ep, warnings=warnings)
 
 
 def discover(roots: Sequence[Path], groups: Sequence[str] = ()) -> Discovery:
     """Find the plugins under ``roots`` and in the entry-point ``groups``.
 
     Sources are scanned in order (roots, then groups); a later source replaces an earlier one
-    with the same key and the replacement is recorded in :attr:`Discovery.shadowed`.
+    with the same key and the replacement is recorded in :attr:`Discovery.shadowed`. Nothing
+    found raises: what cannot be read is recorded instead (see :class:`Discovery`).
     """
-    found: dict[str, Candidate] = {}
-    shadowed: list[Shadowing] = []
-
-    def add(candidate: Candidate) -> None:
-        previous = found.get(candidate.key)
-        if previous is not None and previous.origin != candidate.origin:
-            shadow = Shadowing(candidate.key, candidate.origin, previous.origin)
-            _log.info("%s", shadow.describe())
-            shadowed.append(shadow)
-        found[candidate.key] = candidate
-
+    found = _Found()
     for root in roots:
-        for candidate in _scan_root(root):
-            add(candidate)
-    for group in groups:
-        seen: set[str] = set()
-        for ep in importlib.metadata.entry_points(group=group):
-            # The same distribution can appear twice on sys.path (a development install next to
-            # a regular one); one entry point per name and group is enough.
-            if ep.name not in seen:
-                seen.add(ep.name)
-                add(_entry_point_candidate(group, ep))
-    return Discovery(found, tuple(shadowed))
+        _scan_root(root, found)
+    names: set[tuple[str, str]] = set()
+    for ep, dist in _installed_entry_points(groups, found):
+        # The same entry point can be declared twice (two copies of a distribution under
+        # different names); one per name and group is enough.
+        if (ep.group, ep.name) not in names:
+            names.add((ep.group, ep.name))
+            found.add(_entry_point_candidate(ep, dist))
+    return found.result()

@@ -51,6 +51,19 @@ __all__ = [
 ]
 
 
+def message_of(exc: BaseException, limit: int = 500) -> str:
+    """``str(exc)`` for an error message: at most ``limit`` characters, and never raising.
+
+    Plugins raise whatever they like, including exceptions whose ``__str__`` raises or returns
+    megabytes; a message about such a failure must still be produced, and stay short.
+    """
+    try:
+        text = str(exc)
+    except BaseException as inner:  # noqa: BLE001 - a hostile __str__ must not escape
+        text = f"<its message cannot be shown: __str__ raised {type(inner).__name__}>"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 class KoraError(Exception):
     """Root of every error raised by the reference runtime."""
 

@@ -6,6 +6,8 @@ import dataclasses
 import inspect
 import logging
 import os
+import sys
+import threading
 import traceback
 import types
 from collections.abc import Callable, Mapping
@@ -17,16 +19,16 @@ from ._clock import Clock
 from ._config import ENV_SYSTEM_PROMPT_PATH, RuntimeConfig
 from ._context import PluginContext
 from ._coordinator import Coordinator
-from ._daemons import BackgroundDaemonEntry, BackgroundDaemonRegistry
+from ._daemons import BackgroundDaemonEntry, BackgroundDaemonRegistry, background_daemon_registry
 from ._discovery import Candidate, Discovery, Shadowing, discover
 from ._dispatch import Dispatcher, resolve_awaitable
-from ._errors import IdentityResolutionError, NotRegisteredError, PluginLoadError
+from ._errors import IdentityResolutionError, NotRegisteredError, PluginLoadError, message_of
 from ._hookspecs import IDENTITY_HOOK
 from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity
-from ._listeners import ListenerRegistry
+from ._listeners import ListenerFactory, ListenerRegistry, ListenerTask, listener_registry
 from ._llm import LLMBackend
-from ._loading import load_register
-from ._manifest import Manifest
+from ._loading import DIRECTORY_PACKAGE, load_register
+from ._manifest import Manifest, quote
 from ._registrations import CommandRecord, Registration, RegistrationStore, ToolRecord
 
 __all__ = ["LoadReport", "LoadedPlugin", "Runtime", "read_fallback_identity"]
@@ -178,9 +180,22 @@ class Runtime:
     def load(self) -> LoadReport:
         """Discover and load the enabled plugins, once; later calls return the same report.
 
-        Plugins load in ``plugins.enabled`` order. A plugin that fails to import or register is
-        recorded in :attr:`LoadReport.errors` with its partial registrations rolled back, and the
-        others still load.
+        Plugins load in ``plugins.enabled`` order. Whatever goes wrong with one plugin is that
+        plugin's entry in :attr:`LoadReport.errors` (or :attr:`LoadReport.missing`, with the
+        reason a same-named candidate was passed over) and the others still load: a manifest
+        that cannot be read or parsed, an import or ``register`` that raises *anything*, a
+        ``BaseException`` included (``SystemExit``, ``GeneratorExit``, a custom one), an
+        exception whose ``__str__`` raises, a ``register`` that outlives
+        :attr:`RuntimeConfig.register_timeout`. The failed plugin's registrations are rolled
+        back, including what its import registered into the process-default registries.
+
+        ``KeyboardInterrupt`` is the one exception re-raised: it is the operator's Ctrl-C, and
+        it should stop the process. It is re-raised only after the runtime is consistent: the
+        interrupted plugin is rolled back and recorded as failed, the plugins after it are
+        named in a warning as not loaded, and the report is stored, so a later :meth:`load`
+        returns it.
+
+        Failure messages name the plugin, where it came from, and the rule or exception.
         """
         if self._report is not None:
             return self._report
@@ -189,57 +204,96 @@ class Runtime:
         report = LoadReport()
         found = self.discover()
         report.shadowed.extend(_enabled_only(found.shadowed, self.config.enabled))
-        for key in self.config.enabled:
-            if key in self.config.disabled:
+        report.warnings.extend(found.warnings)
+        disabled = self.config.disabled
+        for index, key in enumerate(self.config.enabled):
+            if key in disabled:
                 report.disabled.append(key)
                 continue
             candidate = found.candidates.get(key)
             if candidate is None:
                 where = ", ".join(str(d) for d in self.config.plugin_dirs) or "no plugin dirs"
                 groups = ", ".join(self.config.entry_point_groups) or "none"
+                passed_over = "".join(
+                    f"; passed over {skipped.describe()}" for skipped in found.skipped.get(key, ())
+                )
                 warning = (
                     f"plugin {key!r} is enabled but was not found (searched {where}; "
-                    f"entry-point groups: {groups}); install it or add its directory"
+                    f"entry-point groups: {groups}){passed_over}; install it or add its directory"
                 )
                 _log.warning("%s", warning)
                 report.missing.append(key)
                 report.warnings.append(warning)
                 continue
+            report.warnings.extend(candidate.warnings)
             if candidate.error is not None:
                 _log.warning("%s", candidate.error)
                 report.errors[key] = candidate.error
                 continue
             assert candidate.manifest is not None
             if candidate.manifest.unknown_keys:
+                keys = ", ".join(quote(k) for k in candidate.manifest.unknown_keys[:20])
+                more = len(candidate.manifest.unknown_keys) - 20
                 report.warnings.append(
-                    f"plugin {key!r}: manifest has unknown keys "
-                    f"{', '.join(candidate.manifest.unknown_keys)} (kept, not interpreted)"
+                    f"plugin {key!r}: manifest has unknown keys {keys}"
+                    f"{f' and {more} more' if more > 0 else ''} (kept, not interpreted)"
                 )
             try:
-                register, module = self.import_plugin(candidate)
-                context = self.register_plugin(candidate.manifest, register, module)
-            except Exception as exc:  # noqa: BLE001 - one bad plugin must not stop the others
-                message = _failure_message(key, candidate.origin, exc)
-                _log.warning("%s", message)
-                report.errors[key] = message
-                continue
-            self._contexts[key] = context
-            report.warnings.extend(context.warnings)
-            report.loaded.append(
-                LoadedPlugin(
-                    key=key,
-                    route=candidate.route,
-                    origin=candidate.origin,
-                    manifest=candidate.manifest,
-                    module=module,
-                    hooks=context.hooks,
-                    identity_providers=tuple(context.identity_providers),
-                    daemons=context.daemon_entries,
-                    listeners=context.listener_names,
+                self._load_one(key, candidate, report)
+            except KeyboardInterrupt:
+                rest = [k for k in self.config.enabled[index + 1 :] if k not in disabled]
+                warning = (
+                    f"loading was interrupted (KeyboardInterrupt) in plugin {key!r}; it was "
+                    f"rolled back; not loaded: {', '.join(rest) or 'none'}"
                 )
-            )
+                _log.warning("%s", warning)
+                report.warnings.append(warning)
+                self._report = report
+                raise
         self._report = report
         return report
+
+    def _load_one(self, key: str, candidate: Candidate, report: LoadReport) -> None:
+        """Import and register one candidate into this runtime and ``report``.
+
+        :raises KeyboardInterrupt: after recording the plugin as failed and rolling it back.
+        """
+        assert candidate.manifest is not None
+        package = _package_of(candidate)
+        fresh = package is not None and package not in sys.modules
+        defaults = _DefaultsSnapshot()
+        try:
+            register, module = self.import_plugin(candidate)
+            context = self.register_plugin(candidate.manifest, register, module)
+        except BaseException as exc:  # one bad plugin must not stop the others
+            message = _failure_message(key, candidate.origin, exc)
+            _log.warning("%s", message)
+            report.errors[key] = message
+            if package is not None:
+                # What the failed import put in the process defaults must not linger for the
+                # next runtime to adopt; a module it left half-initialised is dropped with it,
+                # so a fixed copy imports (and registers at import) afresh.
+                defaults.discard_added_by(package)
+                if fresh:
+                    _drop_modules(package)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return
+        self._contexts[key] = context
+        report.warnings.extend(context.warnings)
+        report.loaded.append(
+            LoadedPlugin(
+                key=key,
+                route=candidate.route,
+                origin=candidate.origin,
+                manifest=candidate.manifest,
+                module=module,
+                hooks=context.hooks,
+                identity_providers=tuple(context.identity_providers),
+                daemons=context.daemon_entries,
+                listeners=context.listener_names,
+            )
+        )
 
     def register_plugin(
         self,
@@ -256,18 +310,56 @@ class Runtime:
         re-import registering into the live registries would; unlike :meth:`load`, it records
         nothing in the load report.
 
+        With :attr:`RuntimeConfig.register_timeout` set, ``register`` runs in a worker thread
+        and a call that has not returned in time is abandoned: a thread cannot be killed, so it
+        keeps running (a daemon thread, so it does not keep the process alive), but its context
+        is never committed, so nothing it registers through ``ctx``, then or later, takes
+        effect. What it registers directly into the process-default registries after the
+        deadline is beyond the runtime's reach. Without the timeout (the default), ``register``
+        runs in the calling thread, as the fork's loader ran it.
+
         :returns: the committed context.
-        :raises Exception: whatever ``register`` raises (nothing was applied), or the commit's
-            error (such as :class:`DuplicateDaemonError`), after rolling the commit back.
+        :raises PluginLoadError: ``register`` did not return within ``register_timeout``.
+        :raises BaseException: whatever ``register`` raises (nothing was applied), or the
+            commit's error (such as :class:`DuplicateDaemonError`), after rolling the commit
+            back.
         """
         context = self.context_class(manifest, self)
-        outcome = register(context)
-        if inspect.isawaitable(outcome):
-            resolve_awaitable(outcome)
+        self._run_register(context, register)
         prefixes = {register.__module__, getattr(module, "__name__", None)}
         context._adopt_process_defaults({p for p in prefixes if p})
         context._commit()
         return context
+
+    def _run_register(self, context: PluginContext, register: Callable[[Any], Any]) -> None:
+        timeout = self.config.register_timeout
+        if timeout is None:
+            _call_register(register, context)
+            return
+        outcome: list[BaseException | None] = []
+
+        def run() -> None:
+            try:
+                _call_register(register, context)
+            except BaseException as exc:  # noqa: BLE001 - handed to the loading thread
+                outcome.append(exc)
+            else:
+                outcome.append(None)
+
+        worker = threading.Thread(target=run, name=f"register[{context.name}]", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if not outcome:
+            msg = (
+                f"plugin {context.name!r}: register(ctx) did not return within {timeout:g} s "
+                "(register_timeout); it was abandoned and nothing it registers takes effect "
+                "(its thread keeps running: a thread cannot be killed). Do not block in "
+                "register: start long work from a daemon's startup instead"
+            )
+            raise PluginLoadError(msg, plugin=context.name)
+        failure = outcome[0]
+        if failure is not None:
+            raise failure
 
     def import_plugin(
         self, candidate: Candidate
@@ -409,12 +501,77 @@ def _enabled_only(shadowed: tuple[Shadowing, ...], enabled: tuple[str, ...]) -> 
     return [s for s in shadowed if s.key in keys]
 
 
-def _failure_message(key: str, origin: str, exc: Exception) -> str:
+def _call_register(register: Callable[[Any], Any], context: PluginContext) -> None:
+    outcome = register(context)
+    if inspect.isawaitable(outcome):
+        resolve_awaitable(outcome)
+
+
+def _package_of(candidate: Candidate) -> str | None:
+    """The top-level package a plugin's own modules live in, when it has one of its own."""
+    if candidate.route == "directory":
+        return f"{DIRECTORY_PACKAGE}.{candidate.key.replace('-', '_')}"
+    if candidate.entry_point is not None:
+        try:
+            return candidate.entry_point.module.partition(".")[0] or None
+        except Exception:  # noqa: BLE001 - a malformed value has no module
+            return None
+    return None
+
+
+def _owned_by(package: str, fn: object) -> bool:
+    module = getattr(fn, "__module__", None)
+    return isinstance(module, str) and (module == package or module.startswith(f"{package}."))
+
+
+def _drop_modules(package: str) -> None:
+    for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
+        del sys.modules[name]
+
+
+class _DefaultsSnapshot:
+    """The process-default registries before a plugin loads, to undo what its import added."""
+
+    def __init__(self) -> None:
+        self._daemons = {e.name for e in background_daemon_registry().list_entries()}
+        listeners = listener_registry()
+        self._factories: dict[str, ListenerFactory | None] = {
+            name: listeners.factory(name) for name in listeners.names()
+        }
+        self._tasks: dict[str, ListenerTask] = {t.spec.name: t for t in listeners.tasks()}
+
+    def discard_added_by(self, package: str) -> None:
+        """Remove (or put back what they replaced) the registrations made since the snapshot
+        whose callbacks are defined in ``package``."""
+        daemons = background_daemon_registry()
+        for entry in daemons.list_entries():
+            if entry.name not in self._daemons and _owned_by(package, entry.startup):
+                daemons.unregister(entry.name)
+        listeners = listener_registry()
+        for name in listeners.names():
+            factory, before = listeners.factory(name), self._factories.get(name)
+            if factory is not before and _owned_by(package, factory):
+                listeners.unregister(name)
+                if before is not None:
+                    listeners.register(name, before)
+        for task in listeners.tasks():
+            previous = self._tasks.get(task.spec.name)
+            if task is not previous and _owned_by(package, task.spec.callback):
+                listeners.unregister_task(task.spec.name)
+                if previous is not None:
+                    listeners.register_task(previous.spec, listener=previous.listener)
+
+
+def _failure_message(key: str, origin: str, exc: BaseException) -> str:
     if isinstance(exc, PluginLoadError):
-        return str(exc)
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        message = message_of(exc)
+        return message if origin in message else f"{message} ({origin})"
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    except Exception:  # noqa: BLE001 - the location is a courtesy
+        where = ""
     return (
-        f"plugin {key!r} ({origin}) failed to load: {type(exc).__name__}: {exc}{where}; "
-        "its registrations were rolled back and the other plugins still load"
+        f"plugin {key!r} ({origin}) failed to load: {type(exc).__name__}: {message_of(exc)}"
+        f"{where}; its registrations were rolled back and the other plugins still load"
     )

@@ -7,6 +7,8 @@ import importlib
 import logging
 import shutil
 import sys
+import threading
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,13 +17,18 @@ import pytest
 
 from reference_runtime import (
     HERMES_HOOKS,
+    BackgroundDaemonEntry,
     ConfigError,
     KoraError,
     Runtime,
     RuntimeConfig,
     Shadowing,
+    background_daemon_registry,
+    compat,
+    listener_registry,
     load_config,
 )
+from reference_runtime._cli import main as cli_main
 
 pytestmark = pytest.mark.usefixtures("clean_kora_env", "isolated_imports")
 
@@ -181,10 +188,15 @@ BAD_PLUGINS: dict[str, tuple[str | None, str, list[str]]] = {
     ),
     "yaml-list": ("- name: kct_bad\n", returning("bad"), ["plugin.yaml", "found a YAML list"]),
     "missing-name": ("version: '1'\n", returning("bad"), ["plugin.yaml", "'name' is missing"]),
-    "name-mismatch": (
-        "name: kct_other\n",
+    "constructor-error": (
+        "name: kct_bad\nreleased: 2024-13-01\n",
         returning("bad"),
-        ["'kct_other'", "does not match its directory 'kct_bad'"],
+        ["plugin.yaml:2", "ValueError", "month must be in 1..12"],
+    ),
+    "duplicate-key": (
+        "name: kct_bad\nversion: '1'\nversion: '2'\n",
+        returning("bad"),
+        ["plugin.yaml:3", "'version' appears more than once"],
     ),
     "register-missing": (None, "VALUE = 1\n", ["has no register(ctx)"]),
     "register-not-callable": (None, "register = 5\n", ["has no register(ctx)"]),
@@ -256,10 +268,10 @@ def test_a_plugin_directory_without_init_is_recorded(
 
 
 HALF_WAY = """\
-PROVIDER_CALLS = []
+import kct_calls
 
 def provider(**kwargs):
-    PROVIDER_CALLS.append(kwargs)
+    kct_calls.PROVIDER_CALLS.append(kwargs)
     from reference_runtime import IdentitySpec
     return IdentitySpec("", "half-way prompt")
 
@@ -274,6 +286,9 @@ def register(ctx):
 def test_register_raising_half_way_rolls_back_its_registrations(
     make_plugin: MakePlugin, plugins_root: Path, tmp_path: Path
 ) -> None:
+    calls = types.ModuleType("kct_calls")
+    calls.PROVIDER_CALLS = []  # type: ignore[attr-defined]
+    sys.modules["kct_calls"] = calls
     make_plugin("kct_half", HALF_WAY)
     make_plugin("kct_good", returning("good"))
     fallback = tmp_path / "fallback.md"
@@ -288,7 +303,9 @@ def test_register_raising_half_way_rolls_back_its_registrations(
     assert runtime.invoke_hook("post_tool_call") == []
     resolved = runtime.resolve_identity()
     assert (resolved.source, resolved.spec.system_prompt_content) == ("file", "fallback prompt")
-    assert sys.modules["hermes_plugins.kct_half"].PROVIDER_CALLS == []
+    assert calls.PROVIDER_CALLS == []  # type: ignore[attr-defined]
+    # The failed plugin's module is dropped, so a fixed copy imports afresh.
+    assert "hermes_plugins.kct_half" not in sys.modules
     names = [name for name, _ in runtime.plugin_manager.list_name_plugin()]
     assert not any(str(name).startswith("kct_half") for name in names)
     assert runtime.context("kct_half") is None
@@ -582,6 +599,8 @@ BAD_ENTRY_POINTS: dict[str, tuple[str, str, list[str]]] = {
         ["ImportError", "kct no deps"],
     ),
     "missing-attribute": ("kct_epbad:missing", "VALUE = 1\n", ["AttributeError"]),
+    "empty-value": ("", "VALUE = 1\n", ["is not 'module' or 'module:attr'", "kct-epbad"]),
+    "malformed-value": ("kct_epbad:", "VALUE = 1\n", ["is not 'module' or 'module:attr'"]),
 }
 
 
@@ -788,3 +807,540 @@ def test_a_plugin_whose_directory_is_gone_is_reported_missing_not_crashed(
 
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("hermes_plugins.kct_vanishing")
+
+
+# --- the key is the manifest's name ------------------------------------------------------------
+
+
+def test_a_directory_plugin_is_keyed_by_its_manifest_name(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    directory = make_plugin("quill-agent", returning("quill"), manifest="name: kct_quill\n")
+    runtime = make_runtime(plugins_root, "kct_quill")
+
+    report = runtime.load()
+
+    assert report.errors == {}
+    plugin = report.plugin("kct_quill")
+    assert plugin is not None
+    assert plugin.origin == str(directory)
+    assert plugin.module is sys.modules["hermes_plugins.kct_quill"]
+    assert runtime.invoke_hook("on_session_start") == ["quill"]
+
+
+def test_enabling_a_plugin_by_its_directory_name_says_what_its_manifest_calls_it(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("kct-quill-agent", returning("quill"), manifest="name: kct_quill\n")
+    runtime = make_runtime(plugins_root, "kct-quill-agent")
+
+    report = runtime.load()
+
+    assert report.missing == ["kct-quill-agent"]
+    [warning] = report.warnings
+    assert "manifest names it 'kct_quill'" in warning
+    assert "enable it as kct_quill" in warning
+
+
+def test_a_broken_manifest_falls_back_to_the_directory_name_as_key(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin("kct_broken", returning("x"), manifest="name: [unclosed\n")
+    runtime = make_runtime(plugins_root, "kct_broken")
+
+    message = runtime.load().errors["kct_broken"]
+
+    assert "plugin 'kct_broken'" in message
+    assert "plugin.yaml" in message
+
+
+# --- hostile input: one broken thing never stops the others ------------------------------------
+
+HOSTILE_MANIFESTS = [
+    "name: kct_h\nreleased: 2024-13-01\n",
+    "name: kct_h\nv: " + "9" * 5000 + "\n",
+    "name: kct_h\nv: !!int abc\n",
+    "name: kct_h\nv: !!int ''\n",
+    "name: kct_h\nv: !!timestamp 1\n",
+    "name: kct_h\nv: !!bool maybe\n",
+    "name: [\n",
+    "name: kct_h\nv: &a [*a]\n",
+]
+
+
+@pytest.mark.parametrize("manifest", HOSTILE_MANIFESTS)
+@pytest.mark.parametrize("enabled", [True, False], ids=["enabled", "not-enabled"])
+def test_a_hostile_manifest_anywhere_is_only_its_plugins_error(
+    make_plugin: MakePlugin, plugins_root: Path, manifest: str, enabled: bool
+) -> None:
+    make_plugin("kct_a_good", returning("good"))
+    make_plugin("kct_h", returning("hostile"), manifest=manifest)
+    make_plugin("kct_z_good", returning("good2"))
+    names = ("kct_a_good", "kct_h", "kct_z_good") if enabled else ("kct_a_good", "kct_z_good")
+    runtime = make_runtime(plugins_root, *names)
+
+    report = runtime.load()
+
+    assert loaded_keys(runtime) == ["kct_a_good", "kct_z_good"]
+    assert set(report.errors) == ({"kct_h"} if enabled else set())
+    if enabled:
+        assert "plugin.yaml" in report.errors["kct_h"]
+
+
+def _deny(monkeypatch: pytest.MonkeyPatch, denied: Path) -> None:
+    """Make everything under ``denied`` raise PermissionError (tests may run as root)."""
+    real_stat, real_iterdir = Path.stat, Path.iterdir
+
+    def check(path: Path) -> None:
+        if path != denied and denied in path.parents:
+            raise PermissionError(13, "Permission denied", str(path))
+
+    def stat(self: Path, **kwargs: Any) -> Any:
+        check(self)
+        return real_stat(self, **kwargs)
+
+    def iterdir(self: Path) -> Any:
+        if self == denied:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+
+
+def test_an_unreadable_plugin_directory_is_passed_over_with_the_reason(
+    make_plugin: MakePlugin, plugins_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_plugin("kct_good", returning("good"))
+    locked = make_plugin("kct_locked", returning("locked"))
+    make_plugin("kct_zz_good", returning("good2"))
+    _deny(monkeypatch, locked)
+    runtime = make_runtime(plugins_root, "kct_good", "kct_locked", "kct_zz_good")
+
+    report = runtime.load()
+
+    assert loaded_keys(runtime) == ["kct_good", "kct_zz_good"]
+    assert report.missing == ["kct_locked"]
+    assert any("kct_locked" in w and "Permission denied" in w for w in report.warnings)
+
+
+def test_an_unreadable_manifest_is_that_plugins_error(
+    make_plugin: MakePlugin, plugins_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_plugin("kct_good", returning("good"))
+    manifest = make_plugin("kct_secret", returning("x")) / "plugin.yaml"
+    real_open = Path.open
+
+    def open_(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == manifest:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_)
+    runtime = make_runtime(plugins_root, "kct_good", "kct_secret")
+
+    report = runtime.load()
+
+    assert loaded_keys(runtime) == ["kct_good"]
+    assert "Permission denied" in report.errors["kct_secret"]
+    assert "plugin.yaml" in report.errors["kct_secret"]
+
+
+def _make_passed_over(kind: str, root: Path, make_plugin: MakePlugin) -> str:
+    names = {
+        "hidden": ".kct_hidden",
+        "private": "_kct_private",
+        "manifest-is-a-directory": "kct_dirmanifest",
+        "no-manifest": "kct_nomanifest",
+        "symlink-loop": "kct_loop",
+        "dangling-link": "kct_dangling",
+        "dangling-manifest": "kct_danglingm",
+        "manifest-loop": "kct_loopm",
+    }
+    name = names[kind]
+    directory = root / name
+    if kind in {"hidden", "private"}:
+        make_plugin(name, returning("x"), manifest=f"name: {name.lstrip('._')}\n")
+    elif kind in {"manifest-is-a-directory", "no-manifest"}:
+        directory.mkdir()
+        (directory / "__init__.py").write_text("def register(ctx): pass\n")
+        if kind == "manifest-is-a-directory":
+            (directory / "plugin.yaml").mkdir()
+    elif kind == "symlink-loop":
+        directory.symlink_to(directory)
+    elif kind == "dangling-link":
+        directory.symlink_to(root / "kct_nowhere")
+    else:
+        make_plugin(name, returning("x"))
+        (directory / "plugin.yaml").unlink()
+        target = directory / ("gone.yaml" if kind == "dangling-manifest" else "plugin.yaml")
+        (directory / "plugin.yaml").symlink_to(target)
+    return name
+
+
+PASSED_OVER = {
+    "hidden": "names starting with '.' or '_' are not scanned",
+    "private": "names starting with '.' or '_' are not scanned",
+    "manifest-is-a-directory": "plugin.yaml is a directory",
+    "no-manifest": "no plugin.yaml or plugin.yml",
+    "symlink-loop": "symlink loop",
+    "dangling-link": "dangling symlink",
+    "dangling-manifest": "plugin.yaml is a dangling symlink",
+    "manifest-loop": "plugin.yaml is a symlink loop",
+}
+
+
+@pytest.mark.parametrize("kind", list(PASSED_OVER))
+def test_enabled_but_not_found_says_why_a_same_named_candidate_was_passed_over(
+    make_plugin: MakePlugin, plugins_root: Path, kind: str
+) -> None:
+    make_plugin("kct_good", returning("good"))
+    name = _make_passed_over(kind, plugins_root, make_plugin)
+    runtime = make_runtime(plugins_root, name, "kct_good")
+
+    report = runtime.load()
+
+    assert loaded_keys(runtime) == ["kct_good"]
+    assert report.missing == [name]
+    [warning] = [w for w in report.warnings if name in w]
+    assert "not found" in warning
+    assert str(plugins_root / name) in warning
+    assert PASSED_OVER[kind] in warning
+
+
+def _broken_dist(site: Path, name: str, *, entry_points: bytes, metadata: bytes) -> None:
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_bytes(metadata)
+    (info / "entry_points.txt").write_bytes(entry_points)
+
+
+BROKEN_DISTS = {
+    # case: (entry_points.txt, METADATA)
+    "no-equals": (b"[console_scripts]\nno equals sign here\n", b"Name: kct-broken\nVersion: 1\n"),
+    "no-equals-in-plugin-group": (
+        b"[hermes_agent.plugins]\nkct_half\n",
+        b"Name: kct-broken\nVersion: 1.0\n",
+    ),
+    "metadata": (b"[console_scripts]\nx = y:z\n", b"Name: kct-broken\nSummary: caf\xe9\n"),
+    "plugin-metadata": (
+        b"[hermes_agent.plugins]\nkct_x = kct_x\n",
+        b"Name: kct-broken\nSummary: caf\xe9\n",
+    ),
+    "ep-bytes": (b"[hermes_agent.plugins]\nkct_x = \xff\xfe\n", b"Name: kct-broken\n"),
+    "all": (b"[hermes_agent.plugins\nkct_x = kct_x\n", b"\xff\xfe"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_DISTS))
+def test_an_installed_distribution_with_broken_metadata_stops_nothing(
+    install_fake_dist: InstallDist,
+    make_plugin: MakePlugin,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+) -> None:
+    entry_points, metadata = BROKEN_DISTS[case]
+    install_fake_dist(
+        "kct-epdist", {"hermes_agent.plugins": {"kct_ep": "kct_epmod"}}, {"kct_epmod.py": EP_MODULE}
+    )
+    site = tmp_path / "broken-site"
+    _broken_dist(site, "kct_broken", entry_points=entry_points, metadata=metadata)
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    root = make_plugin("kct_good", returning("good")).parent
+    runtime = make_runtime(root, "kct_good", "kct_ep", groups=["hermes_agent.plugins"])
+
+    report = runtime.load()
+
+    assert report.errors == {}
+    assert loaded_keys(runtime) == ["kct_good", "kct_ep"]
+
+
+def test_a_bad_entry_point_line_is_a_warning_naming_the_distribution_and_line(
+    install_fake_dist: InstallDist, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "broken-site"
+    _broken_dist(
+        site,
+        "kct_broken",
+        entry_points=b"[hermes_agent.plugins]\nkct_fine = kct_epmod\nkct_half\n",
+        metadata=b"Name: kct-broken\nVersion: 1.0\n",
+    )
+    (site / "kct_epmod.py").write_text(EP_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    runtime = make_runtime((), "kct_fine", groups=["hermes_agent.plugins"])
+
+    report = runtime.load()
+
+    assert loaded_keys(runtime) == ["kct_fine"]
+    assert any(
+        "kct-broken" in w and "entry_points.txt line 3" in w and "kct_half" in w
+        for w in report.warnings
+    ), report.warnings
+
+
+# --- BaseException at import or in register --------------------------------------------------
+
+BASE_EXCEPTIONS = {
+    "SystemExit": "raise SystemExit(3)",
+    "GeneratorExit": "raise GeneratorExit()",
+    "custom": "class KctStop(BaseException):\n    pass\nraise KctStop('custom stop')",
+    "unprintable": (
+        "class KctUgly(Exception):\n"
+        "    def __str__(self):\n"
+        "        raise RuntimeError('no str for you')\n"
+        "raise KctUgly()"
+    ),
+    "unprintable-base": (
+        "class KctUgly(BaseException):\n"
+        "    def __str__(self):\n"
+        "        raise KctUgly()\n"
+        "raise KctUgly()"
+    ),
+}
+
+
+def _indented(code: str) -> str:
+    return "".join(f"    {line}\n" for line in code.splitlines())
+
+
+@pytest.mark.parametrize("where", ["import", "register"])
+@pytest.mark.parametrize("case", list(BASE_EXCEPTIONS))
+def test_a_base_exception_from_a_plugin_is_that_plugins_failure(
+    make_plugin: MakePlugin, plugins_root: Path, case: str, where: str
+) -> None:
+    code = BASE_EXCEPTIONS[case]
+    if where == "import":
+        body = code + "\n"
+    else:
+        body = "def register(ctx):\n    ctx.register_hook('on_session_start', lambda **kw: 'x')\n"
+        body += _indented(code)
+    make_plugin("kct_a_good", returning("good"))
+    make_plugin("kct_bad", body)
+    make_plugin("kct_z_good", returning("good2"))
+    runtime = make_runtime(plugins_root, "kct_a_good", "kct_bad", "kct_z_good")
+
+    report = runtime.load()
+
+    assert loaded_keys(runtime) == ["kct_a_good", "kct_z_good"]
+    assert "kct_bad" in report.errors["kct_bad"]
+    assert runtime.invoke_hook("on_session_start") == ["good", "good2"]
+
+
+@pytest.mark.parametrize("where", ["import", "register"])
+def test_keyboard_interrupt_is_recorded_rolled_back_then_re_raised(
+    make_plugin: MakePlugin, plugins_root: Path, where: str
+) -> None:
+    raising = "raise KeyboardInterrupt\n"
+    if where == "import":
+        body = raising
+    else:
+        body = "def register(ctx):\n    ctx.register_hook('on_session_start', lambda **kw: 'x')\n"
+        body += "    " + raising
+    make_plugin("kct_a_good", returning("good"))
+    make_plugin("kct_ctrl_c", body)
+    make_plugin("kct_z_after", returning("after"))
+    runtime = make_runtime(plugins_root, "kct_a_good", "kct_ctrl_c", "kct_z_after")
+
+    with pytest.raises(KeyboardInterrupt):
+        runtime.load()
+
+    report = runtime.load()  # the report was recorded before re-raising
+    assert loaded_keys(runtime) == ["kct_a_good"]
+    assert "KeyboardInterrupt" in report.errors["kct_ctrl_c"]
+    assert any("interrupted" in w and "kct_z_after" in w for w in report.warnings)
+    assert runtime.invoke_hook("on_session_start") == ["good"]
+    assert runtime.context("kct_ctrl_c") is None
+
+
+# --- register has a configurable time limit ----------------------------------------------------
+
+BLOCKING = """\
+from kct_stuck_state import LATE, RELEASE
+
+def register(ctx):
+    RELEASE.wait(30)
+    ctx.register_hook("on_session_start", lambda **kwargs: "late")
+    LATE.append(ctx.name)
+"""
+
+
+def test_a_register_that_blocks_past_register_timeout_is_that_plugins_failure(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    state = types.ModuleType("kct_stuck_state")
+    state.RELEASE = threading.Event()  # type: ignore[attr-defined]
+    state.LATE = []  # type: ignore[attr-defined]
+    sys.modules["kct_stuck_state"] = state
+    make_plugin("kct_a_good", returning("good"))
+    make_plugin("kct_stuck", BLOCKING)
+    make_plugin("kct_z_good", returning("good2"))
+    runtime = Runtime(
+        RuntimeConfig(
+            enabled=("kct_a_good", "kct_stuck", "kct_z_good"),
+            plugin_dirs=(plugins_root,),
+            entry_point_groups=(),
+            register_timeout=0.2,
+        )
+    )
+
+    try:
+        report = runtime.load()
+        message = report.errors["kct_stuck"]
+        assert "did not return within 0.2 s" in message
+        assert "register_timeout" in message
+        assert loaded_keys(runtime) == ["kct_a_good", "kct_z_good"]
+    finally:
+        state.RELEASE.set()  # type: ignore[attr-defined]
+    # The stuck thread finishing later changes nothing in the runtime.
+    for _ in range(500):
+        if state.LATE:  # type: ignore[attr-defined]
+            break
+        threading.Event().wait(0.01)
+    assert state.LATE == ["kct_stuck"]  # type: ignore[attr-defined]
+    assert runtime.invoke_hook("on_session_start") == ["good", "good2"]
+
+
+def test_register_runs_in_the_calling_thread_without_a_timeout(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    make_plugin(
+        "kct_where",
+        "import threading\nTHREADS = []\n"
+        "def register(ctx):\n    THREADS.append(threading.current_thread())\n",
+    )
+    runtime = make_runtime(plugins_root, "kct_where")
+
+    runtime.load()
+
+    threads = sys.modules["hermes_plugins.kct_where"].THREADS
+    assert threads == [threading.current_thread()]
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), True, "5"])
+def test_register_timeout_must_be_a_positive_number(value: object) -> None:
+    with pytest.raises(ConfigError, match="register_timeout"):
+        RuntimeConfig(register_timeout=value)  # type: ignore[arg-type]
+
+
+def test_load_config_reads_register_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("plugins:\n  enabled: [a]\n  register_timeout: 2.5\n", encoding="utf-8")
+
+    assert load_config(path).register_timeout == 2.5
+
+
+# --- a failed plugin leaves nothing in the process defaults ------------------------------------
+
+IMPORT_TIME_THEN_FAIL = """\
+from reference_runtime import BackgroundDaemonEntry, background_daemon_registry, listener_registry
+
+async def start(coordinator=None):
+    pass
+
+async def stop():
+    pass
+
+def factory():
+    return start, stop
+
+background_daemon_registry().register(BackgroundDaemonEntry("kct.stale", start, stop))
+listener_registry().register("kct_stale", factory)
+"""
+
+
+@pytest.mark.parametrize("where", ["import", "register"])
+def test_a_failed_plugins_import_time_registrations_are_removed_and_not_adopted(
+    make_plugin: MakePlugin, plugins_root: Path, where: str
+) -> None:
+    failing = (
+        "raise RuntimeError('after registering')\n"
+        if where == "import"
+        else "def register(ctx):\n    raise RuntimeError('after registering')\n"
+    )
+    make_plugin("kct_stale", IMPORT_TIME_THEN_FAIL + failing)
+    with compat.isolated_defaults():
+        background_daemon_registry().register(BackgroundDaemonEntry("kct.other", _start, _stop))
+        first = make_runtime(plugins_root, "kct_stale")
+        assert "after registering" in first.load().errors["kct_stale"]
+
+        assert [e.name for e in background_daemon_registry().list_entries()] == ["kct.other"]
+        assert listener_registry().names() == []
+        assert "hermes_plugins.kct_stale" not in sys.modules
+        # A fixed copy loads afresh: its import runs again and only its own entries are adopted.
+        make_plugin("kct_stale", IMPORT_TIME_THEN_FAIL + "def register(ctx):\n    pass\n")
+        second = make_runtime(plugins_root, "kct_stale")
+        assert second.load().errors == {}
+        assert [e.name for e in second.daemons.list_entries()] == ["kct.stale"]
+        assert second.listeners.names() == ["kct_stale"]
+
+
+async def _start(coordinator: object = None) -> None:
+    pass
+
+
+async def _stop() -> None:
+    pass
+
+
+# --- the identity command ----------------------------------------------------------------------
+
+
+def test_the_identity_command_reports_a_hostile_manifest_without_a_traceback(
+    make_plugin: MakePlugin,
+    plugins_root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_plugin("kct_h", returning("x"), manifest="name: kct_h\nv: !!int ''\n")
+    make_plugin("kct_other", returning("x"), manifest="name: kct_other\nv: !!bool maybe\n")
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text("You are the fallback.", encoding="utf-8")
+    argv = ["identity", "--plugins-dir", str(plugins_root), "--enable", "kct_h"]
+
+    status = cli_main([*argv, "--system-prompt-path", str(prompt)])
+
+    out = capsys.readouterr()
+    assert status == 0
+    assert "Traceback" not in out.out + out.err
+    assert "load error: kct_h:" in out.out
+    assert "IndexError" in out.out
+
+
+def test_two_directories_with_one_manifest_name_load_once_the_later_shadowing(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    first = make_plugin("kct-a-copy", returning("a"), manifest="name: kct_same\n")
+    second = make_plugin("kct-b-copy", returning("b"), manifest="name: kct_same\n")
+    runtime = make_runtime(plugins_root, "kct_same")
+
+    report = runtime.load()
+
+    assert runtime.invoke_hook("on_session_start") == ["b"]
+    assert report.shadowed == [Shadowing("kct_same", winner=str(second), shadowed=str(first))]
+
+
+@pytest.mark.parametrize("case", ["SystemExit", "GeneratorExit", "custom", "unprintable-base"])
+def test_a_provider_raising_a_base_exception_is_skipped_like_any_other(
+    make_plugin: MakePlugin, plugins_root: Path, case: str
+) -> None:
+    raiser = BASE_EXCEPTIONS[case]
+    make_plugin(
+        "kct_a_raises",
+        "def provider(**kwargs):\n"
+        + _indented(raiser)
+        + ("def register(ctx):\n    ctx.register_identity_provider(provider)\n"),
+    )
+    make_plugin(
+        "kct_b_claims",
+        "from reference_runtime import IdentitySpec\n"
+        "def register(ctx):\n"
+        "    ctx.register_identity_provider(lambda **kw: IdentitySpec('', 'claimed'))\n",
+    )
+    runtime = make_runtime(plugins_root, "kct_a_raises", "kct_b_claims")
+
+    resolved = runtime.resolve_identity()
+
+    assert (resolved.plugin, resolved.spec.system_prompt_content) == ("kct_b_claims", "claimed")
