@@ -6,7 +6,9 @@ import dataclasses
 import inspect
 import logging
 import os
+import re
 import sys
+import sysconfig
 import threading
 import traceback
 import types
@@ -562,16 +564,62 @@ class _DefaultsSnapshot:
                     listeners.register_task(previous.spec, listener=previous.listener)
 
 
+_RUNTIME_DIR = str(Path(__file__).resolve().parent)
+_STDLIB = sysconfig.get_paths()["stdlib"]
+_CONTEXT_CALL = re.compile(r"\bPluginContext\.(?P<method>\w+)\(\)")
+
+
+def _is_plugin_code(filename: str) -> bool:
+    if filename.startswith(_RUNTIME_DIR) or filename.startswith("<"):
+        return False
+    return not filename.startswith(_STDLIB) or "site-packages" in filename
+
+
+def _where_and_fix(exc: BaseException) -> tuple[str, str]:
+    """The plugin's own line that failed (not the runtime's), and a fix for what it broke."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "", ""
+    mine = [i for i, f in enumerate(frames) if _is_plugin_code(f.filename)]
+    at = frames[mine[-1]] if mine else frames[-1]
+    where = f" at {at.filename}:{at.lineno}"
+    fix = ""
+    callee = frames[mine[-1] + 1] if mine and mine[-1] + 1 < len(frames) else None
+    called = _CONTEXT_CALL.search(str(exc)) if isinstance(exc, TypeError) else None
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        fix = (
+            f"to fix: make {exc.name!r} importable where the plugin runs (declare it in the "
+            "plugin's dependencies), or import it only inside the code that needs it"
+        )
+    elif called is not None and hasattr(PluginContext, called["method"]):
+        method = called["method"]
+        signature = inspect.signature(getattr(PluginContext, method))
+        plain = signature.replace(
+            parameters=[
+                p.replace(annotation=inspect.Parameter.empty)
+                for p in signature.parameters.values()
+                if p.name != "self"
+            ],
+            return_annotation=inspect.Signature.empty,
+        )
+        fix = f"to fix: call it as ctx.{method}{plain}"
+    elif callee is not None and callee.name.startswith("register"):
+        fix = (
+            f"to fix: correct the ctx.{callee.name}(...) call{where}: the error says what it broke"
+        )
+    return where, fix
+
+
 def _failure_message(key: str, origin: str, exc: BaseException) -> str:
     if isinstance(exc, PluginLoadError):
         message = message_of(exc)
         return message if origin in message else f"{message} ({origin})"
     try:
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        where, fix = _where_and_fix(exc)
     except Exception:  # noqa: BLE001 - the location is a courtesy
-        where = ""
+        where, fix = "", ""
     return (
         f"plugin {key!r} ({origin}) failed to load: {type(exc).__name__}: {message_of(exc)}"
-        f"{where}; its registrations were rolled back and the other plugins still load"
+        f"{where}; {fix + '; ' if fix else ''}its registrations were rolled back and the other "
+        "plugins still load"
     )

@@ -1344,3 +1344,36 @@ def test_a_provider_raising_a_base_exception_is_skipped_like_any_other(
     resolved = runtime.resolve_identity()
 
     assert (resolved.plugin, resolved.spec.system_prompt_content) == ("kct_b_claims", "claimed")
+
+
+def test_a_wrong_register_call_is_reported_at_the_plugins_line_with_its_fix(
+    make_plugin, plugins_root: Path
+) -> None:
+    directory = make_plugin(
+        "miscall",
+        "def register(ctx):\n    x = 1\n    ctx.register_hook('on_session_start')\n",
+    )
+    report = Runtime(RuntimeConfig(enabled=("miscall",), plugin_dirs=(plugins_root,))).load()
+    error = report.errors["miscall"]
+    assert f"at {directory / '__init__.py'}:3" in error
+    assert "to fix: call it as ctx.register_hook(hook_name, callback" in error
+
+
+def test_a_rule_broken_inside_the_context_is_reported_at_the_plugins_line(
+    make_plugin, plugins_root: Path
+) -> None:
+    directory = make_plugin(
+        "badprovider",
+        "def register(ctx):\n    ctx.register_identity_provider('not callable')\n",
+    )
+    report = Runtime(RuntimeConfig(enabled=("badprovider",), plugin_dirs=(plugins_root,))).load()
+    error = report.errors["badprovider"]
+    assert f"at {directory / '__init__.py'}:2" in error
+    assert "reference_runtime" not in error.split(" at ")[-1].split(";")[0]
+    assert "to fix: correct the ctx.register_identity_provider(...) call" in error
+
+
+def test_a_missing_dependency_says_how_to_fix_it(make_plugin, plugins_root: Path) -> None:
+    make_plugin("needsdep", "import kct_not_installed_anywhere\n\ndef register(ctx):\n    pass\n")
+    report = Runtime(RuntimeConfig(enabled=("needsdep",), plugin_dirs=(plugins_root,))).load()
+    assert "to fix: make 'kct_not_installed_anywhere' importable" in report.errors["needsdep"]
