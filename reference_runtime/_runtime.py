@@ -570,7 +570,7 @@ _CONTEXT_CALL = re.compile(r"\bPluginContext\.(?P<method>\w+)\(\)")
 
 
 def _is_plugin_code(filename: str) -> bool:
-    if filename.startswith(_RUNTIME_DIR) or filename.startswith("<"):
+    if filename.startswith((_RUNTIME_DIR, "<")):
         return False
     return not filename.startswith(_STDLIB) or "site-packages" in filename
 
