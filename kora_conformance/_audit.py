@@ -110,10 +110,28 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
 
 
 def install() -> None:
-    """Add the audit hook to this process (once; it stays until the process ends)."""
-    if not _STATE.installed:
-        sys.addaudithook(_hook)
-        _STATE.installed = True
+    """Add the audit hook to this process (once; it stays until the process ends).
+
+    ``_posixsubprocess.fork_exec`` (what ``subprocess`` and multiprocessing's ``spawn`` start
+    processes with) raises no audit event of its own, so it is wrapped here as well: before any
+    plugin code runs in the process, so a plugin can only reach the wrapped one.
+    """
+    if _STATE.installed:
+        return
+    sys.addaudithook(_hook)
+    try:
+        import _posixsubprocess  # noqa: PLC0415 - POSIX only
+    except ImportError:  # pragma: no cover - Windows
+        pass
+    else:
+        original = _posixsubprocess.fork_exec
+
+        def fork_exec(*args: Any, **kwargs: Any) -> Any:
+            sys.audit("os.exec", args[1] if len(args) > 1 else args[:1])
+            return original(*args, **kwargs)
+
+        _posixsubprocess.fork_exec = fork_exec
+    _STATE.installed = True
 
 
 def arm(record: Callable[[str], None]) -> bool:

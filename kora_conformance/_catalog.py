@@ -117,9 +117,12 @@ CATALOG: Final[tuple[Check, ...]] = (
         "KC-PL-005",
         "MUST",
         "plugin",
-        "No network at import",
-        "Importing and registering the plugin makes no network connection.",
-        "Defer network access to hook or daemon code that runs after start-up.",
+        "No network or processes at import",
+        "Importing and registering the plugin (and the threads it starts meanwhile, within a "
+        "grace period of 1 s) makes no network connection or name look-up, opens no listening "
+        "socket and starts no child process.",
+        "Defer network access, servers and subprocesses (pip installs included) to hook or daemon "
+        "code that runs after start-up; declare dependencies instead of installing them.",
     ),
     Check(
         "KC-PL-006",

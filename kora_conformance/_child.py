@@ -278,7 +278,9 @@ def run(request: Request, timeout: float = DEFAULT_TIMEOUT) -> Result:
     """Run ``request`` in a child process and return its result (see the module docstring)."""
     context: Any = _context()
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_main, args=(sender, request), daemon=True)
+    # Not a daemon: multiprocessing refuses children to daemonic processes, which would hide a
+    # plugin that starts one from KC-PL-005. run() joins or kills it either way.
+    process = context.Process(target=_main, args=(sender, request), daemon=False)
     process.start()
     sender.close()
     result: Result | None = None

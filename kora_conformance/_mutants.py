@@ -66,6 +66,8 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         also_breaks=("KC-PL-001",),
     ),
     Mutant("pl005_udp_beacon", "KC-PL-005", "sends a UDP datagram at import, swallowing errors"),
+    Mutant("pl005_pip_at_import", "KC-PL-005", "runs pip install in a child process at import"),
+    Mutant("pl005_raw_c_socket", "KC-PL-005", "connects through _socket at import, around socket"),
     Mutant(
         "pl006_reload_duplicates",
         "KC-PL-006",

@@ -20,7 +20,8 @@ RATIONALE: Final[dict[str, str]] = {
     "KC-PL-004": "Catalogs and the host's doctor read the declared hooks without importing the "
     "plugin; declarations that drift from what is registered mislead both.",
     "KC-PL-005": "Plugins are imported when the agent starts, often offline or behind a proxy; "
-    "network calls at import slow or break start-up and leak data before any consent.",
+    "network calls, servers or pip installs at import slow or break start-up and leak data "
+    "before any consent.",
     "KC-PL-006": "Hosts re-import plugins (reload, test runners, xdist workers); a plugin that "
     "registers twice or fails on reload breaks every process that does.",
     "KC-ID-001": "The identity hook takes the first non-None answer; a provider that returns "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import threading
+import time
 from collections import Counter
 
 from kora_conformance._check import (
@@ -87,11 +89,23 @@ def manifest_declares_hooks(ctx: CheckContext) -> None:
     )
 
 
+#: How long threads the plugin started while loading may go on under the guard.
+THREAD_GRACE_SECONDS = 1.0
+
+
 @suite.check("KC-PL-005", applies=always)
 def no_network_at_import(ctx: CheckContext) -> None:
-    # The sandbox's guard has been active since the check started, and the sandbox dropped the
-    # plugin's modules after the previous check: this load imports it afresh.
+    """Space: every route out of the process while the plugin imports and registers — Python
+    sockets and ``_socket`` directly, name look-ups, listening sockets, UDP, child processes
+    (``subprocess``, ``os.system``, ``exec``, ``spawn``, ``fork``), ``ctypes`` networking symbols
+    — and the same from threads the plugin starts, for a grace period after loading."""
+    # The sandbox's guard has been active since the check started (in a fresh process), so this
+    # load imports the plugin for the first time, under the guard.
+    before = set(threading.enumerate())
     report = ctx.runtime().load()
+    deadline = time.monotonic() + THREAD_GRACE_SECONDS
+    for thread in set(threading.enumerate()) - before:
+        thread.join(max(0.0, deadline - time.monotonic()))
     attempts = ctx.sandbox.network.attempts
     if attempts:
         error = report.errors.get(ctx.target.name)
@@ -101,8 +115,9 @@ def no_network_at_import(ctx: CheckContext) -> None:
             else "the plugin caught the blocked attempt and loaded"
         )
         ctx.fail(
-            expected="no network connection while importing and registering the plugin",
-            seen=f"{len(attempts)} connection attempt(s) blocked: {', '.join(attempts)}",
+            expected="no network access, listening socket or child process while importing and "
+            "registering the plugin",
+            seen=f"{len(attempts)} attempt(s) blocked: {', '.join(attempts)}",
             detail=outcome,
         )
     if report.plugin(ctx.target.name) is None:

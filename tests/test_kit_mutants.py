@@ -140,7 +140,7 @@ def test_failures_name_rule_expected_seen_and_fix(run: Run) -> None:
     assert "KC-ID-004 (MUST) Identity precedence: plugin 'id004_silences_kora' breaks" in run.output
     assert "second, after the Kora identity" in run.output
     assert "seen:     id004_silences_kora won" in run.output
-    assert "seen:     1 connection attempt(s) blocked: 127.0.0.1:9" in run.output
+    assert "seen:     1 attempt(s) blocked: 127.0.0.1:9" in run.output
     assert "(did you mean 'on_session_start'?)" in run.output
     assert f"  fix:      {by_id('KC-ID-003').fix}" in run.output
 
