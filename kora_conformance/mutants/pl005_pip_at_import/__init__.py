@@ -16,7 +16,7 @@ from typing import Any
 NAME = "pl005_pip_at_import"
 
 try:
-    import kct_optional_accelerator  # noqa: F401 - deliberately not installed
+    import kct_optional_accelerator  # type: ignore[import-not-found]  # noqa: F401 - not installed
 except ImportError:
     with contextlib.suppress(Exception):
         subprocess.run(
