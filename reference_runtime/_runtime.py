@@ -10,7 +10,7 @@ import traceback
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from . import compat
 from ._clock import Clock
@@ -30,6 +30,8 @@ from ._manifest import Manifest
 __all__ = ["LoadReport", "LoadedPlugin", "Runtime", "read_fallback_identity"]
 
 _log = logging.getLogger("reference_runtime")
+
+_R = TypeVar("_R", bound="Runtime")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +128,8 @@ class Runtime:
 
     :param config: what to load; an empty configuration loads nothing.
     :param install_compat: make the fork's ``agent.*`` import paths available before loading
-        (see :mod:`reference_runtime.compat`), for plugins written against the fork.
+        (see :mod:`reference_runtime.compat`), for plugins written against the fork, until
+        :meth:`close` (``with Runtime(...) as runtime:`` closes it at the end of the block).
 
     Extension seams: the classes below and :meth:`import_plugin` are what a subclass replaces to
     build a variant runtime (the conformance kit's deliberately broken runtimes do). They are
@@ -153,6 +156,18 @@ class Runtime:
         self._contexts: dict[str, PluginContext] = {}
         self._report: LoadReport | None = None
 
+    def close(self) -> None:
+        """Give back what this runtime holds in the process: the compatibility aliases it
+        installed go once no other open runtime holds them. Closing twice is harmless; the
+        plugins' modules stay imported."""
+        compat.release(self)
+
+    def __enter__(self: _R) -> _R:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @property
     def plugin_manager(self) -> Any:
         """The underlying :class:`pluggy.PluginManager`."""
@@ -177,7 +192,7 @@ class Runtime:
         if self._report is not None:
             return self._report
         if self._install_compat:
-            compat.install()
+            compat.hold(self)
         report = LoadReport()
         found = self.discover()
         report.shadowed.extend(_enabled_only(found.shadowed, self.config.enabled))
