@@ -216,12 +216,18 @@ def _host_warning(record: logging.LogRecord) -> HostWarning | None:
 def _watching() -> Iterator[list[HostWarning]]:
     """Collect the runtime's per-plugin warnings logged inside the block."""
     recorder = _Recorder()
+    level = _log.level
+    # A test (or the author's logging setup) that quiets the runtime must not hide a plugin's
+    # failure from the host.
+    if _log.getEffectiveLevel() > logging.WARNING:
+        _log.setLevel(logging.WARNING)
     _log.addHandler(recorder)
     found: list[HostWarning] = []
     try:
         yield found
     finally:
         _log.removeHandler(recorder)
+        _log.setLevel(level)
         found.extend(w for w in map(_host_warning, recorder.records) if w is not None)
 
 

@@ -8,6 +8,7 @@ the kit's plugin too).
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -666,3 +667,29 @@ def test_the_public_names_are_sorted_and_exist() -> None:
     )
     assert all(hasattr(testing, name) for name in testing.__all__)
     assert reference_runtime.Runtime.close.__doc__
+
+
+@pytest.fixture
+def raising_echo(tmp_path: Path) -> Any:
+    """A host over an echo plugin whose hook raises, built as the kora_plugin fixture builds it."""
+    write_echo(tmp_path, ECHO.replace('return {"context"', 'raise KeyError("user")  #'))
+    target = testing.resolve_plugin(tmp_path / "plugins" / "echo", tmp_path)
+    home, scratch = tmp_path / "home", tmp_path / "scratch"
+    home.mkdir()
+    scratch.mkdir()
+    with testing.isolation(home, target=target, scratch=scratch):
+        host = PluginHost(home=home, scratch=scratch, target=target)
+        yield host
+        host.close()
+
+
+def test_a_quieted_runtime_logger_does_not_hide_the_plugins_failure(
+    raising_echo: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger("reference_runtime"), "level", logging.ERROR)
+
+    with pytest.raises(PluginMisbehaved, match=r"pre_llm_call callback .* raised KeyError") as info:
+        raising_echo.invoke_hook("pre_llm_call", user_message="hi")
+
+    assert isinstance(info.value.__cause__, KeyError)
+    assert logging.getLogger("reference_runtime").level == logging.ERROR
