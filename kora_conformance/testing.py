@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from reference_runtime import (
+    DEFAULT_ENTRY_POINT_GROUPS,
     IDENTITY_HOOK,
     Candidate,
     Discovery,
@@ -60,7 +61,7 @@ from reference_runtime import (
 )
 from reference_runtime import _loading as loading
 
-from ._errors import KitError
+from ._errors import KitError, TargetError
 from ._targets import Target, resolve_targets
 from ._virtual_run import virtual_run
 from ._wire import _reply, system_texts
@@ -679,17 +680,22 @@ def resolve_plugin(source: str | os.PathLike[str], cwd: Path) -> Target:
     directory, a project directory declaring an entry point, or an installed plugin's
     entry-point name (relative paths from ``cwd``).
 
-    :raises TargetError: ``source`` names no plugin.
-    :raises ValueError: it names several; the message lists them.
+    :raises TargetError: ``source`` names no plugin, or several; the message says how to name
+        the one to test.
     """
-    targets, _ = resolve_targets([os.fspath(source)], cwd)
+    how = (
+        "pass --kora-plugin DIR|NAME, or override the kora_plugin_source fixture in your "
+        "conftest.py to return the plugin to test"
+    )
+    try:
+        targets, _ = resolve_targets([os.fspath(source)], cwd)
+    except TargetError as exc:
+        msg = f"the kora_plugin fixture found no plugin to test: {exc}; {how}"
+        raise TargetError(msg) from None
     if len(targets) != 1:
         names = ", ".join(t.name for t in targets)
-        msg = (
-            f"{os.fspath(source)} holds several plugins ({names}); override the "
-            "kora_plugin_source fixture in your conftest.py to return the one to test"
-        )
-        raise ValueError(msg)
+        msg = f"{os.fspath(source)} holds several plugins ({names}); {how}"
+        raise TargetError(msg)
     return targets[0]
 
 
@@ -697,7 +703,7 @@ def _entry_point_packages(target: Target) -> set[str]:
     """Top-level packages of the target's entry point (its modules belong to the plugin)."""
     values = [target.entry_point[1]] if target.entry_point is not None else []
     if target.route == "entry_point" and not values:
-        for group in ("hermes_agent.plugins", "kora.plugins"):
+        for group in DEFAULT_ENTRY_POINT_GROUPS:
             values += [
                 ep.value for ep in importlib.metadata.entry_points(group=group, name=target.name)
             ]
@@ -742,15 +748,9 @@ class PluginHost:
             )
             raise RuntimeError(msg)
 
-    def use_plugin(self, target: Target) -> None:
-        """Make ``target`` the plugin under test (before the runtime loads)."""
-        self._before_load(f"test plugin {target.name!r}")
-        self.target = target
-
     def write_fallback_prompt(self, text: str) -> Path:
         """Write the runtime's default fallback system prompt (``~/.kora/...`` in the test's
         home), which is read when no provider claims the identity; returns its path."""
-        self._before_load("write the fallback prompt")
         path = self.home / ".kora" / "kora_system_prompt.md"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

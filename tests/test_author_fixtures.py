@@ -131,6 +131,10 @@ def test_the_daemon_fires_every_minute(kora_plugin):
     assert kora_plugin.module.TICKS == [1, 1]
 
 
+def test_kora_runtime_is_the_same_host(kora_plugin, kora_runtime):
+    assert kora_runtime is kora_plugin
+
+
 def test_nothing_is_left_behind():
     assert "agent" not in sys.modules
     assert not [n for n in sys.modules if n.startswith("hermes_plugins.")]
@@ -204,7 +208,7 @@ def test_an_authors_suite_using_every_fixture_passes(pytester: pytest.Pytester) 
 
     result = run(pytester, "--kora-plugin", "plugins/echo", "tests")
 
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=9)
 
 
 def test_the_plugin_can_be_named_by_overriding_kora_plugin_source(
@@ -218,7 +222,7 @@ def test_the_plugin_can_be_named_by_overriding_kora_plugin_source(
 
     result = run(pytester, "tests")
 
-    result.assert_outcomes(passed=8)
+    result.assert_outcomes(passed=9)
 
 
 def test_an_uninstalled_entry_point_project_is_found_in_the_rootdir(
@@ -262,6 +266,20 @@ def test_an_uninstalled_entry_point_project_is_found_in_the_rootdir(
     result = run(pytester, "tests")
 
     result.assert_outcomes(passed=2)
+
+
+def test_a_rootdir_without_a_plugin_says_how_to_name_one(pytester: pytest.Pytester) -> None:
+    write_suite(pytester, "def test_it(kora_plugin):\n    pass\n")
+
+    result = run(pytester, "tests")
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*TargetError: the kora_plugin fixture found no plugin to test: * is not a plugin*; "
+            "pass --kora-plugin DIR|NAME, or override the kora_plugin_source fixture*",
+        ]
+    )
 
 
 def test_a_plugin_that_fails_to_load_fails_the_authors_test_readably(
@@ -389,9 +407,9 @@ def test_the_suite_gives_the_same_results_in_any_order_and_on_two_workers(
     backward = run(pytester, *base, *leak_reversed, b, a)
     workers = pytester.runpytest_subprocess("-p", "no:randomly", "-n", "2", *base, "tests")
 
-    assert outcomes(forward) == {"passed": 11}
-    assert outcomes(backward) == {"passed": 11}
-    assert outcomes(workers) == {"passed": 11}
+    assert outcomes(forward) == {"passed": 12}
+    assert outcomes(backward) == {"passed": 12}
+    assert outcomes(workers) == {"passed": 12}
 
 
 # --- the host, used directly --------------------------------------------------------------------
