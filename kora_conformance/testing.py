@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -71,6 +72,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOOK_RULES",
+    "PRE_LLM_CALL_CAP",
+    "TEST_API_KEY",
+    "CliParts",
     "Companions",
     "DaemonRun",
     "HookOutcome",
@@ -1003,8 +1007,8 @@ class PluginHost:
         :returns: what the handler returned, and what it printed to stdout.
         :raises UnsupportedByRuntime: the runtime records no CLI commands.
         :raises LookupError: no loaded plugin registered it.
-        :raises PluginMisbehaved: ``argv`` does not parse (argparse's message), or there is no
-            handler to call.
+        :raises ValueError: ``argv`` does not parse (argparse's message says why).
+        :raises PluginMisbehaved: there is no handler to call.
         """
         recorders = [(k, c) for k, c in self._contexts() if isinstance(c, RecordsCliCommands)]
         if not recorders:
@@ -1027,10 +1031,10 @@ class PluginHost:
                 namespace = parser.parse_args([name, *argv])
         except (argparse.ArgumentError, SystemExit) as exc:
             msg = (
-                f"hermes {name} {' '.join(argv)}: the arguments do not parse with the parser "
-                f"its setup_fn built: {errors.getvalue().strip() or exc}"
+                f"hermes {shlex.join([name, *argv])}: the arguments do not parse with the "
+                f"parser its setup_fn built: {errors.getvalue().strip() or exc}"
             )
-            raise PluginMisbehaved(msg) from None
+            raise ValueError(msg) from None
         call = handler if handler is not None else getattr(namespace, "func", None)
         if not callable(call):
             msg = (
