@@ -711,3 +711,23 @@ def test_a_quieted_runtime_logger_does_not_hide_the_plugins_failure(
 
     assert isinstance(info.value.__cause__, KeyError)
     assert logging.getLogger("reference_runtime").level == logging.ERROR
+
+
+@pytest.mark.anyio
+async def test_daemons_run_from_an_async_test(kora_runtime: PluginHost) -> None:
+    ticks: list[int] = []
+
+    def register(ctx: Any) -> None:
+        ctx.register_background_daemon(
+            "kct.ticker",
+            lambda coordinator=None: None,
+            lambda: None,
+            periodic_task=reference_runtime.PeriodicTaskSpec(30, lambda: ticks.append(1), "t"),
+        )
+
+    kora_runtime.companions.plugin("kct_ticker", register)
+
+    run = kora_runtime.run_daemons(100)
+
+    assert run.fires("t") == [30.0, 60.0, 90.0]
+    assert ticks == [1, 1, 1]
