@@ -16,7 +16,26 @@ import pytest
 if TYPE_CHECKING:
     from .testing import Companions, PluginHost
 
-__all__ = ["kora_companions", "kora_plugin", "kora_plugin_source", "kora_runtime"]
+__all__ = [
+    "kora_companions",
+    "kora_plugin",
+    "kora_plugin_source",
+    "kora_runtime",
+    "pytest_collectreport",
+]
+
+#: Added to a collection error caused by importing a fork-style plugin at a test module's top.
+AGENT_HINT = (
+    "The fork's agent.* import paths exist only while a kora fixture (kora_plugin, "
+    "kora_runtime) is active, so a plugin that imports them cannot be imported at the top of a "
+    "test module. Reach the plugin through kora_plugin.module, or import it inside the test."
+)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """Explain a test module that failed to import because ``agent`` was missing."""
+    if report.failed and "No module named 'agent'" in str(report.longrepr):
+        report.sections.append(("kora_conformance", AGENT_HINT))
 
 
 @pytest.fixture

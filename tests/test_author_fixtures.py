@@ -282,6 +282,35 @@ def test_a_rootdir_without_a_plugin_says_how_to_name_one(pytester: pytest.Pytest
     )
 
 
+def test_importing_a_fork_style_plugin_at_the_top_of_a_test_module_says_what_to_do(
+    pytester: pytest.Pytester,
+) -> None:
+    write_echo(pytester.path)
+    write_suite(
+        pytester,
+        """
+        import sys
+
+        sys.path.insert(0, "plugins")
+        import echo
+
+        def test_it():
+            pass
+        """,
+    )
+
+    result = run(pytester, "--kora-plugin", "plugins/echo", "tests")
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*No module named 'agent'*",
+            "*kora_conformance*",
+            "The fork's agent.* import paths exist only while a kora fixture*",
+        ]
+    )
+
+
 def test_a_plugin_that_fails_to_load_fails_the_authors_test_readably(
     pytester: pytest.Pytester,
 ) -> None:
