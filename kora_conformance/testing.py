@@ -1100,7 +1100,8 @@ def isolation(
     """
     roots = [home] + ([scratch] if scratch is not None else [])
     packages = _entry_point_packages(target) if target is not None else set()
-    resolved_roots = [r.resolve() for r in roots]
+    # Both spellings: a module's __file__ keeps the path it was imported by (a symlinked /tmp).
+    resolved_roots = [*roots, *(r.resolve() for r in roots)]
     saved_modules = dict(sys.modules)
     set_aside = {n: m for n, m in saved_modules.items() if _owned(n, m, resolved_roots, packages)}
     saved_path, saved_meta_path = list(sys.path), list(sys.meta_path)
