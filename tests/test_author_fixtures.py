@@ -29,6 +29,7 @@ from kora_conformance.testing import (
     UnsupportedByRuntime,
     combine_results,
 )
+from kora_conformance.testing._companions import HostRuntime
 from reference_runtime import IdentitySpec, PluginContext
 
 pytest_plugins = ["pytester"]
@@ -634,7 +635,7 @@ class RecordingContext(PluginContext):
 
 @pytest.fixture
 def recording_runtime(kora_runtime: PluginHost, monkeypatch: pytest.MonkeyPatch) -> PluginHost:
-    monkeypatch.setattr(testing._HostRuntime, "context_class", RecordingContext)
+    monkeypatch.setattr(HostRuntime, "context_class", RecordingContext)
     return kora_runtime
 
 
