@@ -20,6 +20,9 @@ __all__ = [
     "pytest_sessionstart",
 ]
 
+#: The fixtures for authors' own tests, in every run (they import the runtime only when used).
+pytest_plugins = ["kora_conformance._fixtures"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kora-conformance", "Kora plugin contract certification")

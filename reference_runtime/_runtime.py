@@ -14,7 +14,7 @@ import traceback
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from . import compat
 from ._clock import Clock
@@ -36,6 +36,8 @@ from ._registrations import CommandRecord, Registration, RegistrationStore, Tool
 __all__ = ["LoadReport", "LoadedPlugin", "Runtime", "read_fallback_identity"]
 
 _log = logging.getLogger("reference_runtime")
+
+_R = TypeVar("_R", bound="Runtime")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +134,8 @@ class Runtime:
 
     :param config: what to load; an empty configuration loads nothing.
     :param install_compat: make the fork's ``agent.*`` import paths available before loading
-        (see :mod:`reference_runtime.compat`), for plugins written against the fork.
+        (see :mod:`reference_runtime.compat`), for plugins written against the fork, until
+        :meth:`close` (``with Runtime(...) as runtime:`` closes it at the end of the block).
 
     Extension seams: the classes below and :meth:`import_plugin` are what a subclass replaces to
     build a variant runtime (the conformance kit's deliberately broken runtimes do). They are
@@ -164,6 +167,18 @@ class Runtime:
         #: What ``ctx.llm.complete`` calls, as ``backend(plugin, messages, **options)``;
         #: ``None`` (the default) means no model, and ``ctx.llm`` says so.
         self.llm_backend: LLMBackend | None = None
+
+    def close(self) -> None:
+        """Give back what this runtime holds in the process: the compatibility aliases it
+        installed go once no other open runtime holds them. Closing twice is harmless; the
+        plugins' modules stay imported."""
+        compat.release(self)
+
+    def __enter__(self: _R) -> _R:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @property
     def plugin_manager(self) -> Any:
@@ -202,7 +217,7 @@ class Runtime:
         if self._report is not None:
             return self._report
         if self._install_compat:
-            compat.install()
+            compat.hold(self)
         report = LoadReport()
         found = self.discover()
         report.shadowed.extend(_enabled_only(found.shadowed, self.config.enabled))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
+import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
@@ -25,7 +27,16 @@ from ._daemons import (
 )
 from ._identity import IdentityProvider, IdentitySpec
 
-__all__ = ["ALIASES", "install", "installed", "is_installed", "isolated_defaults", "uninstall"]
+__all__ = [
+    "ALIASES",
+    "hold",
+    "install",
+    "installed",
+    "is_installed",
+    "isolated_defaults",
+    "release",
+    "uninstall",
+]
 
 _log = logging.getLogger("reference_runtime")
 
@@ -102,6 +113,56 @@ def uninstall() -> None:
         return
     for name in [*ALIASES, "agent"]:
         sys.modules.pop(name, None)
+
+
+#: The objects (runtimes) currently holding the aliases through :func:`hold`.
+_holders: weakref.WeakSet[object] = weakref.WeakSet()
+#: Whether the aliases in ``sys.modules`` were installed for the holders (and so go with them).
+_held_install = False
+_hold_lock = threading.Lock()
+
+
+def hold(owner: object) -> bool:
+    """Install the aliases on behalf of ``owner`` until :func:`release` is called for it.
+
+    Holds nest: the aliases go when the last holder releases them, and only if they were not
+    already installed (by :func:`install`, say) when the first holder took them. This is what
+    ``Runtime(..., install_compat=True)`` uses, so a closed runtime leaves no ``agent`` module
+    behind for the next test to depend on. ``owner`` must be weak-referenceable (an instance
+    of a plain class is); one garbage-collected without releasing stops counting as a holder,
+    but does not remove the aliases.
+
+    :returns: like :func:`install`; on ``False`` (a real ``agent`` package) ``owner`` holds
+        nothing.
+    """
+    global _held_install  # noqa: PLW0603 - one process-wide hold count, like sys.modules
+    with _hold_lock:
+        if not is_installed():
+            # Removed behind the holders' backs (uninstall(), a test restoring sys.modules):
+            # their holds ended with the aliases.
+            _holders.clear()
+            if not install():
+                return False
+            _held_install = True
+        elif not _holders:
+            _held_install = False
+        _holders.add(owner)
+        return True
+
+
+def release(owner: object) -> None:
+    """Give up ``owner``'s hold; the last release removes aliases the holds installed.
+
+    Releasing an object that holds nothing (or twice) does nothing.
+    """
+    global _held_install  # noqa: PLW0603 - see hold
+    with _hold_lock:
+        if owner not in _holders:
+            return
+        _holders.discard(owner)
+        if not _holders and _held_install:
+            _held_install = False
+            uninstall()
 
 
 @contextmanager

@@ -165,3 +165,71 @@ def test_the_compat_aliases_fixture_works(compat_aliases: None) -> None:
     from agent.identity_spec import IdentitySpec
 
     assert IdentitySpec is reference_runtime.IdentitySpec
+
+
+class Holder:
+    """Something that can hold the aliases (weak-referenceable, unlike a bare object())."""
+
+
+def test_hold_installs_until_the_last_holder_releases() -> None:
+    first, second = Holder(), Holder()
+
+    assert compat.hold(first) is True
+    assert compat.hold(second) is True
+    compat.release(first)
+    assert compat.is_installed()
+    compat.release(second)
+
+    assert "agent" not in sys.modules
+    assert "agent.identity_spec" not in sys.modules
+
+
+def test_release_keeps_aliases_installed_before_the_first_hold() -> None:
+    compat.install()
+    holder = Holder()
+
+    compat.hold(holder)
+    compat.release(holder)
+
+    assert compat.is_installed()
+
+
+def test_release_of_a_non_holder_is_harmless() -> None:
+    compat.release(Holder())
+
+    assert "agent" not in sys.modules
+
+
+def test_a_closed_runtime_leaves_no_agent_module(
+    make_plugin: Callable[..., Path], plugins_root: Path
+) -> None:
+    make_plugin("kct_fork", FORK_PLUGIN)
+    config = RuntimeConfig(
+        enabled=("kct_fork",), plugin_dirs=(plugins_root,), entry_point_groups=()
+    )
+
+    with Runtime(config, install_compat=True) as runtime:
+        assert runtime.resolve_identity().plugin == "kct_fork"
+        assert compat.is_installed()
+    runtime.close()  # closing twice is harmless
+
+    assert "agent" not in sys.modules
+    assert "agent.identity_spec" not in sys.modules
+
+
+def test_one_runtime_closing_keeps_the_aliases_another_open_runtime_holds(
+    make_plugin: Callable[..., Path], plugins_root: Path
+) -> None:
+    make_plugin("kct_fork", FORK_PLUGIN)
+    config = RuntimeConfig(
+        enabled=("kct_fork",), plugin_dirs=(plugins_root,), entry_point_groups=()
+    )
+    first, second = Runtime(config, install_compat=True), Runtime(config, install_compat=True)
+    first.load()
+    second.load()
+
+    first.close()
+    assert compat.is_installed()
+    second.close()
+
+    assert "agent" not in sys.modules
