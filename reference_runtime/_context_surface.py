@@ -154,6 +154,38 @@ class HermesSurface:
         staged = [] if self._committed else [r for r in self._records if r.kind == kind]
         return (*committed, *staged)
 
+    # --- what the plugin registered, as the author-test helpers read it ---------------------
+
+    def _own(self, kind: str, name: str) -> Registration | None:
+        return next((r for r in self._records if r.kind == kind and r.key == name), None)
+
+    def tool_names(self) -> list[str]:
+        """The tools this plugin registered, in registration order."""
+        return [r.key for r in self._records if r.kind == "tool"]
+
+    def tool_handler(self, name: str) -> Callable[..., Any] | None:
+        """The handler of this plugin's tool ``name``, or ``None``."""
+        record = self._own("tool", name)
+        return record["handler"] if record is not None else None
+
+    def command_names(self) -> list[str]:
+        """The slash commands this plugin registered (without the ``/``), in order."""
+        return [r.key for r in self._records if r.kind == "command"]
+
+    def command_handler(self, name: str) -> Callable[..., Any] | None:
+        """The handler of this plugin's slash command ``/name``, or ``None``."""
+        record = self._own("command", name)
+        return record["handler"] if record is not None else None
+
+    def cli_command_names(self) -> list[str]:
+        """The ``hermes <name>`` subcommands this plugin registered, in order."""
+        return [r.key for r in self._records if r.kind == "cli_command"]
+
+    def cli_command(self, name: str) -> tuple[Callable[..., Any], Callable[..., Any] | None] | None:
+        """``(setup_fn, handler_fn)`` of this plugin's subcommand ``name``, or ``None``."""
+        record = self._own("cli_command", name)
+        return (record["setup_fn"], record["handler_fn"]) if record is not None else None
+
     def has_capability(self, capability: str) -> bool:
         """Whether the plugin holds ``capability``: the reference grants what the manifest's
         ``capabilities`` list declares (it has no consent step)."""
