@@ -7,9 +7,9 @@ One run, on asyncio, in four phases:
    the entry says so, and always for a listener without an entry (nothing declares it optional).
    Fatal: stop starting, skip to phase 4, exit status 1. Otherwise: log it and go on; the failed
    daemon is never shut down and its periodic task never runs. Startups have no timeout of their
-   own (connecting may legitimately take long); the end of the run bounds them: a shutdown
-   request, a signal or ``until`` cancels the pending startup (it gets a grace to unwind, then is
-   abandoned) and starts no more.
+   own (connecting may legitimately take long); a shutdown request or a signal cuts them short:
+   it cancels the pending startup (which gets a grace to unwind, then is abandoned) and starts no
+   more.
 2. **Drive** every periodic task once all startups are done: each driver sleeps one interval,
    then calls, for ever; an exception is logged and the next interval fires as usual. A task
    known to both sides (the same callback on an entry and on the listener side) runs once.
@@ -36,6 +36,7 @@ it happens, or both.
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import contextlib
 import dataclasses
@@ -61,6 +62,7 @@ __all__ = [
     "Coordinator",
     "EventKind",
     "TimelineEvent",
+    "WorkerThread",
 ]
 
 _log = logging.getLogger("reference_runtime.daemons")
@@ -132,6 +134,45 @@ class TimelineEvent:
             "detail": self.detail,
             "fatal": self.fatal,
         }
+
+
+class WorkerThread:
+    """The worker thread a synchronous shutdown runs on, as :attr:`Coordinator.abandoned_threads`
+    lists it: like a daemon :class:`threading.Thread`, it never holds up the process's exit.
+
+    Started with :mod:`_thread` rather than as a :class:`threading.Thread`: freezegun reads the
+    real clock for code a few frames above the threading module's, so on a ``threading.Thread``
+    a shutdown would see real time while the rest of a virtual run sees virtual time.
+    """
+
+    daemon = True
+
+    def __init__(self, name: str, function: Callable[[], None]) -> None:
+        self.name = name
+        self._function = function
+        self._finished = threading.Event()
+
+    def start(self) -> None:
+        _thread.start_new_thread(self._run, ())
+
+    def _run(self) -> None:
+        threading.current_thread().name = self.name
+        try:
+            self._function()
+        finally:
+            self._finished.set()
+
+    def is_alive(self) -> bool:
+        """Whether the shutdown is still running."""
+        return not self._finished.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait up to ``timeout`` seconds for the shutdown to return."""
+        self._finished.wait(timeout)
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_alive() else "finished"
+        return f"WorkerThread({self.name!r}, {state})"
 
 
 @dataclasses.dataclass
@@ -244,7 +285,7 @@ class Coordinator:
         self._started: list[_Started] = []
         self._drivers: list[asyncio.Task[None]] | None = None  # None until the drivers start
         self._abandoned: list[asyncio.Task[Any]] = []
-        self._abandoned_threads: list[threading.Thread] = []
+        self._abandoned_threads: list[WorkerThread] = []
         self._stop = asyncio.Event()
         self._stop_reason: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -285,8 +326,8 @@ class Coordinator:
         return tuple(self._abandoned)
 
     @property
-    def abandoned_threads(self) -> tuple[threading.Thread, ...]:
-        """Worker threads of synchronous shutdowns that overran their timeout; daemon threads."""
+    def abandoned_threads(self) -> tuple[WorkerThread, ...]:
+        """Worker threads of synchronous shutdowns that overran their timeout, still running."""
         return tuple(self._abandoned_threads)
 
     def fire_counts(self) -> dict[str, int]:
@@ -317,9 +358,9 @@ class Coordinator:
         Every daemon that started is shut down exactly once before this returns or raises,
         whatever happened meanwhile.
 
-        :param until: stop after this many seconds on the clock from the start of the run (a
-            startup still pending then is cancelled); ``None`` waits for a shutdown request.
-            Fires due exactly at ``until`` still happen.
+        :param until: stop after this many seconds on the clock from the start of the run, once
+            the startups are done (it does not cut a startup short); ``None`` waits for a
+            shutdown request. Fires due exactly at ``until`` still happen.
         :raises RuntimeError: the coordinator already ran.
         :raises ValueError: ``until`` is negative or not finite.
         :raises asyncio.CancelledError: the run was cancelled from outside (after the shutdowns).
@@ -401,8 +442,10 @@ class Coordinator:
 
     async def _start_all(self) -> bool:
         """Start everything; return ``False`` after a fatal failure."""
+        # Only a request or a signal cuts a startup short, not ``until``: in virtual time, a
+        # startup waiting on something real (I/O, a real sleep) leaves the loop looking idle,
+        # and the whole run would pass at once.
         stop = asyncio.ensure_future(self._stop.wait())
-        end = self._end_timer()
         self._starting = True
         try:
             for name, entry in self._start_plan():
@@ -411,7 +454,7 @@ class Coordinator:
                 fatal = entry.fatal_on_startup_failure if entry is not None else True
                 task = asyncio.ensure_future(_guarded(self._start_one(name, entry)))
                 task.set_name(f"startup:{name}")
-                why = await self._await_startup(task, stop, end)
+                why = await self._await_startup(task, stop)
                 if why is None and not task.cancelled() and task.exception() is None:
                     self._started.append(task.result())
                     self._record(EventKind.STARTUP_OK, daemon=name)
@@ -420,31 +463,23 @@ class Coordinator:
                     return False
         finally:
             self._starting = False
-            await _cancel([stop] if end is None else [stop, end])
+            await _cancel([stop])
         return True
 
     async def _await_startup(
-        self,
-        task: asyncio.Task[_Started],
-        stop: asyncio.Future[Any],
-        end: asyncio.Future[Any] | None,
+        self, task: asyncio.Task[_Started], stop: asyncio.Future[Any]
     ) -> str | None:
-        """Wait for a startup, or for the run to end first; ``None``, or why it was cut short.
+        """Wait for a startup, or for a shutdown request first; ``None``, or why it was cut short.
 
-        A startup still pending when the run ends is cancelled and gets a grace to unwind; one
-        that ignores that is abandoned.
+        A startup still pending when shutdown is requested is cancelled and gets a grace to
+        unwind; one that ignores that is abandoned.
         """
-        waiters: list[asyncio.Future[Any]] = [task, stop] if end is None else [task, stop, end]
         try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([task, stop], return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             self._cancelled_from_outside()
         if task.done():
             return None
-        if end is not None and end.done():
-            end.result()  # the clock refused the sleep: that breaks the run, not the startup
-            if self._stop_reason is None:
-                self.request_shutdown(self._ran_for())
         task.cancel()
         why = f"cancelled: still starting when the run was stopped ({self._stop_reason})"
         if not await self._race(task, _CANCEL_GRACE):
@@ -698,7 +733,7 @@ class Coordinator:
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
                 loop.call_soon_threadsafe(settle, result, error)
 
-        thread = threading.Thread(target=work, name=f"shutdown:{name}", daemon=True)
+        thread = WorkerThread(f"shutdown:{name}", work)
         paused = (
             self._clock.paused()
             if isinstance(self._clock, VirtualClock)

@@ -12,6 +12,7 @@ milliseconds here), and the signals, which are real.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import signal
 import threading
@@ -225,16 +226,19 @@ def test_a_request_cancels_a_startup_that_never_returns_and_unwinds_the_started(
     assert "operator" in failed.detail
 
 
-def test_the_end_of_the_run_bounds_a_startup_that_never_returns() -> None:
+def test_until_does_not_cut_a_startup_waiting_on_real_time_short() -> None:
     plant = Plant()
-    entries = [plant.daemon("a"), plant.daemon("stuck", startup=_forever)]
+
+    async def slow(coordinator: Any = None) -> None:
+        await asyncio.sleep(0.01)  # real time: the loop looks idle meanwhile
+        plant.calls.append("start slow")
+
+    entries = [plant.daemon("slow", startup=slow, task=lambda: None)]
     coordinator = Coordinator(entries, clock=VirtualClock())
 
-    assert run_to_end(coordinator, until=60) is None
-    assert plant.calls == ["start a", "stop a"]
-    failed = next(e for e in coordinator.timeline if e.kind is K.STARTUP_FAILED)
-    assert (failed.daemon, failed.at) == ("stuck", 60.0)
-    assert coordinator.exit_status == EXIT_OK  # not declared fatal
+    assert run_to_end(coordinator, until=35) is None
+    assert plant.calls == ["start slow", "stop slow"]
+    assert coordinator.fire_counts() == {"slow.task": 3}
 
 
 def test_a_startup_that_ignores_cancellation_is_abandoned_after_a_grace() -> None:
@@ -247,14 +251,27 @@ def test_a_startup_that_ignores_cancellation_is_abandoned_after_a_grace() -> Non
             except asyncio.CancelledError:
                 continue
 
-    entries = [plant.daemon("a"), plant.daemon("stubborn", startup=stubborn)]
+    async def stop_soon(coordinator: Any = None) -> None:
+        async def request() -> None:
+            await coordinator.clock.sleep(5)
+            coordinator.request_shutdown("operator")
+
+        background.append(asyncio.create_task(request()))
+
+    background: list[asyncio.Task[None]] = []
+    entries = [
+        plant.daemon("a"),
+        plant.daemon("requester", startup=stop_soon),
+        plant.daemon("stubborn", startup=stubborn),
+    ]
     coordinator = Coordinator(entries, clock=VirtualClock())
 
     started = time.perf_counter()
-    assert run_to_end(coordinator, until=60) is None
+    assert run_to_end(coordinator) is None
     assert time.perf_counter() - started < 5
-    assert plant.calls == ["start a", "stop a"]
+    assert plant.calls == ["start a", "stop requester", "stop a"]
     failed = next(e for e in coordinator.timeline if e.kind is K.STARTUP_FAILED)
+    assert (failed.daemon, failed.at) == ("stubborn", 5.0 + 1.0)  # after the grace
     assert "ignored cancellation" in failed.detail
     assert [t.get_name() for t in coordinator.abandoned] == ["startup:stubborn"]
 
@@ -376,6 +393,20 @@ def test_plugin_code_runs_on_the_loop_thread_except_synchronous_shutdowns() -> N
     assert threads["sync startup"] is threads["fire"] is threads["async shutdown"] is main
     assert threads["sync shutdown"] is not main
     assert threads["sync shutdown"].name == "shutdown:sync"
+
+
+def test_a_synchronous_shutdown_on_its_thread_reads_the_virtual_wall_clock() -> None:
+    epoch = dt.datetime(2100, 6, 1, tzinfo=dt.timezone.utc)
+    stamps: list[float] = []
+    entry = BackgroundDaemonEntry(
+        "stamper",
+        lambda coordinator: None,  # type: ignore[arg-type,return-value]
+        lambda: stamps.append(time.time()),  # type: ignore[arg-type,func-returns-value]
+    )
+    coordinator = Coordinator([entry], clock=VirtualClock(epoch=epoch, wall_clock=True))
+
+    assert run_to_end(coordinator, until=3_600) is None
+    assert stamps == [epoch.timestamp() + 3_600]
 
 
 # --- the timeline as a stream -----------------------------------------------------------------
