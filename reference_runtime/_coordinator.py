@@ -647,10 +647,13 @@ class Coordinator:
     async def _stop_all(self) -> None:
         if self._drivers is not None:
             drivers = self._drivers
-            try:
-                await _cancel(drivers)
-            except asyncio.CancelledError:
-                self._cancelled_from_outside()  # they are cancelled all the same
+            for driver in drivers:
+                driver.cancel()
+            # A callback that ignores cancellation must not hold up the shutdowns: a grace,
+            # then its driver is abandoned.
+            unwound = asyncio.gather(*drivers, return_exceptions=True)
+            if not await self._race(unwound, _CANCEL_GRACE):
+                self._abandoned += [driver for driver in drivers if not driver.done()]
             self._record(EventKind.DRIVERS_CANCELLED, detail=f"{len(drivers)} periodic tasks")
             self._drivers = None
         while self._started:
@@ -739,12 +742,14 @@ class Coordinator:
             if isinstance(self._clock, VirtualClock)
             else contextlib.nullcontext()
         )
+        deadline = loop.time() + timeout
         with paused:
             thread.start()
-            try:
-                await asyncio.wait([done], timeout=timeout)
-            except asyncio.CancelledError:
-                self._cancelled_from_outside()
+            while not done.done() and loop.time() < deadline:
+                try:
+                    await asyncio.wait([done], timeout=deadline - loop.time())
+                except asyncio.CancelledError:
+                    self._cancelled_from_outside()  # re-raised by run() once all is down
         if not done.done():
             done.cancel()
             self._abandoned_threads.append(thread)
@@ -778,14 +783,16 @@ class Coordinator:
     async def _race(self, task: asyncio.Future[Any], seconds: float) -> bool:
         """Wait for ``task`` up to ``seconds`` on the clock; whether it is done.
 
-        Cancellation from outside cuts the wait short (and is re-raised by :meth:`run` at the
-        end), so that the remaining daemons are still shut down.
+        Cancellation from outside does not cut the wait short (the wait is bounded anyway):
+        :meth:`run` re-raises it once every started daemon is shut down.
         """
         timer = asyncio.ensure_future(self._clock.sleep(seconds))
         try:
-            await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            self._cancelled_from_outside()
+            while not (task.done() or timer.done()):
+                try:
+                    await asyncio.wait([task, timer], return_when=asyncio.FIRST_COMPLETED)
+                except asyncio.CancelledError:
+                    self._cancelled_from_outside()
         finally:
             timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -440,3 +440,63 @@ def test_a_raising_event_sink_is_dropped_and_the_run_goes_on(
     assert run_to_end(coordinator, until=10) is None
     assert plant.calls == ["start a", "stop a"]
     assert "disk full" in caplog.text
+
+
+# --- the run itself interrupted ---------------------------------------------------------------
+
+
+def test_a_second_cancellation_during_the_shutdowns_still_shuts_every_daemon_down() -> None:
+    plant = Plant()
+    box: list[asyncio.Task[int]] = []
+
+    async def slow_stop() -> None:
+        box[0].cancel()  # cancelled again, while shutting down
+        await coordinator.clock.sleep(1)
+        plant.calls.append("stop slow")
+
+    entries = [plant.daemon("a"), plant.daemon("slow", shutdown=slow_stop), plant.daemon("c")]
+    coordinator = Coordinator(entries, clock=VirtualClock())
+
+    async def main() -> None:
+        box.append(asyncio.create_task(coordinator.run()))
+        await coordinator.clock.sleep(10)
+        box[0].cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await box[0]
+
+    asyncio.run(asyncio.wait_for(main(), 5))
+    assert plant.stopped() == ["c", "slow", "a"]  # exactly once each, in reverse
+
+
+def test_a_run_longer_than_the_virtual_wall_clock_can_go_fails_after_the_shutdowns() -> None:
+    plant = Plant()
+    coordinator = Coordinator([plant.daemon("a")], clock=VirtualClock(wall_clock=True))
+
+    raised = run_to_end(coordinator, until=1e300)
+
+    assert isinstance(raised, ValueError)
+    assert "past the virtual wall clock's range" in str(raised)
+    assert plant.calls == ["start a", "stop a"]
+    assert coordinator.exit_status == EXIT_FATAL
+
+
+def test_a_periodic_callback_that_ignores_cancellation_does_not_hold_up_the_shutdowns() -> None:
+    plant = Plant()
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                continue
+
+    entries = [plant.daemon("a"), plant.daemon("stubborn", task=stubborn)]
+    coordinator = Coordinator(entries, clock=VirtualClock())
+
+    started = time.perf_counter()
+    assert coordinator.run_sync(until=30, leftover_grace=0.02) == EXIT_OK
+    assert time.perf_counter() - started < 5
+    assert plant.stopped() == ["stubborn", "a"]
+    cancelled = next(e for e in coordinator.timeline if e.kind is K.DRIVERS_CANCELLED)
+    assert cancelled.at == 30.0 + 1.0  # after the grace
+    assert [t.get_name() for t in coordinator.abandoned] == ["periodic:stubborn.task"]
