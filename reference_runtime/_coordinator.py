@@ -305,7 +305,7 @@ class Coordinator:
 
     @property
     def timeline(self) -> tuple[TimelineEvent, ...]:
-        """Every event so far, in order."""
+        """Every event so far, in order (none kept with ``keep_timeline=False``)."""
         return tuple(self._timeline)
 
     @property
@@ -322,7 +322,8 @@ class Coordinator:
 
     @property
     def abandoned(self) -> tuple[asyncio.Task[Any], ...]:
-        """Startups and shutdowns that were cancelled and ignored it; still on the loop."""
+        """Startups, periodic drivers and shutdowns that were cancelled and ignored it, left
+        running on the loop; nothing waits for them."""
         return tuple(self._abandoned)
 
     @property
