@@ -142,7 +142,8 @@ class WorkerThread:
 
     Started with :mod:`_thread` rather than as a :class:`threading.Thread`: freezegun reads the
     real clock for code a few frames above the threading module's, so on a ``threading.Thread``
-    a shutdown would see real time while the rest of a virtual run sees virtual time.
+    a shutdown would see real time while the rest of a virtual run sees virtual time. Inside the
+    shutdown, ``threading.current_thread()`` is therefore one of threading's dummy threads.
     """
 
     daemon = True
@@ -156,7 +157,8 @@ class WorkerThread:
         _thread.start_new_thread(self._run, ())
 
     def _run(self) -> None:
-        threading.current_thread().name = self.name
+        # Not naming the thread through threading.current_thread(): that would register a
+        # dummy Thread object that threading keeps listing after the thread has ended.
         try:
             self._function()
         finally:
