@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._clock import DEFAULT_EPOCH, Clock, RealClock, VirtualClock
 from ._config import DEFAULT_ENTRY_POINT_GROUPS, RuntimeConfig, env_flag, load_config
 from ._context import PluginContext
-from ._coordinator import Coordinator, EventKind, TimelineEvent
+from ._coordinator import Coordinator, EventKind, TimelineEvent, WorkerThread
 from ._daemons import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     BackgroundDaemonEntry,
@@ -143,6 +143,7 @@ __all__ = [
     "ToolOverrideError",
     "ToolRecord",
     "VirtualClock",
+    "WorkerThread",
     "__version__",
     "background_daemon_registry",
     "describe_callable",

@@ -14,11 +14,12 @@ all sleepers due then. There is no ticking and no polling by interval: a day of 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import heapq
 import math
 import time
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Iterator, Sized
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
@@ -30,6 +31,11 @@ DEFAULT_EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 # Without a visible ready queue, the clock counts this many consecutive turns of the event loop
 # without a new sleeper before it decides everyone is blocked (see VirtualClock._is_idle).
 _SETTLE_TURNS = 16
+
+# A sleep at least this long that the float ``now + seconds`` cannot tell from ``now`` is refused:
+# a periodic task sleeping it would fire for ever at one instant. (Shorter sleeps that round away
+# are harmless one-offs, such as the last sliver of a run's remaining time.)
+_RESOLUTION = 1e-3
 
 
 @runtime_checkable
@@ -69,6 +75,17 @@ def _ready_queue(loop: asyncio.AbstractEventLoop) -> Sized | None:
     return ready if isinstance(ready, Sized) else None
 
 
+def _settle(due: list[asyncio.Future[None]], failure: Exception | None) -> None:
+    """Wake the sleepers of one deadline, with ``failure`` raised in them if there is one."""
+    for future in due:
+        if future.done():
+            continue
+        if failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(failure)
+
+
 class _Movable(Protocol):
     """What freezegun's frozen-time factory offers to move it."""
 
@@ -92,6 +109,10 @@ class VirtualClock:
         ``datetime.now()`` and friends read :meth:`wall_time`, moved at every jump (through
         freezegun, which must be installed). Off by default: patching every imported module
         costs a little at entry, and it affects every thread of the process.
+
+    A sleep the clock cannot honour raises :class:`ValueError` in the sleeper, never inside the
+    event loop (where asyncio would only log it and leave the sleeper waiting for ever): NaN, a
+    deadline past :attr:`horizon`, or a sleep too short to move a very large ``now``.
     """
 
     def __init__(
@@ -101,6 +122,13 @@ class VirtualClock:
         self._start = self._now
         self._epoch = epoch if epoch.tzinfo else epoch.replace(tzinfo=dt.timezone.utc)
         self._wall_clock = wall_clock
+        self._horizon = math.inf
+        if wall_clock:
+            latest = dt.datetime.max.replace(tzinfo=dt.timezone.utc) - self._epoch
+            # Whole seconds: a float of ~1e11 seconds cannot carry the microseconds exactly.
+            self._horizon = float(latest // dt.timedelta(seconds=1))
+        self._latest = self._start + self._horizon
+        self._paused = 0
         #: The distinct deadlines that have sleepers (a heap), and their sleepers in arrival order.
         self._deadlines: list[float] = []
         self._sleepers: dict[float, list[asyncio.Future[None]]] = {}
@@ -117,6 +145,29 @@ class VirtualClock:
     def wall_time(self) -> dt.datetime:
         """The wall-clock time that :meth:`now` stands for: ``epoch + (now - start)``."""
         return self._epoch + dt.timedelta(seconds=self._now - self._start)
+
+    @property
+    def horizon(self) -> float:
+        """How many seconds past ``start`` this clock can run: with the wall clock, as far as a
+        :class:`~datetime.datetime` reaches (the year 9999); otherwise without limit."""
+        return self._horizon
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold virtual time still for the duration, though the event loop looks idle.
+
+        For waiting on work that is not on the event loop (a worker thread, say): the loop is
+        idle meanwhile, and without the pause time would jump to the next deadline at once.
+        Nests; sleepers due meanwhile wake once the last pause ends.
+        """
+        self._paused += 1
+        try:
+            yield
+        finally:
+            self._paused -= 1
+            loop = self._loop
+            if not self._paused and loop is not None and not loop.is_closed():
+                self._schedule_advance(loop)
 
     @property
     def pending(self) -> int:
@@ -139,8 +190,13 @@ class VirtualClock:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._bind(loop)
+        if seconds > 0:
+            deadline = self._now + seconds
+            if deadline > self._latest or (deadline == self._now and seconds >= _RESOLUTION):
+                self._refuse(seconds)
+        else:
+            deadline = self._now
         future: asyncio.Future[None] = loop.create_future()
-        deadline = self._now + seconds if seconds > 0 else self._now
         due = self._sleepers.get(deadline)
         if due is None:
             self._sleepers[deadline] = [future]
@@ -152,6 +208,20 @@ class VirtualClock:
             self._advance_scheduled = True
             loop.call_soon(self._advance)
         return future
+
+    def _refuse(self, seconds: float) -> None:
+        if self._now + seconds > self._latest:
+            msg = (
+                f"VirtualClock.sleep({seconds!r}) at now={self._now!r} reaches past the virtual "
+                f"wall clock's range ({self._horizon:.0f} s after {self._epoch:%Y-%m-%d}, the "
+                "year 9999); sleep less, or run without wall_clock"
+            )
+        else:
+            msg = (
+                f"VirtualClock.sleep({seconds!r}) is too short to move now={self._now!r} (the "
+                "float cannot tell the deadline from now); start the clock nearer 0"
+            )
+        raise ValueError(msg)
 
     def _bind(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
         if self._loop is not loop:
@@ -190,20 +260,37 @@ class VirtualClock:
             del sleepers[heapq.heappop(deadlines)]
         if not deadlines:
             return
+        if self._paused:
+            return  # the last pause to end schedules the next advance
         if not self._is_idle(loop):
             self._schedule_advance(loop)
             return
         self._quiet_turns = 0
         deadline = heapq.heappop(deadlines)
+        due = sleepers.pop(deadline)
         if deadline > self._now:
+            failure = self._move_wall_clock(deadline)
+            if failure is not None:
+                # Raised here, asyncio would only log it and the sleepers would wait for ever;
+                # they hear of it instead, and time stays where it was.
+                _settle(due, failure)
+                if deadlines:
+                    self._schedule_advance(loop)
+                return
             self._now = deadline
-            if self._frozen is not None:
-                self._frozen.move_to(self.wall_time())
-        for future in sleepers.pop(deadline):
-            if not future.done():
-                future.set_result(None)
+        _settle(due, None)
         if deadlines:
             self._schedule_advance(loop)
+
+    def _move_wall_clock(self, deadline: float) -> Exception | None:
+        """Move the frozen wall clock (if any) to ``deadline``; what went wrong, if anything."""
+        if self._frozen is None:
+            return None
+        try:
+            self._frozen.move_to(self._epoch + dt.timedelta(seconds=deadline - self._start))
+        except Exception as exc:  # noqa: BLE001 - handed to the sleepers
+            return exc
+        return None
 
     def __enter__(self) -> VirtualClock:
         self._entered += 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 import textwrap
@@ -259,3 +261,235 @@ def test_an_unknown_plugin_is_reported_and_nothing_runs(
 
     assert status == 0
     assert out.splitlines()[-1] == "fires: none; exit status 0"
+
+
+# --- faults: every started daemon shut down once, a documented exit status, no hang ---------------
+
+FAULTY = """
+import asyncio
+import threading
+import time
+
+from reference_runtime import PeriodicTaskSpec
+
+
+async def start(coordinator=None):
+    pass
+
+
+async def stop():
+    pass
+
+
+def tick():
+    pass
+
+
+{body}
+
+
+def register(ctx):
+    ctx.register_background_daemon(
+        "first", start, stop, periodic_task=PeriodicTaskSpec(60, tick, "first.tick")
+    )
+    ctx.register_background_daemon("faulty", faulty_start, faulty_stop, shutdown_timeout=0.2)
+    ctx.register_background_daemon("last", start, stop)
+"""
+
+
+def faulty_plugin(root: Path, body: str) -> tuple[str, ...]:
+    """A plugin of three daemons whose middle one, ``faulty``, is ``body``'s; its CLI options."""
+    plugin = root / "plugins" / "faulty"
+    plugin.mkdir(parents=True)
+    (plugin / "plugin.yaml").write_text("name: faulty\nversion: '0.1'\n", encoding="utf-8")
+    source = FAULTY.format(body=textwrap.dedent(body))
+    (plugin / "__init__.py").write_text(source, encoding="utf-8")
+    return ("--plugins-dir", str(root / "plugins"), "--enable", "faulty")
+
+
+def kinds_by_daemon(payload: dict[str, Any], *kinds: str) -> list[tuple[str, str]]:
+    return [(e["kind"], e["daemon"]) for e in payload["timeline"] if e["kind"] in kinds]
+
+
+STOPS = ("shutdown_ok", "shutdown_timeout", "shutdown_failed")
+
+
+@pytest.mark.parametrize("value", ["3e11", "1e300"])
+def test_virtual_seconds_past_the_virtual_wall_clocks_range_is_a_usage_error(value: str) -> None:
+    started = time.perf_counter()
+    result = run_module(*EXAMPLE, "--virtual-seconds", value)
+
+    assert time.perf_counter() - started < 30
+    assert result.returncode == 2
+    assert "error: --virtual-seconds must be at most" in result.stderr
+    assert "year 9999" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("where", "exc"),
+    [
+        ("start", "SystemExit(5)"),
+        ("start", "KeyboardInterrupt()"),
+        ("start", "GeneratorExit()"),
+        ("stop", "SystemExit(6)"),
+        ("stop", "KeyboardInterrupt()"),
+    ],
+)
+def test_a_process_level_exception_from_a_plugin_is_a_fatal_failure_with_status_1(
+    tmp_path: Path, where: str, exc: str
+) -> None:
+    body = f"""
+    async def faulty_start(coordinator=None):
+        {"raise " + exc if where == "start" else "pass"}
+
+    async def faulty_stop():
+        {"raise " + exc if where == "stop" else "pass"}
+    """
+    result = run_module(*faulty_plugin(tmp_path, body), "--virtual-seconds", "600", "--json")
+
+    assert result.returncode == 1, result.stderr  # the command's status, never the plugin's
+    payload = parse(result.stdout)
+    assert payload["exit_status"] == 1
+    name = exc.split("(", maxsplit=1)[0]
+    assert f"error: the run was ended by {name}" in result.stderr
+    started = [d for k, d in kinds_by_daemon(payload, "startup_ok")]
+    stopped = [d for k, d in kinds_by_daemon(payload, *STOPS)]
+    assert stopped == started[::-1]  # each started daemon shut down once, in reverse
+    assert started == (["first"] if where == "start" else ["first", "faulty", "last"])
+
+
+def test_a_blocking_synchronous_shutdown_is_bounded_and_recorded_as_timed_out(
+    tmp_path: Path,
+) -> None:
+    body = """
+    async def faulty_start(coordinator=None):
+        pass
+
+    def faulty_stop():
+        time.sleep(31)
+    """
+    started = time.perf_counter()
+    result = run_module(*faulty_plugin(tmp_path, body), "--virtual-seconds", "60", "--json")
+
+    assert time.perf_counter() - started < 20
+    assert result.returncode == 0, result.stderr
+    payload = parse(result.stdout)
+    assert kinds_by_daemon(payload, *STOPS) == [
+        ("shutdown_ok", "last"),
+        ("shutdown_timeout", "faulty"),
+        ("shutdown_ok", "first"),
+    ]
+
+
+def test_a_shutdown_ignoring_cancellation_and_a_plugins_thread_do_not_block_the_exit(
+    tmp_path: Path,
+) -> None:
+    body = """
+    async def faulty_start(coordinator=None):
+        threading.Thread(target=threading.Event().wait, name="plugin-worker").start()
+
+    async def faulty_stop():
+        while True:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                continue
+    """
+    started = time.perf_counter()
+    result = run_module(*faulty_plugin(tmp_path, body), "--virtual-seconds", "60", "--json")
+
+    assert time.perf_counter() - started < 20
+    assert result.returncode == 0, result.stderr
+    payload = parse(result.stdout)
+    stops = kinds_by_daemon(payload, *STOPS)
+    assert stops == [
+        ("shutdown_ok", "last"),
+        ("shutdown_timeout", "faulty"),
+        ("shutdown_ok", "first"),
+    ]
+
+
+# --- real signals to a real-time run ------------------------------------------------------------
+
+
+class Child:
+    """``python -m reference_runtime daemons`` in real time, read as it prints."""
+
+    def __init__(self, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("KORA_", "ANTHROPIC_"))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reference_runtime", "daemons", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.out = b""
+
+    def wait_for(self, text: str, timeout: float = 30) -> None:
+        """Read stdout until ``text`` appears; fail (and kill the child) after ``timeout``."""
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.out:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([fd], [], [], max(remaining, 0))
+            chunk = os.read(fd, 65536) if ready else b""
+            if not chunk:
+                self.process.kill()
+                pytest.fail(f"no {text!r} within {timeout} s; stdout so far: {self.out!r}")
+            self.out += chunk
+
+    def finish(self, timeout: float = 30) -> tuple[int, str, str]:
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            pytest.fail(f"the command did not exit within {timeout} s of the signal")
+        return self.process.returncode, (self.out + out).decode(), err.decode()
+
+
+NEVER_STARTS = """
+async def faulty_start(coordinator=None):
+    await asyncio.Event().wait()
+
+async def faulty_stop():
+    pass
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_signal_cancels_a_startup_that_never_returns_and_exits_3(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    child = Child(*faulty_plugin(tmp_path, NEVER_STARTS))
+    child.wait_for("startup_ok         first")
+    child.process.send_signal(signum)
+    status, out, err = child.finish()
+
+    assert status == 3, err
+    assert "startup_failed     faulty (cancelled: still starting" in out
+    assert "shutdown_ok        first" in out
+    assert "last" not in out  # never started, so never shut down
+    assert out.rstrip().endswith("exit status 3")
+
+
+def test_sighup_shuts_every_daemon_down_like_sigterm(tmp_path: Path) -> None:
+    body = """
+    async def faulty_start(coordinator=None):
+        pass
+
+    async def faulty_stop():
+        pass
+    """
+    child = Child(*faulty_plugin(tmp_path, body))
+    child.wait_for("drivers_started")
+    child.process.send_signal(signal.SIGHUP)
+    status, out, err = child.finish()
+
+    assert status == 0, err
+    assert "shutdown_requested (SIGHUP)" in out
+    stopped = [line.split()[2] for line in out.splitlines() if "shutdown_ok" in line]
+    assert stopped == ["last", "faulty", "first"]

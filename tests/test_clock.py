@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import math
 import time
+from typing import Any
 
 import pytest
 
@@ -228,3 +229,79 @@ def test_real_clock_really_sleeps_briefly() -> None:
         return clock.now() - before
 
     assert asyncio.run(main()) >= 0.015
+
+
+# --- limits: a sleep the clock cannot honour fails in the sleeper, never in the loop -----------
+
+
+def bounded(coroutine: Any, seconds: float = 5.0) -> Any:
+    """Run ``coroutine`` with a real-time bound, so a clock that stops waking sleepers fails the
+    test instead of hanging it."""
+    return asyncio.run(asyncio.wait_for(coroutine, seconds))
+
+
+def test_the_wall_clock_range_bounds_how_far_a_virtual_clock_can_run() -> None:
+    clock = VirtualClock(epoch=EPOCH, wall_clock=True)
+    until_the_end = dt.datetime.max.replace(tzinfo=dt.timezone.utc) - EPOCH
+    assert clock.horizon == until_the_end // dt.timedelta(seconds=1)  # whole seconds, to be safe
+    assert VirtualClock().horizon == math.inf
+
+
+@pytest.mark.parametrize("seconds", [3e11, 1e300])
+def test_a_sleep_past_the_wall_clocks_range_fails_in_the_sleeper(seconds: float) -> None:
+    clock = VirtualClock(epoch=EPOCH, wall_clock=True)
+
+    async def main() -> None:
+        with pytest.raises(ValueError, match=r"past the virtual wall clock's range"):
+            await clock.sleep(seconds)
+        await clock.sleep(60)  # the clock still works afterwards
+
+    with clock:
+        bounded(main())
+    assert clock.now() == 60.0
+
+
+def test_a_sleep_too_short_to_move_a_huge_now_is_refused() -> None:
+    clock = VirtualClock(start=1e300)
+
+    async def main() -> None:
+        with pytest.raises(ValueError, match="too short to move"):
+            await clock.sleep(60)
+
+    bounded(main())
+
+
+def test_a_failure_while_jumping_reaches_the_sleepers_instead_of_stranding_them() -> None:
+    clock = VirtualClock()
+
+    class Broken:
+        def move_to(self, target: dt.datetime) -> None:
+            msg = "the frozen clock refused"
+            raise OverflowError(msg)
+
+    async def main() -> None:
+        clock._frozen = Broken()
+        with pytest.raises(OverflowError, match="refused"):
+            await clock.sleep(10)
+
+    bounded(main())
+
+
+def test_time_stands_still_while_the_clock_is_paused() -> None:
+    clock = VirtualClock()
+    woke: list[float] = []
+
+    async def sleeper() -> None:
+        await clock.sleep(10)
+        woke.append(clock.now())
+
+    async def main() -> None:
+        task = asyncio.create_task(sleeper())
+        with clock.paused():
+            await asyncio.sleep(0.02)  # real time passes, virtual time must not
+            assert woke == []
+            assert clock.now() == 0.0
+        await task
+
+    bounded(main())
+    assert woke == [10.0]
