@@ -17,7 +17,7 @@ import importlib
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol, runtime_checkable
+from typing import Any, Final, Literal, Protocol, cast, runtime_checkable
 
 __all__ = [
     "ADAPTER_PROTOCOL_VERSION",
@@ -263,7 +263,7 @@ def load_adapter(spec: str, cwd: Path | None = None) -> RuntimeAdapter:
         sys.path.insert(0, str(cwd))
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         if added:
             sys.path.remove(str(cwd))
         msg = f"--kora-runtime {spec!r}: cannot import the factory ({type(exc).__name__}: {exc})"
@@ -276,19 +276,36 @@ def load_adapter(spec: str, cwd: Path | None = None) -> RuntimeAdapter:
         raise TargetError(msg)
     try:
         adapter = factory()
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         msg = f"--kora-runtime {spec!r}: the factory raised {type(exc).__name__}: {exc}"
         raise TargetError(msg) from exc
-    if not isinstance(adapter, RuntimeAdapter):
+    try:
+        ok = isinstance(adapter, RuntimeAdapter)
+        protocol, name, version = (
+            (adapter.protocol_version, adapter.name, adapter.version) if ok else (0, "", "")
+        )
+    except (Exception, SystemExit) as exc:
+        msg = (
+            f"--kora-runtime {spec!r}: reading the adapter's name, version and "
+            f"protocol_version raised {type(exc).__name__}: {exc}"
+        )
+        raise TargetError(msg) from exc
+    if not ok:
         msg = (
             f"--kora-runtime {spec!r} returned {type(adapter).__name__}, which lacks the "
             "RuntimeAdapter attributes (name, version, protocol_version, start)"
         )
         raise TargetError(msg)
-    if adapter.protocol_version != ADAPTER_PROTOCOL_VERSION:
+    if protocol != ADAPTER_PROTOCOL_VERSION:
         msg = (
-            f"--kora-runtime {spec!r} implements adapter protocol {adapter.protocol_version}; "
+            f"--kora-runtime {spec!r} implements adapter protocol {protocol!r}; "
             f"this kit speaks version {ADAPTER_PROTOCOL_VERSION}"
         )
         raise TargetError(msg)
-    return adapter
+    if not isinstance(name, str) or not name or not isinstance(version, str):
+        msg = (
+            f"--kora-runtime {spec!r}: the adapter's name ({name!r}) must be a non-empty string "
+            f"and its version ({version!r}) a string"
+        )
+        raise TargetError(msg)
+    return cast("RuntimeAdapter", adapter)

@@ -35,6 +35,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = ["Exemption", "load_exemptions"]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_VERSION = re.compile(r"^\d+(\.\d+){0,2}$")
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -99,13 +100,48 @@ def _parse(entries: object, source: Path) -> list[Exemption]:
         found.append(
             Exemption(
                 check=entry["check"],
-                reason=str(entry.get("reason", "")),
-                until=str(entry.get("until", "")),
-                target=str(entry.get("target", "")),
+                reason=_text(entry, "reason", source),
+                until=_until(entry, source),
+                target=_text(entry, "target", source),
                 source=str(source),
             )
         )
     return found
+
+
+def _text(entry: Mapping[str, Any], key: str, source: Path) -> str:
+    value = entry.get(key, "")
+    if not isinstance(value, str):
+        msg = (
+            f"{source}: the exemption for {entry['check']} has {key} = {value!r}; {key} must be "
+            f'a string, e.g. {key} = "..."'
+        )
+        raise TargetError(msg)
+    return value
+
+
+def _until(entry: Mapping[str, Any], source: Path) -> str:
+    """``until`` as text: a real date (TOML's own date, or ``"YYYY-MM-DD"``) or a version."""
+    value = entry.get("until", "")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    problem = None
+    if not isinstance(value, str):
+        problem = f"until = {value!r} is not a string"
+    elif _DATE.match(value):
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            problem = f"until = {value!r} is not a date"
+    elif value and not _VERSION.match(value):
+        problem = f"until = {value!r} is neither a date nor a kit version"
+    if problem is not None:
+        msg = (
+            f"{source}: the exemption for {entry['check']}: {problem}; write a date "
+            '(until = "2027-03-31") or a kit version (until = "0.3.0")'
+        )
+        raise TargetError(msg)
+    return str(value)
 
 
 def load_exemptions(pyprojects: Iterable[Path]) -> list[Exemption]:
@@ -122,7 +158,14 @@ def load_exemptions(pyprojects: Iterable[Path]) -> list[Exemption]:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             msg = f"{path} cannot be read as TOML ({exc})"
             raise TargetError(msg) from exc
-        section = data.get("tool", {}).get("kora-conformance", {})
+        tool = data.get("tool", {})
+        section = tool.get("kora-conformance", {}) if isinstance(tool, Mapping) else {}
+        if not isinstance(section, Mapping):
+            msg = (
+                f"{path}: [tool.kora-conformance] must be a table (got {type(section).__name__}); "
+                "write it as [tool.kora-conformance] with exemptions = [...] inside"
+            )
+            raise TargetError(msg)
         if "exemptions" in section:
             found.extend(_parse(section["exemptions"], path))
     return found

@@ -7,6 +7,7 @@ in ordinary test runs.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import shutil
 import tempfile
@@ -33,17 +34,32 @@ from ._targets import Target, resolve_targets
 __all__ = ["KitState", "start"]
 
 
-def _exemptions_for(target: Target, cwd: Path) -> list[Exemption]:
+def _declared_exemptions(target: Target, cwd: Path) -> list[Exemption]:
     """Exemptions from the target's own project and from the invocation directory's project."""
     files = [cwd / "pyproject.toml"]
     for directory in (target.plugin_dir, target.project_dir):
         if directory is not None and (directory / "pyproject.toml") not in files:
             files.append(directory / "pyproject.toml")
-    return [
-        e
-        for e in load_exemptions(dict.fromkeys(p.resolve() for p in files))
-        if e.target in {"", target.name}
+    return load_exemptions(dict.fromkeys(p.resolve() for p in files))
+
+
+def _exemptions(targets: list[Target], cwd: Path) -> tuple[dict[str, list[Exemption]], list[str]]:
+    """Each target's exemptions, and a warning for each naming a target this run lacks."""
+    names = {t.name for t in targets}
+    by_target: dict[str, list[Exemption]] = {}
+    strays: dict[tuple[str, str, str], Exemption] = {}
+    for target in targets:
+        declared = _declared_exemptions(target, cwd)
+        by_target[target.name] = [e for e in declared if e.target in {"", target.name}]
+        for e in declared:
+            if e.target and e.target not in names:
+                strays[(e.source, e.check, e.target)] = e
+    warnings = [
+        f"exemption for {e.check} in {e.source} names target {e.target!r}, which this run does "
+        f"not certify (certified: {', '.join(sorted(names))}); a typo?"
+        for e in strays.values()
     ]
+    return by_target, warnings
 
 
 class KitState:
@@ -80,6 +96,8 @@ class KitState:
         self.scratch = scratch or tempfile.mkdtemp(prefix="kora-run-")
         #: Seconds one check (or learning a profile) may take; its process is then killed.
         self.timeout = timeout
+        #: What the header warns about (stray exemptions).
+        self.warnings: list[str] = []
         #: Runtime target name → its adapter.
         self.adapters: dict[str, RuntimeAdapter] = {}
 
@@ -169,6 +187,7 @@ class KitHooks:
         for t in self.state.targets:
             lines.append(f"    certifying {t.label} ({t.route}: {t.location})")
         lines.append(f"  gate: {self.state.gate}; hypothesis seed: {self.state.options.seed}")
+        lines += [f"  warning: {w}" for w in self.state.warnings]
         return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -271,6 +290,26 @@ def _is_xdist_controller(config: pytest.Config) -> bool:
     return bool(workers) and getattr(config.option, "dist", "no") != "no"
 
 
+#: The most examples a property-based check may be asked for.
+MAX_EXAMPLES = 10_000
+
+
+def _unwritable(path: Path | None) -> str | None:
+    """Why an artifact cannot be written to ``path`` (checked before the run), or ``None``."""
+    if path is None:
+        return None
+    if path.is_dir():
+        return f"{path} is a directory; name a file"
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if parent is None or not parent.is_dir():
+        return f"{path}: {parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path}: {parent} is not writable"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{path} is not writable"
+    return None
+
+
 def _path_option(config: pytest.Config, name: str) -> Path | None:
     value: str | None = config.getoption(name)
     return Path(value).resolve() if value else None
@@ -324,12 +363,20 @@ def start(config: pytest.Config) -> None:
         msg = "kora-conformance: --kora-timeout must be a positive number of seconds"
         raise pytest.UsageError(msg)
     max_examples = config.getoption("kora_max_examples")
-    if max_examples < 1:
-        msg = "kora-conformance: --kora-max-examples must be at least 1"
+    if not 1 <= max_examples <= MAX_EXAMPLES:
+        msg = (
+            f"kora-conformance: --kora-max-examples must be from 1 to {MAX_EXAMPLES} (each "
+            "example is a full plugin load; more adds minutes, not assurance)"
+        )
         raise pytest.UsageError(msg)
+    for option in ("kora_report", "kora_summary", "kora_badge"):
+        if (problem := _unwritable(_path_option(config, option))) is not None:
+            flag = "--" + option.replace("_", "-")
+            msg = f"kora-conformance: {flag} {problem}"
+            raise pytest.UsageError(msg)
     cwd = Path(config.invocation_params.dir)
     try:
-        exemptions = {t.name: _exemptions_for(t, cwd) for t in targets}
+        exemptions, exemption_warnings = _exemptions(targets, cwd)
     except TargetError as exc:
         msg = f"kora-conformance: {exc}"
         raise pytest.UsageError(msg) from None
@@ -346,6 +393,7 @@ def start(config: pytest.Config) -> None:
         timeout=timeout,
     )
     state.adapters.update(adapters)
+    state.warnings.extend(exemption_warnings)
     config.add_cleanup(lambda: shutil.rmtree(state.scratch, ignore_errors=True))
     if not _is_xdist_controller(config):
         # Checks run in children of a fork server that imports the SDK, hypothesis and the

@@ -131,11 +131,26 @@ def _pyproject_targets(project: Path) -> list[Target]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         msg = f"{project / 'pyproject.toml'} cannot be read as TOML ({exc})"
         raise TargetError(msg) from exc
+    source = project / "pyproject.toml"
     meta = data.get("project", {})
+    if not isinstance(meta, dict):
+        msg = f"{source}: [project] must be a table"
+        raise TargetError(msg)
     version = str(meta.get("version", ""))
+    entry_points = meta.get("entry-points", {})
+    if not isinstance(entry_points, dict):
+        msg = (
+            f"{source}: project.entry-points must be a table of groups, e.g. "
+            '[project.entry-points."hermes_agent.plugins"] with name = "package:register"'
+        )
+        raise TargetError(msg)
     targets = []
     for group in DEFAULT_ENTRY_POINT_GROUPS:
-        for name, value in (meta.get("entry-points", {}).get(group) or {}).items():
+        declared = entry_points.get(group) or {}
+        if not isinstance(declared, dict) or not all(isinstance(v, str) for v in declared.values()):
+            msg = f'{source}: project.entry-points."{group}" must map names to "module[:attr]"'
+            raise TargetError(msg)
+        for name, value in declared.items():
             installed = _installed_entry_point(name)
             if installed is not None:
                 targets.append(installed)

@@ -74,7 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=50,
         metavar="N",
-        help="examples per property-based check (default 50)",
+        help="examples per property-based check, 1 to 10000 (default 50)",
     )
     group.addoption(
         "--kora-timeout",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from kora_conformance._errors import TargetError
 from kora_conformance._exemptions import Exemption, load_exemptions
 
 pytest_plugins = ["pytester"]
@@ -177,3 +179,49 @@ def test_parallel_run_gives_the_same_report_as_a_serial_run(pytester: pytest.Pyt
     assert without_timings(one["targets"]) == without_timings(two["targets"])
     assert one["verdict"] == two["verdict"]
     assert one["environment"]["hypothesis_seed"] == two["environment"]["hypothesis_seed"] == 99
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[tool]\nkora-conformance = "exempt everything"\n', "must be a table (got str)"),
+        ("[tool]\nkora-conformance = []\n", "must be a table (got list)"),
+        (
+            'exemptions = [{ check = "KC-PL-004", reason = "r", until = "2025-13-45" }]',
+            "not a date",
+        ),
+        ('exemptions = [{ check = "KC-PL-004", reason = "r", until = 20200101 }]', "not a string"),
+        ('exemptions = [{ check = "KC-PL-004", reason = "r", until = "soon" }]', "neither a date"),
+        ('exemptions = [{ check = "KC-PL-004", reason = [] }]', "reason must be a string"),
+        ('exemptions = [{ check = "KC-PL-004", reason = "r", target = 7 }]', "target must be"),
+    ],
+)
+def test_a_malformed_exemption_is_an_error_naming_the_file_and_field(
+    tmp_path: Path, table: str, message: str
+) -> None:
+    text = table if table.startswith("[tool]") else f"[tool.kora-conformance]\n{table}\n"
+    (tmp_path / "pyproject.toml").write_text(text)
+    with pytest.raises(TargetError, match=re.escape(message)) as raised:
+        load_exemptions([tmp_path / "pyproject.toml"])
+    assert str(tmp_path / "pyproject.toml") in str(raised.value)
+
+
+def test_an_unquoted_toml_date_is_a_date(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.kora-conformance]\nexemptions = [{ check = "KC-PL-004", reason = "r", '
+        "until = 2027-03-31 }]\n"
+    )
+    (exemption,) = load_exemptions([tmp_path / "pyproject.toml"])
+    assert exemption.until == "2027-03-31"
+
+
+def test_an_exemption_naming_a_target_the_run_lacks_is_warned(pytester: pytest.Pytester) -> None:
+    pyproject = (
+        '[tool.kora-conformance]\nexemptions = [{ check = "KC-PL-004", reason = "r", '
+        'target = "undeclard" }]\n'
+    )
+    write_plugin(pytester.path, "undeclared", UNDECLARED, pyproject)
+    result, _ = run(pytester, "--kora-plugin", "undeclared")
+    result.stdout.fnmatch_lines(
+        ["*warning: exemption for KC-PL-004 in *pyproject.toml names target 'undeclard'*a typo?"]
+    )

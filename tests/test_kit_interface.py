@@ -32,6 +32,22 @@ GOOD = """
 def register(ctx):
     pass
 """
+ADAPTER_SHAPE = """
+class Adapter:
+    name = {name}
+    version = {version}
+
+    @property
+    def protocol_version(self):
+        return {protocol}
+
+    def start(self, spec):
+        raise NotImplementedError
+
+
+def make():
+    return Adapter()
+"""
 
 
 def test_plugin_is_inert_without_the_option(pytester: pytest.Pytester) -> None:
@@ -255,3 +271,61 @@ def test_an_adapter_module_that_raises_at_import_is_a_usage_error(
         ["*--kora-runtime 'kct_broken_adapter:make': cannot import the factory*RuntimeError*"]
     )
     assert sys.path == before
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [
+        ("import sys\nsys.exit(3)\n", "cannot import the factory (SystemExit: 3)"),
+        ("import sys\ndef make():\n    sys.exit(4)\n", "the factory raised SystemExit: 4"),
+        (ADAPTER_SHAPE.format(name="None", version="'1'", protocol="1"), "name (None) must be"),
+        (ADAPTER_SHAPE.format(name="7", version="'1'", protocol="1"), "name (7) must be"),
+        (
+            ADAPTER_SHAPE.format(name="'x'", version="'1'", protocol="1/0"),
+            "raised ZeroDivisionError",
+        ),
+    ],
+)
+def test_a_broken_adapter_is_a_usage_error(
+    pytester: pytest.Pytester, module: str, message: str
+) -> None:
+    pytester.makepyfile(kct_odd_adapter=module)
+    result = pytester.runpytest("--kora-conformance", "--kora-runtime", "kct_odd_adapter:make")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize("option", ["--kora-report", "--kora-summary", "--kora-badge"])
+def test_an_unwritable_artifact_path_is_refused_before_the_run(
+    pytester: pytest.Pytester, option: str
+) -> None:
+    write_plugin(pytester.path, "goodplug", GOOD)
+    (pytester.path / "taken").write_text("a file, not a directory")
+    result = pytester.runpytest(
+        "--kora-conformance", "--kora-plugin", "goodplug", option, "taken/out.json"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"{option} " in result.stderr.str()
+    assert "is not a directory" in result.stderr.str()
+    assert "KC-PL-001" not in result.stdout.str()  # nothing ran
+
+
+def test_too_many_examples_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    write_plugin(pytester.path, "goodplug", GOOD)
+    result = pytester.runpytest(
+        "--kora-conformance", "--kora-plugin", "goodplug", "--kora-max-examples", "1000000"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "from 1 to 10000" in result.stderr.str()
+
+
+def test_entry_points_that_are_not_a_table_are_a_usage_error(pytester: pytest.Pytester) -> None:
+    project = pytester.path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "kct-odd"\nversion = "1"\nentry-points = "hermes_agent.plugins"\n'
+    )
+    result = pytester.runpytest("--kora-conformance", "--kora-plugin", "proj")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "project.entry-points must be a table" in result.stderr.str()
