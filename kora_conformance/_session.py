@@ -10,6 +10,7 @@ import datetime as dt
 import random
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,8 @@ def _profile(target: Target) -> Profile:
         return Profile(True)
     manifest = find_manifest(target.plugin_dir) if target.plugin_dir is not None else None
     with sandbox() as box, target.installed(box.scratch):
-        report = Runtime(target.config()).load()
+        runtime = Runtime(target.config())
+        report = runtime.load()
         plugin = report.plugin(target.name)
         if plugin is None:
             error = report.errors.get(target.name, "not found")
@@ -50,6 +52,7 @@ def _profile(target: Target) -> Profile:
             identity_providers=len(plugin.identity_providers),
             daemons=len(plugin.daemons),
             listeners=len(plugin.listeners),
+            registered=tuple(Counter(r.kind for r in runtime.registrations(target.name)).items()),
         )
 
 
