@@ -11,7 +11,7 @@ new one, and only when Hypothesis lacks it.
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from hypothesis import strategies as st
@@ -44,15 +44,22 @@ class _StepwiseMany:
         self._many.reject(why)
 
 
-def _install_stepwise_many() -> None:
-    from hypothesis_jsonschema import _from_schema  # noqa: PLC0415 - patched once, on first use
+#: ``hypothesis_jsonschema.from_schema``, imported on first use and kept here: importing it
+#: reads Hypothesis' character tables, which must not happen while pytest starts, and a check's
+#: sandbox drops modules first imported inside it, so without this every check re-imported it.
+_FROM_SCHEMA: list[Callable[..., Any]] = []
 
-    current = getattr(_from_schema, "cu", None)
-    if hasattr(conjecture_utils.many, "more") or isinstance(current, types.SimpleNamespace):
-        return
-    shim = types.SimpleNamespace(**vars(conjecture_utils))
-    shim.many = _StepwiseMany
-    setattr(_from_schema, "cu", shim)  # noqa: B010 - the module does not export the name
+
+def _from_schema() -> Callable[..., Any]:
+    if not _FROM_SCHEMA:
+        from hypothesis_jsonschema import _from_schema as module  # noqa: PLC0415
+
+        if not hasattr(conjecture_utils.many, "more"):
+            shim = types.SimpleNamespace(**vars(conjecture_utils))
+            shim.many = _StepwiseMany
+            setattr(module, "cu", shim)  # noqa: B010 - the module does not export the name
+        _FROM_SCHEMA.append(module.from_schema)
+    return _FROM_SCHEMA[0]
 
 
 def tool_arguments(parameters: Mapping[str, Any]) -> st.SearchStrategy[Any]:
@@ -61,8 +68,5 @@ def tool_arguments(parameters: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     :raises Exception: whatever ``hypothesis-jsonschema`` raises for a schema it cannot cover
         (an unsupported format, an unsatisfiable schema).
     """
-    from hypothesis_jsonschema import from_schema  # noqa: PLC0415 - only when tools exist
-
-    _install_stepwise_many()
-    strategy: st.SearchStrategy[Any] = from_schema(dict(parameters))
+    strategy: st.SearchStrategy[Any] = _from_schema()(dict(parameters))
     return strategy

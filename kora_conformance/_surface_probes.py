@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -102,14 +103,30 @@ class Call:
     result: Any = None
     awaited: bool = False
     error: BaseException | None = None
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def rejected_keyword(self) -> str | None:
+        """The keyword it refused, when it raised ``TypeError`` for one the call passed: the
+        probe, or one of the host's keywords it does not name and has no ``**kwargs`` for."""
+        if not isinstance(self.error, TypeError):
+            return None
+        match = _REJECTED.search(str(self.error))
+        name = next((g for g in match.groups() if g), None) if match else None
+        return name if name in self.keywords else None
 
     @property
     def rejected_probe(self) -> bool:
-        """Whether it refused the unknown keyword (a ``TypeError`` naming it)."""
-        return isinstance(self.error, TypeError) and PROBE_KEYWORD in str(self.error)
+        """Whether it refused a keyword the call passed (see :attr:`rejected_keyword`)."""
+        return self.rejected_keyword is not None
 
     def error_text(self) -> str:
         return "" if self.error is None else f"{type(self.error).__name__}: {self.error}"
+
+
+_REJECTED: Final = re.compile(
+    r"unexpected keyword argument '([^']+)'|'([^']+)' is an invalid keyword argument"
+)
 
 
 def _filled(fn: Callable[..., Any], keywords: dict[str, Any]) -> dict[str, Any]:
@@ -157,8 +174,8 @@ def call_for_real(
         if awaited:
             result = resolve_awaitable(result)
     except Exception as exc:  # noqa: BLE001 - what it raised is the finding
-        return Call(described, error=exc)
-    return Call(described, result=result, awaited=awaited)
+        return Call(described, error=exc, keywords=tuple(call_keywords))
+    return Call(described, result=result, awaited=awaited, keywords=tuple(call_keywords))
 
 
 def signature_of(fn: Callable[..., Any]) -> str:

@@ -32,7 +32,9 @@ from reference_runtime import IDENTITY_HOOK, Registration, Runtime
 
 suite = Suite("callbacks")
 
-_EXPECTED_KWARGS = f"every callback to accept an unknown keyword ({PROBE_KEYWORD}=True)"
+_EXPECTED_KWARGS = (
+    f"every callback to accept the host's keywords and an unknown one ({PROBE_KEYWORD}=True)"
+)
 
 
 def _probe_calls(runtime: Runtime, plugin: str) -> Iterator[tuple[str, Any, Call]]:
@@ -71,7 +73,7 @@ def _provider_calls(record: Registration) -> Iterator[tuple[str, Any, Call]]:
 def callbacks_take_new_keywords(ctx: CheckContext) -> None:
     runtime, _, _ = ctx.load()
     problems = [
-        f"{what}: {signature_of(fn)} rejects it ({call.error_text()})"
+        f"{what}: {signature_of(fn)} rejects {call.rejected_keyword}= ({call.error_text()})"
         for what, fn, call in _probe_calls(runtime, ctx.target.name)
         if call.rejected_probe
     ]
@@ -93,7 +95,8 @@ def commands_take_new_keywords(ctx: CheckContext) -> None:
         call = call_for_real(command.handler, ("kc probe",))
         if call.rejected_probe:
             problems.append(
-                f"/{command.name}: {signature_of(command.handler)} rejects it ({call.error_text()})"
+                f"/{command.name}: {signature_of(command.handler)} rejects "
+                f"{call.rejected_keyword}= ({call.error_text()})"
             )
     ctx.fail_if(problems, expected=f"command handlers to accept {PROBE_KEYWORD}=True too")
 

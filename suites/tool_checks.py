@@ -13,6 +13,12 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
+# Imported with the suite, before any check's sandbox opens: a sandbox drops the modules first
+# imported inside it, which would re-import jsonschema for every check.
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
+
 from kora_conformance._arguments import tool_arguments
 from kora_conformance._check import CheckContext, Suite, needs_load, needs_tools
 from kora_conformance._surface_probes import (
@@ -35,13 +41,13 @@ COLLISION_RULES: Final = (
     "cli_command.unique",
 )
 _NAMED_KINDS: Final = ("tool", "command", "cli_command")
+#: At most this many generated calls per tool (fewer when --kora-max-examples says so): a
+#: handler that mishandles a shape of input usually does so within the first few.
+TOOL_EXAMPLES: Final = 25
 
 
 def schema_problems(tool: ToolRecord) -> list[str]:
     """What is wrong with ``tool``'s schema as the model would receive it (empty: valid)."""
-    from jsonschema.exceptions import SchemaError  # noqa: PLC0415 - only when tools exist
-    from jsonschema.validators import validator_for  # noqa: PLC0415
-
     schema = tool.schema
     problems = []
     inner = schema.get("name")
@@ -116,18 +122,19 @@ def _judge(tool: ToolRecord, args: Any) -> str | None:
 
 
 def _find_breach(ctx: CheckContext, tool: ToolRecord, strategy: Any) -> _Breach | None:
-    from hypothesis import HealthCheck, given, seed, settings  # noqa: PLC0415
 
     breaches: list[_Breach] = []
 
     @seed(ctx.options.seed)
     @settings(
-        max_examples=ctx.options.max_examples,
+        max_examples=min(ctx.options.max_examples, TOOL_EXAMPLES),
         deadline=None,
         database=None,
         print_blob=False,
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
+        # No explain phase: the falsifying example is what the failure shows.
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
     )
     @given(strategy)
     def handles_every_input(args: Any) -> None:
