@@ -21,6 +21,7 @@ from jsonschema.validators import validator_for
 
 from kora_conformance._arguments import tool_arguments
 from kora_conformance._check import CheckContext, Suite, needs_load, needs_tools
+from kora_conformance._manifest_rules import raw_manifest
 from kora_conformance._surface_probes import (
     BUILTIN_TOOLS,
     PROBE_KEYWORD,
@@ -180,10 +181,22 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
         ctx.skip("; ".join(untried))
 
 
+def _required_plugins(ctx: CheckContext) -> list[str]:
+    """The plugin IDs its manifest's ``requires_plugins`` names: enabled beside it by design."""
+    path = ctx.profile.manifest_path
+    value = raw_manifest(path).get("requires_plugins") if path is not None else None
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    ids = [item.get("id") if isinstance(item, dict) else item for item in items]
+    return [i for i in ids if isinstance(i, str) and i and i != ctx.target.name]
+
+
 @suite.check("KC-PL-012", applies=needs_load)
 def no_name_collisions(ctx: CheckContext) -> None:
-    runtime, report, _ = ctx.load()
     name = ctx.target.name
+    # The plugins it requires are enabled with it, before it: a name one of them holds is a
+    # collision with another enabled plugin. Those not found are left out.
+    required = _required_plugins(ctx)
+    runtime, report, _ = ctx.load(ctx.runtime([*required, name]) if required else None)
     mine = f"plugin {name!r}: "
     refused = [
         w.removeprefix(mine)
@@ -199,4 +212,9 @@ def no_name_collisions(ctx: CheckContext) -> None:
             problems.append(
                 f"tool {tool.name!r} takes the name of a host built-in tool without override=True"
             )
-    ctx.fail_if(problems, expected="tool and command names of the plugin's own")
+    loaded = [r for r in required if report.plugin(r) is not None]
+    ctx.fail_if(
+        problems,
+        expected="tool and command names of the plugin's own",
+        detail=f"loaded after the plugins it requires: {', '.join(loaded)}" if loaded else "",
+    )

@@ -346,3 +346,38 @@ def test_environment_reads_are_recorded_and_the_environment_restored(
 
     assert os.environ is original
     assert read >= {"KCT_MISSING", "KCT_ASKED", "KCT_SET"}
+
+
+BASE = """\
+import json
+
+
+def lookup(args, **kwargs):
+    return json.dumps({"from": "base"})
+
+
+def register(ctx):
+    ctx.register_tool("lookup", "base", {"parameters": {"type": "object"}}, lookup)
+"""
+
+
+def test_a_name_held_by_a_required_plugin_is_a_collision(tmp_path: Path) -> None:
+    for name, manifest in (
+        ("kct_base", "name: kct_base\nprovides_tools: [lookup]\n"),
+        ("kct_addon", "name: kct_addon\nrequires_plugins: [kct_base]\nprovides_tools: [lookup]\n"),
+    ):
+        (tmp_path / "plugins" / name).mkdir(parents=True)
+        (tmp_path / "plugins" / name / "plugin.yaml").write_text(manifest)
+        (tmp_path / "plugins" / name / "__init__.py").write_text(
+            BASE.replace('"base"', f'"{name}"')
+        )
+    args = [sys.executable, "-m", "pytest", "--kora-conformance", "-p", "no:cacheprovider"]
+    args += ["--kora-plugin", str(tmp_path / "plugins" / "kct_addon"), "-k", "KC-PL-012"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KORA_", "PYTEST_"))}
+
+    done = subprocess.run(
+        args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+    assert "'lookup' is already registered by plugin 'kct_base'" in done.stdout, done.stdout
+    assert "loaded after the plugins it requires: kct_base" in done.stdout
