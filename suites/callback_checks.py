@@ -69,11 +69,18 @@ def _provider_calls(record: Registration) -> Iterator[tuple[str, Any, Call]]:
             yield what, method, call_for_real(method, args, keywords)
 
 
+def _keyword(call: Call) -> str:
+    name = call.rejected_keyword
+    if name == PROBE_KEYWORD:
+        return f"{name}= (an unknown keyword)"
+    return f"{name}= (a keyword the host passes)"
+
+
 @suite.check("KC-PL-007", applies=needs_callbacks)
 def callbacks_take_new_keywords(ctx: CheckContext) -> None:
     runtime, _, _ = ctx.load()
     problems = [
-        f"{what}: {signature_of(fn)} rejects {call.rejected_keyword}= ({call.error_text()})"
+        f"{what}: {signature_of(fn)} rejects {_keyword(call)} ({call.error_text()})"
         for what, fn, call in _probe_calls(runtime, ctx.target.name)
         if call.rejected_probe
     ]
