@@ -341,6 +341,124 @@ CATALOG: Final[tuple[Check, ...]] = (
         "The persona (soul_md_content), when non-empty, reaches the wire too.",
         "Send the persona before the system prompt in the request's system content.",
     ),
+    Check(
+        "KC-PL-007",
+        "MUST",
+        "plugin",
+        "Callbacks take new keywords",
+        "Every hook callback (the identity hook aside: KC-ID-003), middleware callback, tool "
+        "handler and memory-provider method the host calls with keywords, called for real with "
+        "an unknown extra keyword, accepts it.",
+        "Give each callback a **kwargs parameter, e.g. def on_session_start(session_id, "
+        "**kwargs) or def handler(args, **kwargs), and ignore the keywords you do not use.",
+    ),
+    Check(
+        "KC-PL-008",
+        "SHOULD",
+        "plugin",
+        "Commands take new keywords",
+        "Each slash command handler, called with its raw argument string and an unknown extra "
+        "keyword, accepts it (the host passes only the string today).",
+        "Declare the handler as def handler(raw_args, **kwargs).",
+    ),
+    Check(
+        "KC-PL-009",
+        "MUST",
+        "plugin",
+        "Hook results the host reads",
+        "Callbacks of the hooks whose results the host interprets (pre_tool_call, pre_llm_call, "
+        "the transform_* hooks, ...), called with a sample payload and awaited when they return "
+        "an awaitable, return None or the documented shape.",
+        "Return the shape the hook documents: {'action': 'block', 'message': ...} from "
+        "pre_tool_call, a string or {'context': ...} from pre_llm_call, a string from "
+        "transform_*; return None to leave the value alone.",
+    ),
+    Check(
+        "KC-PL-010",
+        "MUST",
+        "plugin",
+        "Valid tool schemas",
+        "Each tool's schema, in the shape the host sends the model, is valid: a JSON-serialisable "
+        "mapping whose parameters are a valid JSON Schema of type object, whose name (when "
+        "given) is the registered name, and whose description (when given) is a string.",
+        "Pass schema={'name': <the tool's name>, 'description': '...', 'parameters': {'type': "
+        "'object', 'properties': {...}}} and check it with jsonschema.",
+    ),
+    Check(
+        "KC-PL-011",
+        "MUST",
+        "plugin",
+        "Tool handlers return JSON",
+        "Each tool handler, called with arguments generated from its schema plus task_id= and an "
+        "unknown keyword, with the network blocked, returns a JSON string (awaitable exactly "
+        "when registered with is_async=True) and never raises.",
+        "Catch errors in the handler and return them as JSON (json.dumps({'error': ...})); "
+        "return json.dumps(...), never a dict; pass is_async=True for an async handler.",
+    ),
+    Check(
+        "KC-PL-012",
+        "MUST",
+        "plugin",
+        "No name collisions",
+        "No tool, slash command or CLI command the plugin registers takes a name the host uses "
+        "itself or one already held (by another plugin, or by the same plugin in another "
+        "toolset), unless it is a tool override the contract allows (override=True with the "
+        "tools.override capability).",
+        "Rename the tool or command, e.g. prefix it with the plugin's name; override a tool "
+        "only with override=True and capabilities: [tools.override].",
+    ),
+    Check(
+        "KC-PL-013",
+        "MUST",
+        "plugin",
+        "Manifest declares what it provides",
+        "Every tool the plugin registers is listed in provides_tools, and every provides_* list "
+        "the manifest has (provides_tools, provides_commands, ...; hooks: KC-PL-004) names "
+        "exactly what the plugin registers of that kind.",
+        "List each registered tool under provides_tools in plugin.yaml (and each command under "
+        "provides_commands, ...), and drop names the plugin does not register.",
+    ),
+    Check(
+        "KC-PL-014",
+        "SHOULD",
+        "plugin",
+        "Manifest declares its environment",
+        "The manifest's requires_env lists every variable the plugin's registrations require "
+        "(tool requires_env, platform required_env), and each variable it lists is required by "
+        "a registration or read by the plugin.",
+        "List those variables under requires_env in plugin.yaml, and drop the ones the plugin "
+        "never reads.",
+    ),
+    Check(
+        "KC-PL-015",
+        "MUST",
+        "plugin",
+        "Satisfiable requires_hermes",
+        "requires_hermes, when given, is a string of comma-separated clauses (>=, >, <=, <, ==, "
+        "!= and a version) that parses and that some host version satisfies.",
+        'Write it as requires_hermes: ">=0.19,<0.30" (quoted), with bounds that overlap.',
+    ),
+    Check(
+        "KC-PL-016",
+        "MUST",
+        "plugin",
+        "Well-formed manifest v2 fields",
+        "The manifest v2 fields, when given, are well formed: manifest_version 1 or 2, "
+        "api_version an integer >= 1, requires_plugins plugin IDs with parseable version "
+        "ranges, python_dependencies PEP 508 requirements, config_schema entries with a known "
+        "type and a default of that type.",
+        "Correct the field named in the message (see the manifest v2 rules in "
+        "docs/doctor-and-validate.md).",
+    ),
+    Check(
+        "KC-PL-017",
+        "SHOULD",
+        "plugin",
+        "Bounded python_dependencies",
+        "Each python_dependencies requirement has an upper bound (<, <=, ==, ~= or ===), so a "
+        "new major release of a dependency cannot break the installed plugin.",
+        "Add an upper bound, e.g. requests>=2.31,<3.",
+    ),
 )
 
 _BY_ID: Final = {check.id: check for check in CATALOG}

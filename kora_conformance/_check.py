@@ -35,10 +35,13 @@ __all__ = [
     "Suite",
     "all_of",
     "always",
+    "needs_callbacks",
+    "needs_commands",
     "needs_daemons",
     "needs_identity",
     "needs_load",
     "needs_manifest",
+    "needs_tools",
 ]
 
 
@@ -65,6 +68,13 @@ class Profile:
     identity_providers: int = 0
     daemons: int = 0
     listeners: int = 0
+    #: How many Hermes-surface registrations the target made, by kind (``"tool"``,
+    #: ``"command"``, ``"hook"``, ``"memory_provider"``, ...), in first-registration order.
+    registered: tuple[tuple[str, int], ...] = ()
+
+    def count(self, *kinds: str) -> int:
+        """How many registrations of any of ``kinds`` the target made."""
+        return sum(n for kind, n in self.registered if kind in kinds)
 
 
 Applicability = Callable[[Profile], "str | None"]
@@ -98,6 +108,31 @@ def needs_daemons(profile: Profile) -> str | None:
     if profile.daemons or profile.listeners:
         return None
     return "registers no background daemons"
+
+
+def needs_tools(profile: Profile) -> str | None:
+    """Skip plugins that register no tools."""
+    if (reason := needs_load(profile)) is not None:
+        return reason
+    return None if profile.count("tool") else "registers no tools"
+
+
+def needs_commands(profile: Profile) -> str | None:
+    """Skip plugins that register no slash commands."""
+    if (reason := needs_load(profile)) is not None:
+        return reason
+    return None if profile.count("command") else "registers no slash commands"
+
+
+def needs_callbacks(profile: Profile) -> str | None:
+    """Skip plugins that register no callback the host calls with keywords: hooks (the identity
+    hook aside, which the identity checks cover), middleware, tools or memory providers."""
+    if (reason := needs_load(profile)) is not None:
+        return reason
+    hooks = [name for name in profile.hook_names if name != IDENTITY_HOOK]
+    if hooks or profile.count("middleware", "tool", "memory_provider"):
+        return None
+    return "registers no hook callbacks (besides identity), middleware, tools or memory providers"
 
 
 def always(profile: Profile) -> str | None:

@@ -32,6 +32,7 @@ import signal
 import sys
 import tempfile
 import traceback
+from collections import Counter
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -127,11 +128,13 @@ def learn_profile(target: Target) -> Profile:
         return Profile(True)
     manifest = find_manifest(target.plugin_dir) if target.plugin_dir is not None else None
     with sandbox() as box, target.installed(box.scratch):
-        report = Runtime(target.config()).load()
+        runtime = Runtime(target.config())
+        report = runtime.load()
         plugin = report.plugin(target.name)
         if plugin is None:
             error = report.errors.get(target.name, "not found")
             return Profile(False, load_error=error, manifest_path=manifest)
+        kinds = Counter(r.kind for r in runtime.registrations(target.name))
         return Profile(
             True,
             manifest_path=manifest,
@@ -139,6 +142,7 @@ def learn_profile(target: Target) -> Profile:
             identity_providers=len(plugin.identity_providers),
             daemons=len(plugin.daemons),
             listeners=len(plugin.listeners),
+            registered=tuple(kinds.items()),
         )
 
 

@@ -124,6 +124,34 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "KC-DM-007",
         "a pure-periodic daemon also registered on the listener side (SHOULD)",
     ),
+    Mutant("pl007_narrow_hook", "KC-PL-007", "a session hook without **kwargs"),
+    Mutant(
+        "pl007_memory_no_kwargs",
+        "KC-PL-007",
+        "a memory provider's sync_turn rejects the host's session_id=",
+    ),
+    Mutant("pl008_command_args_only", "KC-PL-008", "a command handler of (raw_args) (SHOULD)"),
+    Mutant("pl009_block_as_string", "KC-PL-009", "an async pre_tool_call returns 'block'"),
+    Mutant("pl010_schema_typo", "KC-PL-010", "the tool's parameters have type 'objekt'"),
+    Mutant("pl011_raises_on_input", "KC-PL-011", "the handler raises KeyError without 'limit'"),
+    Mutant("pl012_builtin_command", "KC-PL-012", "registers /help, a host built-in command"),
+    Mutant("pl013_renamed_tool", "KC-PL-013", "provides_tools names the tool's old name"),
+    Mutant(
+        "pl014_undeclared_env",
+        "KC-PL-014",
+        "a tool's requires_env is missing from the manifest (SHOULD)",
+    ),
+    Mutant("pl015_disjoint_hermes", "KC-PL-015", "requires_hermes '>=0.30,<0.20'"),
+    Mutant(
+        "pl016_config_default_type",
+        "KC-PL-016",
+        "config_schema declares an integer with the default 'ten'",
+    ),
+    Mutant(
+        "pl017_unbounded_dependency",
+        "KC-PL-017",
+        "python_dependencies has requests>=2.31 (SHOULD)",
+    ),
 )
 
 

@@ -72,4 +72,26 @@ RATIONALE: Final[dict[str, str]] = {
     "to debug the agent's persona.",
     "KC-RT-010": "The persona is part of the identity; a runtime that drops it sends the model "
     "only half of who it is.",
+    "KC-PL-007": "The host adds keywords over time: tool handlers written as (args) crashed when "
+    "it began passing task_id=, and a memory provider broke on a new session_id keyword.",
+    "KC-PL-008": "Slash commands get only the raw argument string today; a handler that also "
+    "takes **kwargs keeps working when the host starts passing context with it.",
+    "KC-PL-009": "The host reads these hooks' results and silently ignores any other shape, so a "
+    "block that is not a directive, or a transform that returns a dict, does nothing at all.",
+    "KC-PL-010": "The schema goes to the model as the tool's function definition; an invalid one "
+    "makes the provider reject the whole request, or the model call the tool wrongly.",
+    "KC-PL-011": "The model gets whatever the handler returns; a handler that raises, returns a "
+    "dict or an unawaited coroutine breaks the turn instead of reporting an error as JSON.",
+    "KC-PL-012": "Tool and command names are one namespace per host; silent overwrites between "
+    "plugins, and names refused because the host owns them, lose a plugin's feature unnoticed.",
+    "KC-PL-013": "The catalog's admission gate and the host's doctor read provides_* without "
+    "importing the plugin; undeclared or phantom tools mislead operators and fail validate.",
+    "KC-PL-014": "Hosts prompt for and check the declared environment before enabling a plugin; "
+    "an undeclared variable surfaces only as a tool that is never offered.",
+    "KC-PL-015": "requires_hermes is the one manifest field that blocks a load; one that does not "
+    "parse is ignored by the host, and one no version satisfies makes the plugin unloadable.",
+    "KC-PL-016": "The host only warns about malformed v2 fields and then ignores them, so a wrong "
+    "config_schema default or dependency range silently does not do what the author wrote.",
+    "KC-PL-017": "Dependencies are validated but never installed by the host; an unbounded one "
+    "lets the next major release of a library break every installation of the plugin.",
 }

@@ -1,0 +1,19 @@
+"""Mutant for KC-PL-012 (MUST): a slash command that collides with a host built-in.
+
+The plugin registers ``/help``. The host keeps its own command and refuses the plugin's with a
+warning, so the plugin loads but its help never appears.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def plugin_help(raw_args: str, **kwargs: Any) -> str:
+    """The plugin's help text."""
+    return "pl012 help"
+
+
+def register(ctx: Any) -> None:
+    """Register the colliding command."""
+    ctx.register_command("help", plugin_help, description="Help for this plugin")

@@ -1,0 +1,13 @@
+"""Mutant for KC-PL-017 (SHOULD): an unbounded ``python_dependencies`` requirement.
+
+``requests>=2.31`` admits requests 3, whenever it comes, with whatever it breaks. A SHOULD
+finding: KC-PL-017 warns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(ctx: Any) -> None:
+    """Register nothing: the manifest is the finding."""
