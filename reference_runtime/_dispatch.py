@@ -23,6 +23,7 @@ from typing import Any
 
 import pluggy
 
+from ._errors import message_of
 from ._hookspecs import IDENTITY_HOOK, PROJECT_NAME, HookSpecs, hookimpl
 from ._identity import IdentitySpec
 
@@ -92,14 +93,16 @@ def _adapter(plugin: str, hook: str, callback: Callable[..., Any]) -> Callable[.
             result = callback(**context)
             if result is not None and inspect.isawaitable(result):
                 result = resolve_awaitable(result)
-        except Exception as exc:  # noqa: BLE001 - isolation is the point
+        except KeyboardInterrupt:
+            raise  # the operator's Ctrl-C stops the call, not just this callback
+        except BaseException as exc:  # noqa: BLE001 - isolation is the point (SystemExit too)
             _log.warning(
                 "plugin %r: %s callback %s raised %s: %s; skipped",
                 plugin,
                 hook,
                 describe_callable(callback),
                 type(exc).__name__,
-                exc,
+                message_of(exc),
             )
             return None
         if result is None:

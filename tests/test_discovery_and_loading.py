@@ -1377,3 +1377,42 @@ def test_a_missing_dependency_says_how_to_fix_it(make_plugin, plugins_root: Path
     make_plugin("needsdep", "import kct_not_installed_anywhere\n\ndef register(ctx):\n    pass\n")
     report = Runtime(RuntimeConfig(enabled=("needsdep",), plugin_dirs=(plugins_root,))).load()
     assert "to fix: make 'kct_not_installed_anywhere' importable" in report.errors["needsdep"]
+
+
+RAISING_HOOK = (
+    "def register(ctx):\n"
+    "    def hook(**kw):\n"
+    "        raise {raised}\n"
+    "    ctx.register_hook('on_session_start', hook)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "raised", ["SystemExit(5)", "GeneratorExit()", "type('Odd', (BaseException,), {})()"]
+)
+def test_a_hook_raising_a_base_exception_is_isolated(
+    make_plugin, plugins_root: Path, raised: str
+) -> None:
+    make_plugin(
+        "quitter",
+        RAISING_HOOK.format(raised=raised),
+        manifest={"name": "quitter", "hooks": ["on_session_start"]},
+    )
+    make_plugin(
+        "steady",
+        "def register(ctx):\n    ctx.register_hook('on_session_start', lambda **kw: 'steady')\n",
+        manifest={"name": "steady", "hooks": ["on_session_start"]},
+    )
+    runtime = Runtime(RuntimeConfig(enabled=("quitter", "steady"), plugin_dirs=(plugins_root,)))
+    assert runtime.invoke_hook("on_session_start") == ["steady"]
+
+
+def test_a_hook_raising_keyboard_interrupt_stops_the_call(make_plugin, plugins_root: Path) -> None:
+    make_plugin(
+        "ctrlc",
+        RAISING_HOOK.format(raised="KeyboardInterrupt()"),
+        manifest={"name": "ctrlc", "hooks": ["on_session_start"]},
+    )
+    runtime = Runtime(RuntimeConfig(enabled=("ctrlc",), plugin_dirs=(plugins_root,)))
+    with pytest.raises(KeyboardInterrupt):
+        runtime.invoke_hook("on_session_start")
