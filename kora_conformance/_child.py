@@ -31,6 +31,8 @@ import os
 import signal
 import sys
 import tempfile
+import threading
+import time
 import traceback
 from collections import Counter
 from pathlib import Path
@@ -54,6 +56,8 @@ __all__ = ["DEFAULT_TIMEOUT", "Request", "Result", "learn_profile", "run", "star
 DEFAULT_TIMEOUT: Final = 120.0
 #: The most a child sends back of what it printed, and of what it logged.
 _OUTPUT_LIMIT: Final = 20_000
+#: How often a wait that can be stopped looks at its stop event.
+_STOP_POLL: Final = 0.1
 #: Imported once by the fork server, so that each child starts with them loaded.
 _PRELOAD: Final = ("kora_conformance._preload",)
 _PLUGIN_OUTCOMES: Final = {
@@ -120,6 +124,8 @@ class Result:
     profile: Profile | None = None
     output: str = ""
     log: str = ""
+    #: Seconds the check took in its process.
+    duration: float = 0.0
 
 
 def learn_profile(target: Target) -> Profile:
@@ -230,6 +236,7 @@ def _main(sender: multiprocessing.connection.Connection, request: Request) -> No
     set_hypothesis_home_dir(request.scratch)
     audit.install()
     capture = _Capture()
+    started = time.perf_counter()
     try:
         result = _execute(request)
     except BaseException as exc:  # noqa: BLE001 - whatever happened is the parent's to judge
@@ -239,7 +246,8 @@ def _main(sender: multiprocessing.connection.Connection, request: Request) -> No
             detail="".join(traceback.format_exception(exc)),
         )
     output, log = capture.collected()
-    result = dataclasses.replace(result, output=output, log=log)
+    elapsed = time.perf_counter() - started
+    result = dataclasses.replace(result, output=output, log=log, duration=elapsed)
     try:
         sender.send(result)
     except Exception as exc:  # noqa: BLE001 - say why instead of dying silently
@@ -278,8 +286,24 @@ def _ending(exitcode: int | None) -> str:
     return f"it exited with status {exitcode} (os._exit, or a crash)"
 
 
-def run(request: Request, timeout: float = DEFAULT_TIMEOUT) -> Result:
-    """Run ``request`` in a child process and return its result (see the module docstring)."""
+def _wait(receiver: Any, timeout: float, stop: threading.Event | None) -> bool:
+    """Whether a message (or the child's end) arrived within ``timeout``; ``False`` on stop."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or (stop is not None and stop.is_set()):
+            return False
+        if receiver.poll(min(left, _STOP_POLL) if stop is not None else left):
+            return True
+
+
+def run(
+    request: Request, timeout: float = DEFAULT_TIMEOUT, stop: threading.Event | None = None
+) -> Result:
+    """Run ``request`` in a child process and return its result (see the module docstring).
+
+    :param stop: when set while the child runs, the child is killed and a failure returned.
+    """
     context: Any = _context()
     receiver, sender = context.Pipe(duplex=False)
     # Not a daemon: multiprocessing refuses children to daemonic processes, which would hide a
@@ -289,9 +313,11 @@ def run(request: Request, timeout: float = DEFAULT_TIMEOUT) -> Result:
     sender.close()
     result: Result | None = None
     try:
-        if not receiver.poll(timeout):
+        if not _wait(receiver, timeout, stop):
             process.kill()
             process.join()
+            if stop is not None and stop.is_set():
+                return Result("failed", expected="the check to run", seen="the run ended first")
             return Result(
                 "failed",
                 expected=f"the check to finish within its budget of {timeout:g} s (--kora-timeout)",

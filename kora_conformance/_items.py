@@ -130,6 +130,8 @@ class CheckItem(pytest.Item):
         self.warning: CheckFailed | None = None
         #: Set when a failure is covered by a valid exemption: its reason, and the failure.
         self.exempted: tuple[str, CheckFailed] | None = None
+        #: Seconds the check took in its own process (it may have run ahead of this item).
+        self.elapsed: float | None = None
         self.add_marker(pytest.mark.kora_check(check.id, level=check.level))
         self.user_properties += [
             ("kora_check", check.id),
@@ -157,6 +159,7 @@ class CheckItem(pytest.Item):
         if reason is not None:
             self._skip(reason)
         result = state.run(self.target, self.check.id, profile)
+        self.elapsed = result.duration
         for key, text in (("stdout", result.output), ("log", result.log)):
             if text:
                 self.add_report_section("call", key, text)

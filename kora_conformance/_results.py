@@ -104,12 +104,15 @@ def annotate_report(
     *,
     warning: CheckFailed | None = None,
     exempted: tuple[str, CheckFailed] | None = None,
+    elapsed: float | None = None,
 ) -> None:
     """Record the kit's finding for ``report`` in its ``user_properties``.
 
     :param warning: the failure of a SHOULD check that the gate turned into a warning.
     :param exempted: the exemption's reason and the failure it covers.
+    :param elapsed: the seconds the check took in its own process (else the item's duration).
     """
+    duration = report.duration if elapsed is None else elapsed
     props = dict(report.user_properties)
     if "kora_check" not in props:
         return
@@ -122,26 +125,26 @@ def annotate_report(
     elif report.failed:
         if isinstance(error, CheckFailed):
             finding = Finding(
-                "failed", error.seen, error.expected, error.seen, error.detail, report.duration
+                "failed", error.seen, error.expected, error.seen, error.detail, duration
             )
         else:
             message = _first_line(str(report.longrepr))
             if report.when != "call":
                 message = f"error during {report.when}: {message}"
-            finding = Finding("failed", message, duration=report.duration)
+            finding = Finding("failed", message, duration=duration)
     elif report.when == "call":
         if exempted is not None:
             reason, failure = exempted
             finding = Finding(
-                "exempted", reason, failure.expected, failure.seen, failure.detail, report.duration
+                "exempted", reason, failure.expected, failure.seen, failure.detail, duration
             )
         elif warning is not None:
             message = f"{warning.expected} expected; {warning.seen} seen"
             finding = Finding(
-                "warned", message, warning.expected, warning.seen, warning.detail, report.duration
+                "warned", message, warning.expected, warning.seen, warning.detail, duration
             )
         else:
-            finding = Finding("passed", duration=report.duration)
+            finding = Finding("passed", duration=duration)
     if finding is not None:
         report.user_properties += finding.properties()
 

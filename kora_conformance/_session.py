@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from reference_runtime import __version__ as runtime_version
 
 from . import __version__ as KIT_VERSION
 from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
+from ._ahead import RunAhead
 from ._artifacts import badge_json, render_summary, write_text
 from ._check import Implementation, KitOptions, Profile
 from ._child import DEFAULT_TIMEOUT, Request, Result, start_server
@@ -79,6 +81,7 @@ class KitState:
         today: dt.date | None = None,
         scratch: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        jobs: int = 1,
     ) -> None:
         self.targets = targets
         self.how = how
@@ -96,6 +99,8 @@ class KitState:
         self.scratch = scratch or tempfile.mkdtemp(prefix="kora-run-")
         #: Seconds one check (or learning a profile) may take; its process is then killed.
         self.timeout = timeout
+        #: Checks started ahead of their items; ``None`` runs each when its item asks.
+        self.ahead: RunAhead | None = RunAhead(self._child, jobs) if jobs > 1 else None
         #: What the header warns about (stray exemptions).
         self.warnings: list[str] = []
         #: Runtime target name → its adapter.
@@ -121,12 +126,25 @@ class KitState:
         return self._profiles[target.name]
 
     def run(self, target: Target, check_id: str, profile: Profile) -> Result:
-        """Run one check on ``target`` in a process of its own."""
-        return self._child(target, check_id, profile)
+        """Run one check on ``target`` in a process of its own (started ahead, if planned)."""
+        if self.ahead is None:
+            return self._child(target, check_id, profile)
 
-    def _child(self, target: Target, check_id: str | None, profile: Profile | None) -> Result:
+        def applies(planned: str) -> bool:
+            impl = self.implementations.get(planned)
+            return impl is not None and impl.applies(profile) is None
+
+        return self.ahead.result(target, check_id, profile, applies)
+
+    def _child(
+        self,
+        target: Target,
+        check_id: str | None,
+        profile: Profile | None,
+        stop: threading.Event | None = None,
+    ) -> Result:
         request = Request.here(target, check_id, self.options, profile, self.scratch)
-        return run_in_child(request, self.timeout)
+        return run_in_child(request, self.timeout, stop)
 
 
 class KitHooks:
@@ -149,11 +167,24 @@ class KitHooks:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         if isinstance(item, CheckItem):
-            annotate_report(report, call, warning=item.warning, exempted=item.exempted)
+            annotate_report(
+                report, call, warning=item.warning, exempted=item.exempted, elapsed=item.elapsed
+            )
             error = call.excinfo.value if call.excinfo is not None else None
             if report.failed and isinstance(error, CheckFailed):
                 report.sections = _without_repeats(report.sections, str(error))
         return report
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.state.ahead is None:
+            return
+        planned: dict[str, list[str]] = {}
+        for item in items:
+            if isinstance(item, CheckItem):
+                planned.setdefault(item.target.name, []).append(item.check.id)
+        for target, check_ids in planned.items():
+            self.state.ahead.plan(target, check_ids)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:
@@ -219,6 +250,8 @@ class KitHooks:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.state.ahead is not None:
+            self.state.ahead.close()
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
         state = self.state
@@ -391,6 +424,9 @@ def start(config: pytest.Config) -> None:
         summary_path=_path_option(config, "kora_summary"),
         badge_path=_path_option(config, "kora_badge"),
         timeout=timeout,
+        # Under xdist the workers are the parallelism, and each sees only some of a target's
+        # items; otherwise a target's checks run side by side, one per core.
+        jobs=1 if workerinput is not None else min(4, os.cpu_count() or 1),
     )
     state.adapters.update(adapters)
     state.warnings.extend(exemption_warnings)
