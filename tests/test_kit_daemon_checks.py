@@ -24,6 +24,44 @@ HEADER = "from reference_runtime import DaemonListener, PeriodicTaskSpec\n"
 
 #: Plugin name → (source, the checks it must fail or warn, text its report must contain).
 PLUGINS: dict[str, tuple[str, set[str], str]] = {
+    "one_shot": (
+        """
+        class Once:
+            started = False
+
+            def startup(self, coordinator=None):
+                if self.started:
+                    raise RuntimeError("a one-shot daemon starts once per process")
+                self.started = True
+
+            def shutdown(self):
+                pass
+
+        ONCE = Once()
+
+        def register(ctx):
+            ctx.register_background_daemon("once", ONCE.startup, ONCE.shutdown)
+        """,
+        set(),
+        "",
+    ),
+    "crashes_without_coordinator": (
+        """
+        class Needy:
+            def startup(self, coordinator=None):
+                coordinator.clock  # startup() (no coordinator) fails, on every start
+
+            def shutdown(self):
+                pass
+
+        NEEDY = Needy()
+
+        def register(ctx):
+            ctx.register_background_daemon("needy", NEEDY.startup, NEEDY.shutdown)
+        """,
+        {"KC-DM-002"},
+        "startup() raised AttributeError",
+    ),
     "nested_rollup": (
         """
         class Tele(DaemonListener):
