@@ -19,9 +19,11 @@ working directory, ``atexit`` handlers, threads) survives into the next check or
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib
+import importlib.machinery
 import io
 import logging
 import multiprocessing
@@ -35,6 +37,7 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -272,7 +275,38 @@ def start_server() -> None:
     if isinstance(context, multiprocessing.context.ForkServerContext):
         from multiprocessing import forkserver  # noqa: PLC0415
 
-        forkserver.ensure_running()
+        with _main_not_rerun():
+            forkserver.ensure_running()
+
+
+_START_LOCK: Final = threading.Lock()
+
+
+@contextlib.contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """Start a child without it running the parent's ``__main__`` again.
+
+    For ``spawn`` and ``forkserver`` children multiprocessing re-runs the parent's main script
+    (as ``__mp_main__``) unless the main module is a package's ``__main__``. The kit's parent is
+    whatever runs pytest, and a wrapper script without an ``if __name__ == "__main__"`` guard
+    would start a whole pytest run in every check's process; presenting the main module as a
+    package's ``__main__`` while a child starts makes multiprocessing skip it.
+    """
+    main = sys.modules.get("__main__")
+    with _START_LOCK:
+        if main is None:
+            yield
+            return
+        had = "__spec__" in main.__dict__
+        saved = main.__dict__.get("__spec__")
+        main.__spec__ = importlib.machinery.ModuleSpec("kora_conformance.__main__", None)
+        try:
+            yield
+        finally:
+            if had:
+                main.__spec__ = saved
+            else:
+                del main.__spec__
 
 
 def _ending(exitcode: int | None) -> str:
@@ -309,7 +343,8 @@ def run(
     # Not a daemon: multiprocessing refuses children to daemonic processes, which would hide a
     # plugin that starts one from KC-PL-005. run() joins or kills it either way.
     process = context.Process(target=_main, args=(sender, request), daemon=False)
-    process.start()
+    with _main_not_rerun():
+        process.start()
     sender.close()
     result: Result | None = None
     try:

@@ -23,7 +23,6 @@ from typing import Any
 
 import pluggy
 
-from ._errors import message_of
 from ._hookspecs import IDENTITY_HOOK, PROJECT_NAME, HookSpecs, hookimpl
 from ._identity import IdentitySpec
 
@@ -102,7 +101,7 @@ def _adapter(plugin: str, hook: str, callback: Callable[..., Any]) -> Callable[.
                 hook,
                 describe_callable(callback),
                 type(exc).__name__,
-                message_of(exc),
+                exc,  # the exception itself: a host's log handler may want more than its text
             )
             return None
         if result is None:
