@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,13 +102,18 @@ def _part(report: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any] | N
 
 
 class _Run:
-    def __init__(self, options: RunOptions, progress: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self,
+        options: RunOptions,
+        progress: Callable[[dict[str, Any]], None],
+        installer: Installer | None = None,
+    ) -> None:
         self.options = options
         self.progress = progress
         # Absolute: each certification runs in a directory of its own.
         self.work = options.out.resolve() / "work"
         self.logs = options.out.resolve() / "logs"
-        self._installer: Installer | None = None
+        self._installer = installer
 
     @property
     def installer(self) -> Installer:
@@ -161,15 +167,13 @@ class _Run:
 
     def prepare(self, entry: Entry) -> dict[str, Any] | _InPlace:
         """Check out and install ``entry`` as it needs; certify it if it got an environment."""
-        spent = 0.0
+        started = time.perf_counter()
         directory = entry.path
         name = slug(entry.id)
         try:
             if entry.kind == "repository":
                 source = self.work / "src" / name
-                spent += checkout(
-                    entry.repository, entry.commit, source, timeout=self.options.timeout
-                )
+                checkout(entry.repository, entry.commit, source, timeout=self.options.timeout)
                 directory = source / entry.subdirectory if entry.subdirectory else source
                 if not directory.is_dir():
                     msg = (
@@ -179,17 +183,18 @@ class _Run:
                     raise InstallFailed(msg)
             if not entry.needs_environment:
                 assert directory is not None
-                return _InPlace(entry, directory, spent)
+                return _InPlace(entry, directory, time.perf_counter() - started)
             requirements = [*entry.requirements]
             if entry.kind == "package":
                 requirements.insert(0, entry.package)
             elif entry.install:
                 requirements.insert(0, str(directory))
             env_dir = self.work / "envs" / name
-            python, seconds = self.installer.create(env_dir, requirements)
-            spent += seconds
+            python, _ = self.installer.create(env_dir, requirements)
         except InstallFailed as exc:
+            spent = time.perf_counter() - started
             return failed_record(entry, "uninstallable", str(exc), install=spent)
+        spent = time.perf_counter() - started
         try:
             plugin = entry.entry_point if entry.kind == "package" else str(directory)
             env = _environment(self.work / "home" / name, entry.env)
@@ -275,6 +280,7 @@ def certify_corpus(
     options: RunOptions,
     *,
     progress: Callable[[dict[str, Any]], None] = lambda record: None,
+    installer: Installer | None = None,
 ) -> dict[str, Any]:
     """Certify ``entries``; write one report per target and the share's report; return it.
 
@@ -284,8 +290,9 @@ def certify_corpus(
     record; nothing one target does stops the others.
 
     :param progress: called with each target's record as soon as it has one.
+    :param installer: builds the environments (default: one made from ``options``).
     """
-    run = _Run(options, progress)
+    run = _Run(options, progress, installer)
     records: list[dict[str, Any]] = []
     planned: list[_InPlace] = []
     elsewhere = [e for e in entries if e.kind == "repository" or e.needs_environment]
