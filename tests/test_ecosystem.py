@@ -466,3 +466,14 @@ def test_the_cli_reports_a_bad_corpus_or_shard(
     assert "--shard '3/2' is not K/N" in capsys.readouterr().err
     assert _cli.main(["ecosystem", str(tmp_path / "none.toml")]) == 4
     assert "cannot be read" in capsys.readouterr().err
+
+
+def test_two_packages_with_one_plugin_name_are_told_apart_in_the_table() -> None:
+    def acp(package: str) -> dict[str, Any]:
+        entry = Entry(package, "package", package=package, entry_point="acp")
+        return certified_record(entry, report2("acp"))
+
+    text = markdown(document([acp("acp-hermes==0.3.2"), acp("hermes-acp==0.2.4")]))
+
+    assert "| acp (acp-hermes) | 1.0 |" in text
+    assert "| acp (hermes-acp) | 1.0 |" in text

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .report import VERDICTS, failures_text
+from .report import VERDICTS, failures_text, label
 
 __all__ = ["render_html"]
 
@@ -127,7 +127,7 @@ def _failures(record: Mapping[str, Any]) -> str:
 
 def _row(record: Mapping[str, Any]) -> str:
     verdict = str(record["verdict"])
-    plugin, version = str(record["name"]), str(record["version"])
+    plugin, version = label(record), str(record["version"])
     attributes = {
         "data-id": record["id"],
         "data-plugin": plugin,

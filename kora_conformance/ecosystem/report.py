@@ -27,6 +27,7 @@ __all__ = [
     "certified_record",
     "document",
     "failed_record",
+    "label",
     "load_report",
     "markdown",
     "merge",
@@ -189,6 +190,18 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def label(record: Mapping[str, Any]) -> str:
+    """The plugin's name, with its package's when they differ (two packages may register
+    plugins of the same name)."""
+    name = str(record["name"])
+    source = record["source"]
+    if source["kind"] == "package":
+        package = str(source["package"]).split("==", 1)[0].split("[", 1)[0]
+        if package != name:
+            return f"{name} ({package})"
+    return name
+
+
 def failures_text(record: Mapping[str, Any], width: int = 120) -> str:
     """The failed checks of a record, or why it has none (its reason, cut at ``width``)."""
     if record["failed"]:
@@ -213,7 +226,7 @@ def markdown(data: Mapping[str, Any]) -> str:
     for record in data["targets"]:
         verdict = str(record["verdict"])
         lines.append(
-            f"| {_cell(str(record['name']))} | {_cell(str(record['version']))} | "
+            f"| {_cell(label(record))} | {_cell(str(record['version']))} | "
             f"{_ICONS[verdict]} {VERDICTS[verdict][0]} | {_cell(failures_text(record))} | "
             f"{record['duration']:.1f} s |"
         )
