@@ -11,7 +11,6 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -230,8 +229,3 @@ def load_corpus(path: Path) -> list[Entry]:
             raise CorpusError(msg)
         seen[entry.id] = number
     return entries
-
-
-def entry_env(entry: Entry) -> Mapping[str, str]:
-    """The environment variables ``entry`` asks for."""
-    return dict(entry.env)
