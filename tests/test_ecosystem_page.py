@@ -108,7 +108,7 @@ def test_the_page_sorts_in_the_browser(tmp_path: Path) -> None:
     as_written = _chrome(tmp_path, page.as_uri(), "--dump-dom")
     by_duration = _chrome(tmp_path, page.as_uri() + "#sort=-duration", "--dump-dom")
     by_plugin = _chrome(tmp_path, page.as_uri() + "#sort=plugin", "--dump-dom")
-    by_verdict = _chrome(tmp_path, page.as_uri() + "#sort=verdict", "--dump-dom")
+    by_verdict = _chrome(tmp_path, page.as_uri() + "#sort=verdict&open", "--dump-dom")
 
     # Reports order targets by ID; the page's script reorders them, and marks the header.
     assert _order(as_written) == ["charlie", "alpha", "bravo", "delta"]
@@ -118,9 +118,10 @@ def test_the_page_sorts_in_the_browser(tmp_path: Path) -> None:
     assert _order(by_plugin) == ["alpha", "bravo", "charlie", "delta"]
     # Worst first: uninstallable, then not conformant, then the conformant by name.
     assert _order(by_verdict) == ["charlie", "alpha", "bravo", "delta"]
-    # The failures of the failing rows, collapsed until opened.
+    # The failures of the failing rows, collapsed until opened; #open unfolds them all.
     assert by_duration.count("<details>") == 2
     assert "<summary>KC-ID-001</summary>" in by_duration
+    assert by_verdict.count('<details open="">') == 2
 
 
 def test_the_page_renders(tmp_path: Path) -> None:

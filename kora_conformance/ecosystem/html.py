@@ -3,8 +3,9 @@
 The page needs nothing but itself (no external stylesheet, script or font), so it opens from
 ``file://`` or any static host. Clicking a column's header sorts by it (again: the other way);
 ``#sort=duration`` or ``#sort=-duration`` in the address sorts on opening, so a sorted view can
-be linked. Each row's failures sit in a ``<details>`` element: the checks that failed, with
-what was expected, what was seen and the fix, or the reason a target was not certified.
+be linked, and ``#open`` (alone or as ``#sort=verdict&open``) unfolds every row's failures.
+Each row's failures sit in a ``<details>`` element: the checks that failed, with what was
+expected, what was seen and the fix, or the reason a target was not certified.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ _SCRIPT = """
   var wanted = /(?:^#|&)sort=(-?)(\\w+)/.exec(location.hash);
   if (wanted && table.querySelector('th[data-key="' + wanted[2] + '"]')) {
     sortBy(wanted[2], wanted[1] === "-");
+  }
+  if (/(?:^#|&)open(?:&|$)/.test(location.hash)) {
+    Array.prototype.forEach.call(body.querySelectorAll("details"), function (d) { d.open = true; });
   }
 })();
 """
