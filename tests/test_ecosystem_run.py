@@ -19,7 +19,7 @@ from kora_conformance import by_id
 from kora_conformance.ecosystem.corpus import load_corpus, slug
 from kora_conformance.ecosystem.install import Installer, InstallFailed
 from kora_conformance.ecosystem.report import report_schema
-from kora_conformance.ecosystem.run import RunOptions, certify_corpus
+from kora_conformance.ecosystem.run import RunOptions, certify_corpus, stable_root
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT2 = json.loads((REPO / "kora_conformance" / "report.schema.json").read_text("utf-8"))
@@ -260,6 +260,10 @@ def test_install_failures_are_results_and_a_pinned_repository_is_certified(
     assert good["verdict"] == "conformant", good
     assert good["name"] == "kct_eco_good"
     assert good["durations"]["install"] > 0  # the checkout
+    # Where it was checked out depends on the target only, not on this run's --out, so that a
+    # shard's report of it equals the whole corpus's.
+    assert str(tmp_path) not in json.dumps(good["report"])
+    assert good["report"]["targets"][0]["location"].startswith(str(stable_root()))
     elsewhere = records[f"{repo}@{commit}/plugins/elsewhere"]
     assert elsewhere["verdict"] == "uninstallable"
     assert (
@@ -271,5 +275,6 @@ def test_install_failures_are_results_and_a_pinned_repository_is_certified(
     assert f"git could not check out commit {missing}" in absent["reason"]
     # Environments and checkouts are gone; reports and logs stay.
     assert not (tmp_path / "out" / "work").exists()
+    assert not list((stable_root() / "src").glob(f"{slug(good['id'])}*"))
     assert len(list((tmp_path / "out" / "targets").glob("*.json"))) == 4
     assert list((tmp_path / "out" / "logs").glob("*.txt"))

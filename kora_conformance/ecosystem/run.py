@@ -26,10 +26,11 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .._errors import TargetError
 from .._targets import resolve_targets
@@ -40,6 +41,29 @@ from .report import certified_record, document, failed_record, write_json
 __all__ = ["RunOptions", "certify_corpus"]
 
 _WORST_FIRST = ("not-conformant", "incomplete", "conformant")
+
+
+def stable_root() -> Path:
+    """Where environments and checkouts go: a path that depends on the target only.
+
+    Their paths show in what plugins say (tracebacks, error messages, a checkout's location),
+    and a target's record must not depend on which run certified it: a shard's report merged
+    with the others equals the report of one run of the whole corpus.
+    """
+    return Path(tempfile.gettempdir()) / "kora-ecosystem"
+
+
+def _lock(path: Path) -> IO[str]:
+    """Hold ``path`` exclusively (waiting for it) until the returned file is closed, so that two
+    runs on one machine never build or delete the same target's environment at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a", encoding="utf-8")
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only
+    except ImportError:  # pragma: no cover - Windows: runs on one machine must not overlap
+        return handle
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +137,9 @@ class _Run:
         # Absolute: each certification runs in a directory of its own.
         self.work = options.out.resolve() / "work"
         self.logs = options.out.resolve() / "logs"
+        self.root = stable_root()
+        #: Locks of the checkouts certified in place, held until the run ends.
+        self.held: list[tuple[IO[str], Path]] = []
         self._installer = installer
 
     @property
@@ -168,11 +195,25 @@ class _Run:
     def prepare(self, entry: Entry) -> dict[str, Any] | _InPlace:
         """Check out and install ``entry`` as it needs; certify it if it got an environment."""
         started = time.perf_counter()
-        directory = entry.path
         name = slug(entry.id)
+        lock = _lock(self.root / "locks" / f"{name}.lock")
+        source = self.root / "src" / name
+        try:
+            return self._prepare(entry, name, started, lock, source)
+        finally:
+            if not any(handle is lock for handle, _ in self.held):
+                if not self.options.keep:
+                    shutil.rmtree(source, ignore_errors=True)
+                    shutil.rmtree(self.root / "home" / name, ignore_errors=True)
+                lock.close()
+
+    def _prepare(
+        self, entry: Entry, name: str, started: float, lock: IO[str], source: Path
+    ) -> dict[str, Any] | _InPlace:
+        directory = entry.path
         try:
             if entry.kind == "repository":
-                source = self.work / "src" / name
+                shutil.rmtree(source, ignore_errors=True)
                 checkout(entry.repository, entry.commit, source, timeout=self.options.timeout)
                 directory = source / entry.subdirectory if entry.subdirectory else source
                 if not directory.is_dir():
@@ -183,13 +224,15 @@ class _Run:
                     raise InstallFailed(msg)
             if not entry.needs_environment:
                 assert directory is not None
+                self.held.append((lock, source))
                 return _InPlace(entry, directory, time.perf_counter() - started)
             requirements = [*entry.requirements]
             if entry.kind == "package":
                 requirements.insert(0, entry.package)
             elif entry.install:
                 requirements.insert(0, str(directory))
-            env_dir = self.work / "envs" / name
+            env_dir = self.root / "envs" / name
+            shutil.rmtree(env_dir, ignore_errors=True)
             python, _ = self.installer.create(env_dir, requirements)
         except InstallFailed as exc:
             spent = time.perf_counter() - started
@@ -197,7 +240,7 @@ class _Run:
         spent = time.perf_counter() - started
         try:
             plugin = entry.entry_point if entry.kind == "package" else str(directory)
-            env = _environment(self.work / "home" / name, entry.env)
+            env = _environment(self.root / "home" / name, entry.env)
             report, output, seconds = self._pytest(python, [plugin], name, env)
         finally:
             if not self.options.keep:
@@ -304,7 +347,13 @@ def certify_corpus(
                 records.append(done)
                 progress(done)
     planned = [_InPlace(e, e.path) for e in entries if e not in elsewhere and e.path] + planned
-    records += run.in_place(planned)
+    try:
+        records += run.in_place(planned)
+    finally:
+        for lock, source in run.held:
+            if not options.keep:
+                shutil.rmtree(source, ignore_errors=True)
+            lock.close()
     for record in records:
         write_json(options.out / "targets" / f"{slug(str(record['id']))}.json", document([record]))
     result = document(records)
