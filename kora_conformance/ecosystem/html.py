@@ -44,6 +44,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 details ul { margin: .3rem 0 0 1rem; padding: 0; }
 details li { margin-bottom: .3rem; }
 code { font-size: .85rem; }
+/* Installer output and plugin messages carry long paths: wrap them inside the cell. */
+td { overflow-wrap: anywhere; }
+pre { white-space: pre-wrap; margin: .3rem 0 0; }
 """
 
 # Sorting: by the column's data-key, numerically for numbers, then by plugin name so that
