@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from ._catalog import CATALOG, by_id
 from ._rationale import RATIONALE
+from .ecosystem import cli as ecosystem
 
 __all__ = ["main"]
 
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="print the check catalog")
     explain = commands.add_parser("explain", help="explain one check: rule, why, fix, example")
     explain.add_argument("check_id", metavar="ID", help="a check ID such as KC-ID-003")
+    ecosystem.add_commands(commands)
     return parser
 
 
@@ -107,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         at = args.index("--")
         args, extra = args[:at], args[at + 1 :]
     options = _parser().parse_args(args)
+    if options.command in ecosystem.COMMANDS:
+        return ecosystem.run(options)
     if options.command == "list":
         print(_list())
         return 0
