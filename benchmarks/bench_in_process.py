@@ -199,12 +199,12 @@ def _listener_checks(plugin: Path) -> Callable[[], float]:
     """Running every KC-DM check on ``plugin`` the way the kit does, one sandbox per check."""
     from kora_conformance._check import CheckContext, KitOptions
     from kora_conformance._sandbox import sandbox
-    from kora_conformance._session import _profile
+    from kora_conformance._child import learn_profile
     from kora_conformance._suites import implementations
     from kora_conformance._targets import resolve_targets
 
     (target,), _ = resolve_targets([str(plugin)], plugin.parent)
-    profile = _profile(target)
+    profile = learn_profile(target)
     checks = [impl for check_id, impl in implementations().items() if check_id.startswith("KC-DM")]
     assert checks
     for impl in checks:
