@@ -45,6 +45,7 @@ HOST_MODULES: Final = frozenset(
         "model_tools",
         "plugins",
         "providers",
+        "rl_cli",
         "run_agent",
         "tools",
         "toolset_distributions",
