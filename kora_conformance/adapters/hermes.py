@@ -80,7 +80,7 @@ class _HermesSession:
         self.home = Path(tempfile.mkdtemp(prefix="kora-hermes-home-"))
         try:
             self._prepare_home()
-            plugins = importlib.import_module("hermes_cli.plugins")
+            plugins: Any = importlib.import_module("hermes_cli.plugins")
             self._plugins_module: Any = plugins
             self._saved_manager = plugins._plugin_manager
             self.manager: Any = plugins.PluginManager()
