@@ -8,6 +8,11 @@ and ``HERMES_HOME`` in a temporary directory and ``HERMES_DISABLE_LAZY_INSTALLS=
 plugins install packages or write under ``~`` at import). It prints one row per plugin:
 verdict, whether ``register`` completed (KC-PL-001 passed), and the reason, then the tally.
 
+Two install conflicts are retried rather than counted against the plugin: a plugin that pins
+another ``hermes-agent`` is installed with its pin (within the extra's range), and one that needs
+a newer Python than ``--python`` gets the next interpreter of ``--python`` that exists. The row
+says which host and Python it ran with.
+
 It needs the network (the package index), so it is not part of the test suite. ``uv`` is used
 when it is on ``PATH`` (environments share its cache, which makes 100 installs affordable);
 otherwise ``python -m venv`` and pip. Nothing of the plugins is kept: each environment is
@@ -61,6 +66,7 @@ class Row:
     loads: bool  # register() completed: KC-PL-001 passed
     reason: str
     seconds: float
+    host: str = ""  # the hermes-agent version and Python it ran with
 
 
 def read_corpus(path: Path) -> list[Plugin]:
@@ -161,18 +167,49 @@ def certify(python: Path, plugin: Plugin, work: Path) -> tuple[str, bool, str]:
     return str(target["verdict"]), load["outcome"] == "passed", _reason(target)
 
 
+def _installed_host(python: Path) -> str:
+    probe = "import importlib.metadata as m, platform; print(m.version('hermes-agent'), "
+    probe += "'on Python', platform.python_version())"
+    done = _run([str(python), "-c", probe], timeout=60)
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+def install(plugin: Plugin, args: argparse.Namespace, env: Path) -> str | None:
+    """Install the kit, the host and ``plugin`` into ``env``; the error text, or None.
+
+    Retries a plugin that pins another host release with its own pin, and one that needs a
+    newer Python with the next interpreter.
+    """
+    pins = [f"hermes-agent=={args.hermes}", ""]
+    pythons = list(args.python)
+    error: str | None = None
+    while pythons:
+        python = pythons[0]
+        for pin in pins:
+            requirements = [f"{args.kit}[hermes]", f"{plugin.name}=={plugin.version}"]
+            requirements += [pin] if pin else []
+            shutil.rmtree(env, ignore_errors=True)
+            error = make_environment(env, requirements, python)
+            if error is None or "depends on hermes-agent" not in error:
+                break
+        if error is None or "Python version" not in error:
+            return error
+        pythons.pop(0)
+    return error
+
+
 def run_one(plugin: Plugin, args: argparse.Namespace, base: Path) -> Row:
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix=f"{plugin.name}-", dir=base))
     try:
-        requirements = [f"{args.kit}[hermes]", f"hermes-agent=={args.hermes}",
-                        f"{plugin.name}=={plugin.version}"]  # fmt: skip
-        error = make_environment(work / "env", requirements, args.python)
+        error = install(plugin, args, work / "env")
         if error is not None:
             row = Row(plugin, "install-failed", False, error, time.monotonic() - started)
         else:
-            verdict, loads, reason = certify(work / "env" / "bin" / "python", plugin, work)
-            row = Row(plugin, verdict, loads, reason, time.monotonic() - started)
+            python = work / "env" / "bin" / "python"
+            host = _installed_host(python)
+            verdict, loads, reason = certify(python, plugin, work)
+            row = Row(plugin, verdict, loads, reason, time.monotonic() - started, host)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -186,10 +223,12 @@ def _cell(text: str, width: int = 110) -> str:
 
 def render(rows: Sequence[Row], listed: int, hermes: str) -> str:
     """The Markdown table and tally."""
-    lines = ["| plugin | verdict | loads | reason |", "| --- | --- | --- | --- |"]
+    lines = ["| plugin | verdict | loads | reason | host |", "| --- | --- | --- | --- | --- |"]
     for row in rows:
         loads = "yes" if row.loads else "no"
-        lines.append(f"| {row.plugin.label} | {row.verdict} | {loads} | {_cell(row.reason)} |")
+        lines.append(
+            f"| {row.plugin.label} | {row.verdict} | {loads} | {_cell(row.reason)} | {row.host} |"
+        )
     tally = Counter(row.verdict for row in rows)
     loaded = sum(row.loads for row in rows)
     lines += [
@@ -206,7 +245,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tsv", type=Path, required=True, help="the published.tsv to certify")
     parser.add_argument("--kit", required=True, help="a kit wheel (or directory) to install")
     parser.add_argument("--hermes", default="0.19.0", help="the hermes-agent release")
-    parser.add_argument("--python", default=sys.executable, help="the interpreter of each venv")
+    parser.add_argument(
+        "--python",
+        nargs="+",
+        default=[sys.executable],
+        help="interpreters for the venvs: the first, or the next for a plugin needing newer",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="plugins installed at once (≤ 2)")
     parser.add_argument("--only", nargs="*", default=(), help="certify only these names")
     parser.add_argument("--budget-minutes", type=float, default=0, help="start none after this")
