@@ -107,8 +107,10 @@ class _SubmoduleFinder(importlib.abc.MetaPathFinder):
         parent = sys.modules.get("agent")
         if parent is None or getattr(parent, _MARKER, False):
             return None
-        # A name the package itself defines (a function, a constant) is the package's own.
-        if fullname.rpartition(".")[2] in vars(parent):
+        # A name the package itself defines (a function, a constant) is the package's own; an
+        # alias this finder served before (and the import system bound) is not.
+        existing = vars(parent).get(fullname.rpartition(".")[2])
+        if existing is not None and not getattr(existing, _MARKER, False):
             return None
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader())
 

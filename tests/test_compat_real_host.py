@@ -174,3 +174,17 @@ def test_a_fork_plugin_that_also_uses_host_modules_loads(
 
     assert runtime.load().errors == {}
     assert runtime.resolve_identity().spec.system_prompt_content == "fork prompt on upstream"
+
+
+@pytest.mark.usefixtures("upstream_agent")
+def test_an_added_module_dropped_from_sys_modules_imports_again() -> None:
+    # A check's sandbox drops the modules imported during the check; the real package keeps the
+    # attribute the import system set, which must not then read as the package's own module.
+    compat.install()
+    import agent.identity_spec  # noqa: F401
+
+    del sys.modules["agent.identity_spec"]
+
+    from agent.identity_spec import IdentitySpec
+
+    assert IdentitySpec is reference_runtime.IdentitySpec
