@@ -9,7 +9,8 @@ plugins install packages or write under ``~`` at import). It prints one row per 
 verdict, whether ``register`` completed (KC-PL-001 passed), and the reason, then the tally.
 
 Two install conflicts are retried rather than counted against the plugin: a plugin that pins
-another ``hermes-agent`` is installed with its pin (within the extra's range), and one that needs
+another ``hermes-agent`` (or needs a dependency the pinned release rules out) is installed with
+the host release the resolver picks within the extra's range, and one that needs
 a newer Python than ``--python`` gets the next interpreter of ``--python`` that exists. The row
 says which host and Python it ran with.
 
@@ -190,7 +191,9 @@ def install(plugin: Plugin, args: argparse.Namespace, env: Path) -> str | None:
             requirements += [pin] if pin else []
             shutil.rmtree(env, ignore_errors=True)
             error = make_environment(env, requirements, python)
-            if error is None or "depends on hermes-agent" not in error:
+            # A conflict that involves the host (a pin of its own, or a dependency the pinned
+            # release constrains) is retried with the host the extra's range resolves to.
+            if error is None or "hermes-agent" not in error:
                 break
         if error is None or "Python version" not in error:
             return error
