@@ -1,4 +1,5 @@
-"""Declared ``requires_env`` variables hold placeholders while the kit certifies a plugin.
+"""What a check's sandbox gives a plugin: placeholders for its declared ``requires_env``
+variables, and imports it can repeat.
 
 An operator gives a plugin its secrets; a certification has none, and must not fail a plugin
 that reads the variable it declared at import time.
@@ -6,7 +7,10 @@ that reads the variable it declared at import time.
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
+import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -99,3 +103,24 @@ def test_an_unreadable_manifest_declares_nothing(
     (target,), _ = resolve_targets(["kct_broken"], plugins_root)
 
     assert target.requires_env == ()  # KC-PL-002 reports the manifest itself
+
+
+def _fake_module(name: str, filename: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    module.__file__ = filename
+    return module
+
+
+def test_a_package_with_an_extension_module_stays_imported_after_the_sandbox() -> None:
+    # An extension module cannot be initialised twice in one process (numpy refuses with
+    # "cannot load module more than once per process"), so the package that brought one in
+    # stays imported for the next check instead of being imported afresh.
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    with sandbox():
+        sys.modules["kct_ext"] = _fake_module("kct_ext", "/site/kct_ext/__init__.py")
+        sys.modules["kct_ext._core"] = _fake_module("kct_ext._core", f"/site/kct_ext/_core{suffix}")
+        sys.modules["kct_ext.api"] = _fake_module("kct_ext.api", "/site/kct_ext/api.py")
+        sys.modules["kct_pure"] = _fake_module("kct_pure", "/site/kct_pure.py")
+
+    assert {"kct_ext", "kct_ext._core", "kct_ext.api"} <= set(sys.modules)
+    assert "kct_pure" not in sys.modules
