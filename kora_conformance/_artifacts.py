@@ -22,6 +22,7 @@ _ICONS = {
 _VERDICTS = {
     "conformant": "CONFORMANT",
     "not-conformant": "NOT CONFORMANT",
+    "needs-host": "NEEDS HOST",
     "incomplete": "INCOMPLETE",
 }
 
@@ -70,6 +71,9 @@ def badge(results: Results) -> dict[str, Any]:
     )
     if overall == "not-conformant":
         message, color = "not conformant L1", "red"
+    elif overall == "needs-host":
+        # Blue, not red: nothing is wrong with the plugin; the environment lacks the host.
+        message, color = "needs host L1", "blue"
     elif overall == "incomplete":
         message, color = "incomplete L1", "lightgrey"
     elif warned:

@@ -6,7 +6,8 @@ rebuilds the table from them and never parses rendered text.
 
 A verdict states its scope: a target is CONFORMANT only when every catalog check of its scope ran
 to an outcome and no MUST check failed. A check that did not run (deselected, not collected, or
-the run stopped or was interrupted before it) makes the target INCOMPLETE.
+the run stopped or was interrupted before it) makes the target INCOMPLETE. A plugin that cannot
+load only because the Hermes host is not installed is NEEDS HOST (see ``_host``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 import pytest
 
+from . import _host
 from ._catalog import CATALOG, Check
 from ._errors import CheckFailed
 from ._exemptions import Exemption
@@ -28,7 +30,7 @@ from ._targets import Target
 __all__ = ["Finding", "Outcome", "Results", "annotate_report", "outcome_of"]
 
 OutcomeName = Literal["passed", "failed", "warned", "exempted", "skipped", "not-run"]
-Verdict = Literal["conformant", "not-conformant", "incomplete"]
+Verdict = Literal["conformant", "not-conformant", "needs-host", "incomplete"]
 
 SCHEMA = "kora-conformance-report/2"
 CONTRACT_LEVEL = "1"
@@ -36,6 +38,8 @@ CONTRACT_LEVEL = "1"
 #: What an area's checks are called in a summary line ("7 daemon checks ...").
 _AREA_NOUNS = {"PL": "plugin", "ID": "identity", "DM": "daemon", "RT": "runtime"}
 _FIELDS = ("outcome", "message", "expected", "seen", "detail", "duration")
+#: The check whose failure can be the host's absence rather than the plugin's defect.
+_LOAD_CHECK = "KC-PL-001"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,20 +246,36 @@ class Results:
     def not_run(self, target: Target) -> list[str]:
         return self._ids(target, "not-run")
 
+    # --- NEEDS HOST: the environment lacks the Hermes host, the plugin is not judged ----------
+
+    def host_need(self, target: Target) -> _host.HostNeed | None:
+        """The host module whose absence stopped ``target`` from loading, if that is why."""
+        load = self._seen.get((target.name, _LOAD_CHECK))
+        if target.route == "runtime" or load is None or load.outcome != "failed":
+            return None
+        return _host.needed_host(load.seen or load.message)
+
+    # ------------------------------------------------------------------------------------------
+
     def verdict(self, target: Target) -> Verdict:
+        if self.host_need(target) is not None:
+            return "needs-host"
         if self.not_run(target):
             return "incomplete"
         return "not-conformant" if self.failed_musts(target) else "conformant"
 
     def overall(self) -> Verdict:
-        """The run's verdict: any target not conformant, else any incomplete, else conformant."""
+        """The run's verdict: any target not conformant, else any that needs the host, else any
+        incomplete, else conformant."""
         verdicts = {self.verdict(t) for t in self.targets}
-        for verdict in ("not-conformant", "incomplete"):
+        for verdict in ("not-conformant", "needs-host", "incomplete"):
             if verdict in verdicts:
                 return verdict
         return "conformant"
 
     def verdict_line(self, target: Target) -> str:
+        if (need := self.host_need(target)) is not None:
+            return f"{target.label}: NEEDS HOST — {need.describe()}"
         failed = self.failed_musts(target)
         failures = (
             f"{_plural(len(failed), 'MUST check')} failed: {', '.join(failed)}" if failed else ""
@@ -281,7 +301,7 @@ class Results:
 
     def as_json(self, *, kit_version: str, runtime: dict[str, str], seed: int) -> dict[str, Any]:
         """The ``kora-conformance-report/2`` document (schema: ``report.schema.json``)."""
-        targets = [
+        targets: list[dict[str, Any]] = [
             {
                 "name": t.name,
                 "version": t.version,
@@ -293,6 +313,9 @@ class Results:
             }
             for t in self.targets
         ]
+        for target, entry in zip(self.targets, targets, strict=True):
+            if (need := self.host_need(target)) is not None:
+                entry["needs_host"] = need.as_dict()
         return {
             "schema": SCHEMA,
             "contract_level": CONTRACT_LEVEL,

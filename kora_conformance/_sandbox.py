@@ -4,12 +4,14 @@ Inside a sandbox the fork's import aliases are installed, the network is blocked
 process-default registries and listener singletons are fresh, and a scratch directory is
 available, with ``HOME`` and ``HERMES_HOME`` pointing into it. On exit the kit restores
 ``sys.modules`` (dropping the plugin's modules so the next check imports it afresh),
-``sys.path``, the environment and the aliases.
+``sys.path``, the environment and the aliases. A package that imported an extension module
+during the check stays imported, since such a module cannot be initialised twice in a process.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import os
 import sys
 import tempfile
@@ -39,8 +41,23 @@ class Sandbox:
         self.network = guard
 
 
+def _is_extension(module: types.ModuleType | None) -> bool:
+    filename = getattr(module, "__file__", None)
+    return isinstance(filename, str) and filename.endswith(
+        tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    )
+
+
 def _restore_modules(before: dict[str, types.ModuleType]) -> None:
     loaded_top = {name.partition(".")[0] for name in before}
+    # A package that brought in an extension module stays imported: an extension module cannot
+    # be initialised twice in one process (numpy refuses to), so the next check must find the
+    # package already there rather than import it afresh.
+    loaded_top |= {
+        name.partition(".")[0]
+        for name, module in list(sys.modules.items())
+        if name not in before and _is_extension(module)
+    }
     for name in list(sys.modules):
         if name in before:
             continue

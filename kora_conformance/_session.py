@@ -302,6 +302,7 @@ _MARKUP: dict[str, dict[str, bool]] = {
     "not-run": {"yellow": True},
     "conformant": {"green": True},
     "not-conformant": {"red": True},
+    "needs-host": {"blue": True},
     "incomplete": {"yellow": True},
 }
 

@@ -2,17 +2,25 @@
 
 A target is resolved without importing the plugin, so nothing it does at import time happens
 outside a check's sandbox.
+
+The variables a plugin declares in its manifest's ``requires_env`` are what an operator gives it
+(API keys, tokens); a certification has none. Inside each sandbox the kit sets every declared
+variable that is not already set to :data:`PLACEHOLDER`, so a plugin that reads its secret at
+import time still loads, and is judged on what it does rather than on what the operator lacks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
+
+import yaml
 
 from reference_runtime import (
     DEFAULT_ENTRY_POINT_GROUPS,
@@ -28,7 +36,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["Target", "resolve_targets"]
+__all__ = ["PLACEHOLDER", "Target", "resolve_targets"]
+
+#: The value a declared ``requires_env`` variable holds during certification when unset.
+PLACEHOLDER: Final = "kora-conformance-placeholder"
 
 Route = Literal["directory", "entry_point", "runtime"]
 
@@ -46,6 +57,7 @@ class Target:
         into each check's sandbox as a temporary distribution.
     :param entry_point: ``(group, value)`` declared by ``project_dir``.
     :param adapter: for a runtime target, the ``module:factory`` of its adapter.
+    :param requires_env: the variables its manifest declares in ``requires_env``.
     """
 
     name: str
@@ -56,6 +68,7 @@ class Target:
     project_dir: Path | None = None
     entry_point: tuple[str, str] | None = None
     adapter: str | None = None
+    requires_env: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -85,11 +98,14 @@ class Target:
 
     @contextmanager
     def installed(self, scratch: Path) -> Iterator[None]:
-        """Make an uninstalled project's entry point discoverable inside a sandbox.
+        """Ready the target inside a sandbox, which undoes all of it afterwards.
 
-        Writes a minimal distribution (``.dist-info``) under ``scratch`` and puts it and the
-        project's package root on ``sys.path``; the sandbox restores ``sys.path`` afterwards.
+        Sets each unset ``requires_env`` variable to :data:`PLACEHOLDER`. For an uninstalled
+        project, writes a minimal distribution (``.dist-info``) under ``scratch`` and puts it
+        and the project's package root on ``sys.path``, so its entry point is discoverable.
         """
+        for name in self.requires_env:
+            os.environ.setdefault(name, PLACEHOLDER)
         if self.project_dir is None or self.entry_point is None:
             yield
             return
@@ -108,6 +124,53 @@ class Target:
         sys.path[:0] = [str(scratch), str(src if src.is_dir() else self.project_dir)]
         importlib.invalidate_caches()
         yield
+
+
+def _declared_env(manifest_path: Path | None) -> tuple[str, ...]:
+    """The ``requires_env`` names of a manifest: strings, or mappings with a ``name``.
+
+    Read leniently: a manifest that cannot be read declares nothing here (KC-PL-002 judges it).
+    """
+    if manifest_path is None:
+        return ()
+    try:
+        data = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ()
+    entries = data.get("requires_env") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return ()
+    names = [e.get("name") if isinstance(e, dict) else e for e in entries]
+    return tuple(dict.fromkeys(n for n in names if isinstance(n, str) and n))
+
+
+def _manifest_beside(value: str, locate: Callable[[str], Path]) -> Path | None:
+    """The manifest shipped with an entry point's module, found without importing it.
+
+    Looks in the module's package directory, then in each enclosing package up to the top one.
+    :param value: the entry point's value (``package.module:attr``).
+    :param locate: a module path (``package/module``) → where that directory would be.
+    """
+    parts = value.partition(":")[0].strip().split(".")
+    while parts:
+        directory = locate("/".join(parts))
+        manifest = find_manifest(directory) if directory.is_dir() else None
+        if manifest is not None:
+            return manifest
+        parts.pop()
+    return None
+
+
+def _entry_point_manifest(ep: importlib.metadata.EntryPoint) -> Path | None:
+    dist = ep.dist
+    if dist is None:
+        return None
+    return _manifest_beside(ep.value, lambda module: Path(str(dist.locate_file(module))))
+
+
+def _project_manifest(project: Path, value: str) -> Path | None:
+    root = project / "src" if (project / "src").is_dir() else project
+    return _manifest_beside(value, lambda module: root / module)
 
 
 def _manifest_facts(manifest_path: Path, directory: Path) -> tuple[str, str]:
@@ -163,6 +226,7 @@ def _pyproject_targets(project: Path) -> list[Target]:
                         location=f"{project} ({group}: {name} = {value}, not installed)",
                         project_dir=project,
                         entry_point=(group, value),
+                        requires_env=_declared_env(_project_manifest(project, value)),
                     )
                 )
     return targets
@@ -174,7 +238,13 @@ def _installed_entry_point(name: str) -> Target | None:
             version = ep.dist.version if ep.dist is not None else ""
             where = f"{group}: {ep.name} = {ep.value}"
             dist = f" from {ep.dist.name} {version}" if ep.dist is not None else ""
-            return Target(name, version, "entry_point", f"installed entry point {where}{dist}")
+            return Target(
+                name,
+                version,
+                "entry_point",
+                f"installed entry point {where}{dist}",
+                requires_env=_declared_env(_entry_point_manifest(ep)),
+            )
     return None
 
 
@@ -189,6 +259,7 @@ def _from_path(path: Path) -> list[Target]:
                 route="directory",
                 location=str(path),
                 plugin_dir=path,
+                requires_env=_declared_env(manifest),
             )
         ]
     if (path / "pyproject.toml").is_file():

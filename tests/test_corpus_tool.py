@@ -1,0 +1,76 @@
+"""``tools/corpus.py``'s offline parts: reading the corpus, judging a report, the table.
+
+The installs themselves need the package index and are not tested here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+TOOL = Path(__file__).resolve().parents[1] / "tools" / "corpus.py"
+
+
+@pytest.fixture(scope="module")
+def corpus() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("kct_corpus_tool", TOOL)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_the_corpus_is_read_in_file_order(corpus: ModuleType, tmp_path: Path) -> None:
+    tsv = tmp_path / "published.tsv"
+    tsv.write_text(
+        "name\tversion\tentry_point\tform\nkct-b\t1.0\tb\tmodule\nkct-a\t0.2\ta-ep\tmodule:attr\n",
+        encoding="utf-8",
+    )
+
+    plugins = corpus.read_corpus(tsv)
+
+    assert [p.label for p in plugins] == ["kct-b==1.0 (b)", "kct-a==0.2 (a-ep)"]
+
+
+def _check(check_id: str, outcome: str, message: str = "", level: str = "MUST") -> dict:
+    return {"id": check_id, "level": level, "outcome": outcome, "message": message}
+
+
+def test_a_reason_names_the_failed_musts_or_the_missing_host(corpus: ModuleType) -> None:
+    failed = {
+        "verdict": "not-conformant",
+        "checks": [_check("KC-PL-001", "passed"), _check("KC-PL-003", "failed", "unknown hook")],
+    }
+    needs = {"verdict": "needs-host", "checks": [], "needs_host": {"module": "gateway"}}
+    good = {
+        "verdict": "conformant",
+        "checks": [_check("KC-PL-001", "passed"), _check("KC-PL-004", "warned", level="SHOULD")],
+    }
+
+    assert corpus._reason(failed) == "KC-PL-003: unknown hook"
+    assert corpus._reason(needs) == "needs host module 'gateway'"
+    assert corpus._reason(good) == "2 checks ran; warnings KC-PL-004"
+
+
+def test_the_table_ends_with_the_tally(corpus: ModuleType) -> None:
+    plugin = corpus.Plugin("kct-a", "1.0", "a")
+    rows = [
+        corpus.Row(plugin, "conformant", True, "4 checks ran", 1.0, "0.19.0 on Python 3.11"),
+        corpus.Row(plugin, "install-failed", False, "no | solution", 1.0),
+    ]
+
+    table = corpus.render(rows, 3, "0.19.0")
+
+    assert "| kct-a==1.0 (a) | install-failed | no | no \\| solution |  |" in table
+    assert "2 of 3 listed plugins certified" in table
+    assert "verdicts: conformant 1, install-failed 1" in table
+    assert table.endswith("register() completed: 1 of 2 (50.0 %)")

@@ -1,0 +1,300 @@
+"""Certify the published Hermes plugins, each in an environment of its own, and tabulate.
+
+For every row of a ``published.tsv`` (columns ``name``, ``version``, ``entry_point``, ...), this
+script makes a virtual environment, installs the kit (with its ``hermes`` extra), the given
+``hermes-agent`` release and the plugin ``name==version`` from the package index, then runs
+``pytest --kora-conformance --kora-plugin <entry_point>`` from an empty directory with ``HOME``
+and ``HERMES_HOME`` in a temporary directory and ``HERMES_DISABLE_LAZY_INSTALLS=1`` (some
+plugins install packages or write under ``~`` at import). It prints one row per plugin:
+verdict, whether ``register`` completed (KC-PL-001 passed), and the reason, then the tally.
+
+Two install conflicts are retried rather than counted against the plugin: a plugin that pins
+another ``hermes-agent`` (or needs a dependency the pinned release rules out) is installed with
+the host release the resolver picks within the extra's range, and one that needs
+a newer Python than ``--python`` gets the next interpreter of ``--python`` that exists. The row
+says which host and Python it ran with.
+
+It needs the network (the package index), so it is not part of the test suite. ``uv`` is used
+when it is on ``PATH`` (environments share its cache, which makes 100 installs affordable);
+otherwise ``python -m venv`` and pip. Nothing of the plugins is kept: each environment is
+deleted after its run unless ``--keep`` is given.
+
+    python tools/corpus.py --tsv published.tsv --kit dist/kora_conformance-0.1.0-py3-none-any.whl
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import csv
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+#: Seconds allowed for one environment's install, and for one certification.
+INSTALL_TIMEOUT = 900
+CERTIFY_TIMEOUT = 600
+
+
+@dataclasses.dataclass(frozen=True)
+class Plugin:
+    """One row of the corpus."""
+
+    name: str
+    version: str
+    entry_point: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}=={self.version} ({self.entry_point})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """What certifying one plugin gave."""
+
+    plugin: Plugin
+    verdict: str  # a report verdict, or install-failed / kit-error / timeout
+    loads: bool  # register() completed: KC-PL-001 passed
+    reason: str
+    seconds: float
+    host: str = ""  # the hermes-agent version and Python it ran with
+
+
+def read_corpus(path: Path) -> list[Plugin]:
+    """The plugins of a ``published.tsv``, in file order."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle, delimiter="\t")
+        return [Plugin(r["name"], r["version"], r["entry_point"]) for r in rows]
+
+
+def _run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(argv), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _tail(text: str, lines: int = 3) -> str:
+    kept = [line.strip() for line in text.strip().splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)
+
+
+def make_environment(directory: Path, requirements: Sequence[str], python: str) -> str | None:
+    """Create a venv at ``directory`` and install ``requirements``; the error text, or None."""
+    uv = shutil.which("uv")
+    if uv is not None:
+        steps = [
+            [uv, "venv", "-q", "-p", python, str(directory)],
+            [uv, "pip", "install", "-q", "--python", str(directory / "bin" / "python"),
+             *requirements],
+        ]  # fmt: skip
+    else:
+        steps = [
+            [python, "-m", "venv", str(directory)],
+            [str(directory / "bin" / "python"), "-m", "pip", "install", "-q", *requirements],
+        ]
+    for step in steps:
+        try:
+            done = _run(step, timeout=INSTALL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return f"install timed out after {INSTALL_TIMEOUT} s"
+        if done.returncode != 0:
+            return _tail(done.stderr or done.stdout)
+    return None
+
+
+def _reason(target: dict[str, object]) -> str:
+    checks = [c for c in target["checks"] if isinstance(c, dict)]  # type: ignore[attr-defined]
+    verdict = target["verdict"]
+    if verdict == "needs-host":
+        need = target.get("needs_host") or {}
+        return f"needs host module {need.get('module')!r}"  # type: ignore[union-attr]
+    failed = [c for c in checks if c["outcome"] == "failed" and c["level"] == "MUST"]
+    if failed:
+        first = failed[0]
+        ids = ", ".join(str(c["id"]) for c in failed)
+        return f"{ids}: {first['message']}"
+    ran = [c for c in checks if c["outcome"] in {"passed", "warned", "exempted"}]
+    warned = [str(c["id"]) for c in checks if c["outcome"] == "warned"]
+    not_run = [str(c["id"]) for c in checks if c["outcome"] == "not-run"]
+    parts = [f"{len(ran)} checks ran"]
+    if warned:
+        parts.append(f"warnings {', '.join(warned)}")
+    if not_run:
+        parts.append(f"not run {', '.join(not_run)}")
+    return "; ".join(parts)
+
+
+def certify(python: Path, plugin: Plugin, work: Path) -> tuple[str, bool, str]:
+    """Run the kit on ``plugin`` with ``python``; ``(verdict, loads, reason)``."""
+    home = work / "home"
+    (home / ".hermes").mkdir(parents=True, exist_ok=True)
+    empty = work / "cwd"
+    empty.mkdir(exist_ok=True)
+    report = work / "report.json"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "KORA_", "VIRTUAL_"))
+    }
+    env.update(HOME=str(home), HERMES_HOME=str(home / ".hermes"), HERMES_DISABLE_LAZY_INSTALLS="1")
+    argv = [str(python), "-m", "pytest", "--kora-conformance", "--kora-plugin", plugin.entry_point,
+            "--kora-report", str(report), "-p", "no:cacheprovider", "-q"]  # fmt: skip
+    try:
+        done = _run(argv, timeout=CERTIFY_TIMEOUT, cwd=empty, env=env)
+    except subprocess.TimeoutExpired:
+        return "timeout", False, f"certification ran over {CERTIFY_TIMEOUT} s"
+    if not report.is_file():
+        return "kit-error", False, f"no report (exit {done.returncode}): {_tail(done.stdout)}"
+    document = json.loads(report.read_text(encoding="utf-8"))
+    targets = [t for t in document["targets"] if t["route"] != "runtime"]
+    if not targets:
+        return "kit-error", False, "the report has no plugin target"
+    target = targets[0]
+    load = next(c for c in target["checks"] if c["id"] == "KC-PL-001")
+    return str(target["verdict"]), load["outcome"] == "passed", _reason(target)
+
+
+def _installed_host(python: Path) -> str:
+    probe = "import importlib.metadata as m, platform; print(m.version('hermes-agent'), "
+    probe += "'on Python', platform.python_version())"
+    done = _run([str(python), "-c", probe], timeout=60)
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
+def install(plugin: Plugin, args: argparse.Namespace, env: Path) -> str | None:
+    """Install the kit, the host and ``plugin`` into ``env``; the error text, or None.
+
+    Retries a plugin that pins another host release with its own pin, and one that needs a
+    newer Python with the next interpreter.
+    """
+    pins = [f"hermes-agent=={args.hermes}", ""]
+    pythons = list(args.python)
+    error: str | None = None
+    while pythons:
+        python = pythons[0]
+        for pin in pins:
+            requirements = [f"{args.kit}[hermes]", f"{plugin.name}=={plugin.version}"]
+            requirements += [pin] if pin else []
+            shutil.rmtree(env, ignore_errors=True)
+            error = make_environment(env, requirements, python)
+            # A conflict that involves the host (a pin of its own, or a dependency the pinned
+            # release constrains) is retried with the host the extra's range resolves to.
+            if error is None or "hermes-agent" not in error:
+                break
+        if error is None or "Python version" not in error:
+            return error
+        pythons.pop(0)
+    return error
+
+
+def run_one(plugin: Plugin, args: argparse.Namespace, base: Path) -> Row:
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix=f"{plugin.name}-", dir=base))
+    try:
+        error = install(plugin, args, work / "env")
+        if error is not None:
+            row = Row(plugin, "install-failed", False, error, time.monotonic() - started)
+        else:
+            python = work / "env" / "bin" / "python"
+            host = _installed_host(python)
+            verdict, loads, reason = certify(python, plugin, work)
+            row = Row(plugin, verdict, loads, reason, time.monotonic() - started, host)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return row
+
+
+def _cell(text: str, width: int = 110) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render(rows: Sequence[Row], listed: int, hermes: str) -> str:
+    """The Markdown table and tally."""
+    lines = ["| plugin | verdict | loads | reason | host |", "| --- | --- | --- | --- | --- |"]
+    for row in rows:
+        loads = "yes" if row.loads else "no"
+        lines.append(
+            f"| {row.plugin.label} | {row.verdict} | {loads} | {_cell(row.reason)} | {row.host} |"
+        )
+    tally = Counter(row.verdict for row in rows)
+    loaded = sum(row.loads for row in rows)
+    lines += [
+        "",
+        f"hermes-agent {hermes}; {len(rows)} of {listed} listed plugins certified.",
+        "verdicts: " + ", ".join(f"{v} {n}" for v, n in tally.most_common()),
+        f"register() completed: {loaded} of {len(rows)} ({100 * loaded / max(len(rows), 1):.1f} %)",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tsv", type=Path, required=True, help="the published.tsv to certify")
+    parser.add_argument("--kit", required=True, help="a kit wheel (or directory) to install")
+    parser.add_argument("--hermes", default="0.19.0", help="the hermes-agent release")
+    parser.add_argument(
+        "--python",
+        nargs="+",
+        default=[sys.executable],
+        help="interpreters for the venvs: the first, or the next for a plugin needing newer",
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="plugins installed at once (≤ 2)")
+    parser.add_argument("--only", nargs="*", default=(), help="certify only these names")
+    parser.add_argument("--budget-minutes", type=float, default=0, help="start none after this")
+    parser.add_argument("--out", type=Path, help="also write the table and JSON rows here")
+    parser.add_argument("--keep", action="store_true", help="keep each environment")
+    args = parser.parse_args(argv)
+    if not 1 <= args.jobs <= 2:
+        parser.error("--jobs must be 1 or 2: installs are heavy on a shared machine")
+
+    plugins = read_corpus(args.tsv)
+    listed = len(plugins)
+    if args.only:
+        plugins = [p for p in plugins if p.name in args.only or p.entry_point in args.only]
+    deadline = time.monotonic() + args.budget_minutes * 60 if args.budget_minutes else None
+    base = Path(tempfile.mkdtemp(prefix="kora-corpus-"))
+    rows: list[Row] = []
+    lock = threading.Lock()
+
+    def job(plugin: Plugin) -> Row | None:
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        row = run_one(plugin, args, base)
+        with lock:
+            print(f"{row.verdict:<15} {'loads' if row.loads else '-----'} {row.plugin.label}: "
+                  f"{_cell(row.reason, 160)} ({row.seconds:.0f} s)", flush=True)  # fmt: skip
+        return row
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for result in pool.map(job, plugins):
+            if result is not None:
+                rows.append(result)
+    shutil.rmtree(base, ignore_errors=True)
+    table = render(rows, listed, args.hermes)
+    print("\n" + table)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "corpus.md").write_text(table + "\n", encoding="utf-8")
+        data = [dataclasses.asdict(r) for r in rows]
+        (args.out / "corpus.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
