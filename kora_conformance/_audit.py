@@ -7,8 +7,9 @@ check's own process (see :mod:`._child`), and acts only while a guard is armed: 
 :func:`~._netguard.network_guard`. What it blocks raises :class:`~._errors.NetworkBlocked` in the
 code that tried, and is recorded, with the place in that code where it happened.
 
-Blocked while armed: outgoing connections, binding a listening socket, UDP sends and name look-ups
-on anything but ``AF_UNIX`` sockets; starting a child process (``subprocess``, ``os.system``,
+Blocked while armed: outgoing connections, UDP sends and name look-ups on anything but
+``AF_UNIX`` sockets (listening is stopped by the socket patches: ``listen`` raises no event);
+starting a child process (``subprocess``, ``os.system``,
 ``os.exec*``, ``os.posix_spawn``, ``os.spawn*``, ``os.fork``); and looking up a networking symbol
 of a C library through ``ctypes``.
 """
@@ -85,7 +86,9 @@ def _socket_attempt(event: str, args: tuple[Any, ...]) -> str | None:
 def _describe(event: str, args: tuple[Any, ...]) -> str | None:
     """What ``event`` tries to do, if the guard blocks it; ``None`` when it is allowed."""
     what: str | None = None
-    if event in {"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"}:
+    # A bind alone is not a server (urllib3 binds ::1 at import to probe for IPv6); listen() is,
+    # and it raises no audit event, so the socket patches of _netguard catch it.
+    if event in {"socket.connect", "socket.sendto", "socket.sendmsg"}:
         what = _socket_attempt(event, args)
     elif event in {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"}:
         what = f"look-up of {args[0]!r}"

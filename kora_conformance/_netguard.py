@@ -1,6 +1,7 @@
 """Blocking and recording network access while a check runs.
 
-Patching the socket layer (``connect``, ``connect_ex``, ``sendto``, ``sendmsg``, name resolution)
+Patching the socket layer (``connect``, ``connect_ex``, ``sendto``, ``sendmsg``, ``listen``, name
+resolution)
 catches every client built on it: ``urllib``, ``http.client``, httpx, asyncio streams, UDP. An
 attempt raises :class:`NetworkBlocked` in the plugin's code and is recorded for the check to
 report.
@@ -38,7 +39,7 @@ def _describe(address: object) -> str:
 
 
 @contextmanager
-def network_guard() -> Iterator[NetworkGuard]:
+def network_guard() -> Iterator[NetworkGuard]:  # noqa: PLR0915 - one patch per socket call
     """Block outgoing connections and DNS look-ups for the ``with`` block; record attempts.
 
     Local ``AF_UNIX`` sockets stay usable (``connect``, ``sendto``, ``sendmsg``): they never
@@ -49,6 +50,7 @@ def network_guard() -> Iterator[NetworkGuard]:
     original_connect_ex = socket.socket.connect_ex
     original_sendto = socket.socket.sendto
     original_sendmsg = socket.socket.sendmsg
+    original_listen = socket.socket.listen
     original_getaddrinfo = socket.getaddrinfo
     original_gethostbyname = socket.gethostbyname
     original_gethostbyname_ex = socket.gethostbyname_ex
@@ -74,6 +76,11 @@ def network_guard() -> Iterator[NetworkGuard]:
             return original_sendmsg(self, *args)
         raise guard._blocked(args[3] if len(args) > 3 else "sendmsg on a connected socket")
 
+    def listen(self: socket.socket, *args: Any) -> None:
+        if self.family == getattr(socket, "AF_UNIX", None):
+            return original_listen(self, *args)
+        raise guard._blocked(f"listen on {_describe(self.getsockname())}")  # noqa: EM102
+
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         raise guard._blocked((host, port))
 
@@ -87,6 +94,7 @@ def network_guard() -> Iterator[NetworkGuard]:
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
     socket.socket.sendmsg = sendmsg  # type: ignore[method-assign,assignment]
+    socket.socket.listen = listen  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo
     socket.gethostbyname = gethostbyname
     socket.gethostbyname_ex = gethostbyname
@@ -101,6 +109,7 @@ def network_guard() -> Iterator[NetworkGuard]:
         socket.socket.connect_ex = original_connect_ex  # type: ignore[method-assign]
         socket.socket.sendto = original_sendto  # type: ignore[method-assign]
         socket.socket.sendmsg = original_sendmsg  # type: ignore[method-assign]
+        socket.socket.listen = original_listen  # type: ignore[method-assign]
         socket.getaddrinfo = original_getaddrinfo
         socket.gethostbyname = original_gethostbyname
         socket.gethostbyname_ex = original_gethostbyname_ex

@@ -13,10 +13,11 @@ import dataclasses
 import inspect
 import json
 import re
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from reference_runtime._dispatch import describe_callable, resolve_awaitable
+from reference_runtime import describe_callable, resolve_awaitable
 
 __all__ = [
     "BUILTIN_TOOLS",
@@ -28,6 +29,7 @@ __all__ = [
     "call_for_real",
     "hook_payload",
     "model_tool_definition",
+    "tool_parameters",
 ]
 
 #: The unknown keyword every probe call adds: a name no host passes, so only a callback that
@@ -327,6 +329,19 @@ RESULT_SHAPES: Final[Mapping[str, ResultShape]] = {
 # --- tools ----------------------------------------------------------------------------------
 
 
+#: What a tool schema without ``parameters`` stands for: no arguments. Upstream sends that to
+#: the model in its place (its Anthropic adapter's default), and the OpenAI function format
+#: makes ``parameters`` optional.
+NO_PARAMETERS: Final[Mapping[str, Any]] = types.MappingProxyType(
+    {"type": "object", "properties": {}}
+)
+
+
+def tool_parameters(schema: Mapping[str, Any]) -> Any:
+    """The JSON Schema of a tool's arguments: its ``parameters``, or none (no arguments)."""
+    return schema.get("parameters", NO_PARAMETERS)
+
+
 def model_tool_definition(name: str, schema: Mapping[str, Any], description: str) -> Any:
     """The function definition the host sends the model for a tool: ``{"type": "function",
     "function": {name, description, parameters}}``, round-tripped through JSON (the wire).
@@ -337,6 +352,6 @@ def model_tool_definition(name: str, schema: Mapping[str, Any], description: str
     function = {
         "name": name,
         "description": schema.get("description", description),
-        "parameters": schema.get("parameters"),
+        "parameters": dict(tool_parameters(schema)),
     }
     return json.loads(json.dumps({"type": "function", "function": function}))

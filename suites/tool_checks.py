@@ -27,6 +27,7 @@ from kora_conformance._surface_probes import (
     PROBE_KEYWORD,
     call_for_real,
     model_tool_definition,
+    tool_parameters,
 )
 from reference_runtime import ToolRecord
 
@@ -57,10 +58,11 @@ def schema_problems(tool: ToolRecord) -> list[str]:
     description = schema.get("description", tool.description)
     if not isinstance(description, str):
         problems.append(f"description is a {type(description).__name__}, not a string")
-    parameters = schema.get("parameters")
+    parameters = tool_parameters(schema)
     if not isinstance(parameters, Mapping):
-        got = "missing" if parameters is None else f"a {type(parameters).__name__}"
-        problems.append(f"parameters is {got}, not a JSON Schema of the arguments")
+        problems.append(
+            f"parameters is a {type(parameters).__name__}, not a JSON Schema of the arguments"
+        )
         return problems
     try:
         model_tool_definition(tool.name, schema, tool.description)
@@ -68,7 +70,7 @@ def schema_problems(tool: ToolRecord) -> list[str]:
         problems.append(f"the schema cannot be sent as JSON: {exc}")
         return problems
     try:
-        validator_for(parameters).check_schema(parameters)
+        validator_for(parameters).check_schema(dict(parameters))
     except SchemaError as exc:
         at = "/".join(str(p) for p in exc.path) or "parameters"
         problems.append(f"parameters is not a valid JSON Schema at {at}: {exc.message}")
@@ -161,7 +163,7 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
     problems, untried = [], []
     for tool in tools:
         try:
-            strategy = tool_arguments(tool.schema["parameters"])
+            strategy = tool_arguments(tool_parameters(tool.schema))
         except Exception as exc:  # noqa: BLE001 - a schema the generator cannot cover
             untried.append(f"tool {tool.name!r}: cannot generate arguments ({exc})")
             continue

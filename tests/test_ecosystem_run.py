@@ -27,7 +27,7 @@ REPORT2 = json.loads((REPO / "kora_conformance" / "report.schema.json").read_tex
 MUTANTS = (
     "pl001_import_error",
     "pl001_no_register",
-    "pl002_renamed_dir",
+    "pl002_float_version",
     "pl003_typo_hook",
     "pl004_undeclared_hook",
     "id001_returns_str",

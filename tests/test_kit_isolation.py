@@ -252,7 +252,13 @@ def test_every_route_out_fails_kc_pl_005_for_that_plugin_alone(
     for name, body in routes.items():
         write_plugin(pytester.path, f"route_{name}", _guarded(body))
     write_plugin(pytester.path, "innocent", GOOD)
-    result, report = certify(pytester, *(f"route_{n}" for n in routes), "innocent")
+    # What urllib3 does at import to learn whether IPv6 works: a bind, then close; no server.
+    write_plugin(
+        pytester.path,
+        "ipv6_probe",
+        "import socket\ns = socket.socket(socket.AF_INET6)\ns.bind(('::1', 0))\ns.close()\n" + GOOD,
+    )
+    result, report = certify(pytester, *(f"route_{n}" for n in routes), "innocent", "ipv6_probe")
     failed = {
         t["name"]
         for t in report["targets"]
@@ -261,5 +267,6 @@ def test_every_route_out_fails_kc_pl_005_for_that_plugin_alone(
     }
     assert failed == {f"route_{n}" for n in routes}, result.stdout.str()
     assert outcome(report, "innocent", "KC-PL-005")["outcome"] == "passed"
+    assert outcome(report, "ipv6_probe", "KC-PL-005")["outcome"] == "passed"
     assert accepted == []
     assert sys.modules.get("kct_route_marker") is None

@@ -381,3 +381,39 @@ def test_a_name_held_by_a_required_plugin_is_a_collision(tmp_path: Path) -> None
 
     assert "'lookup' is already registered by plugin 'kct_base'" in done.stdout, done.stdout
     assert "loaded after the plugins it requires: kct_base" in done.stdout
+
+
+def _tool(schema: dict[str, Any]) -> Any:
+    from types import SimpleNamespace
+
+    from reference_runtime import ToolRecord
+
+    registration = SimpleNamespace(arguments={})
+    return ToolRecord(
+        name="lookup", toolset="t", schema=schema, handler=lambda args, **kw: "{}", plugin="p",
+        check_fn=None, requires_env=(), is_async=False, description="Look it up.", emoji="",
+        override=False, registration=registration,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        # No parameters means no arguments: upstream sends an empty object schema in its place.
+        ({"name": "lookup", "description": "d"}, None),
+        ({"name": "lookup", "parameters": {"type": "object", "properties": {}}}, None),
+        ({"name": "lookup", "parameters": ["q"]}, "parameters is a list"),
+        ({"name": "lookup", "parameters": {"type": "objekt"}}, "not a valid JSON Schema"),
+        ({"name": "other", "parameters": {"type": "object"}}, "the schema names 'other'"),
+    ],
+)
+def test_tool_schema_problems(schema: dict[str, Any], problem: str | None) -> None:
+    from kora_conformance._suites import implementations
+
+    implementations()  # the suites load under kora_conformance.suites.<module>
+    schema_problems = sys.modules["kora_conformance.suites.tool_checks"].schema_problems
+    found = schema_problems(_tool(schema))
+    if problem is None:
+        assert found == []
+    else:
+        assert any(problem in p for p in found), found
