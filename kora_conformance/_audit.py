@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from ._errors import NetworkBlocked
 
-__all__ = ["arm", "disarm", "install"]
+__all__ = ["arm", "disarm", "install", "plugin_location"]
 
 _UNIX: Final = getattr(socket, "AF_UNIX", None)
 _NETWORK_SYMBOLS: Final = frozenset(
@@ -58,12 +58,13 @@ class _State:
 
 _STATE: Final = _State()
 _STDLIB: Final = sysconfig.get_paths()["stdlib"]
-_OURS: Final = ("kora_conformance", "reference_runtime")
+_OURS: Final = ("kora_conformance", "reference_runtime", "_pytest")
 
 
-def _where() -> str:
-    """The innermost frame of plugin code: not the standard library, the kit or the runtime."""
-    for frame in reversed(traceback.extract_stack()[:-2]):
+def plugin_location(frames: traceback.StackSummary) -> str:
+    """`` (at FILE:LINE)`` of the innermost frame of plugin code in ``frames`` (not the standard
+    library, pytest, the kit or the runtime), or ``""`` when there is none."""
+    for frame in reversed(frames):
         name = frame.filename
         if name.startswith(("<", _STDLIB)) and "site-packages" not in name:
             continue
@@ -71,6 +72,11 @@ def _where() -> str:
             continue
         return f" (at {name}:{frame.lineno})"
     return ""
+
+
+def _where() -> str:
+    """Where the plugin's code is in the current stack (this hook's own frames left out)."""
+    return plugin_location(traceback.StackSummary.from_list(traceback.extract_stack()[:-2]))
 
 
 def _socket_attempt(event: str, args: tuple[Any, ...]) -> str | None:

@@ -164,8 +164,7 @@ def _adapter(target: Target) -> RuntimeAdapter | None:
 
 
 def _innermost(exc: BaseException) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return audit.plugin_location(traceback.extract_tb(exc.__traceback__))
 
 
 def _execute(request: Request) -> Result:

@@ -5,13 +5,21 @@
     KitError
     ├── CheckFailed(AssertionError)     a check's rule is broken by the target
     ├── CheckSkipped                    the kit decided a check does not apply
+    ├── CheckProcessError(RuntimeError) a check raised, in its own process, something not a verdict
     ├── TargetError(ValueError)         --kora-plugin (or the current directory) names no plugin
     └── NetworkBlocked(ConnectionError) a plugin tried to reach the network inside a check
 """
 
 from __future__ import annotations
 
-__all__ = ["CheckFailed", "CheckSkipped", "KitError", "NetworkBlocked", "TargetError"]
+__all__ = [
+    "CheckFailed",
+    "CheckProcessError",
+    "CheckSkipped",
+    "KitError",
+    "NetworkBlocked",
+    "TargetError",
+]
 
 
 class KitError(Exception):
@@ -45,6 +53,20 @@ class CheckSkipped(KitError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class CheckProcessError(KitError, RuntimeError):
+    """A check raised, in its own process, something other than its verdict (a plugin error
+    the check did not expect, or a kit bug).
+
+    :ivar error: the exception, as ``Type: message``.
+    :ivar detail: its traceback, as the check's process formatted it.
+    """
+
+    def __init__(self, error: str, detail: str) -> None:
+        super().__init__(error)
+        self.error = error
+        self.detail = detail
 
 
 class TargetError(KitError, ValueError):

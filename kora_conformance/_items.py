@@ -16,7 +16,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 
 from ._catalog import Check, Scope, iter_checks
 from ._check import Implementation
-from ._errors import CheckFailed
+from ._errors import CheckFailed, CheckProcessError
 from ._targets import Target
 
 if TYPE_CHECKING:
@@ -50,15 +50,6 @@ def format_failure(check: Check, target: Target, failure: CheckFailed) -> str:
     if failure.detail:
         lines += ["", *("  " + line for line in failure.detail.splitlines())]
     return "\n".join(lines)
-
-
-class CheckProcessError(Exception):
-    """A check raised something other than its verdict, in its own process."""
-
-    def __init__(self, error: str, detail: str) -> None:
-        super().__init__(error)
-        self.error = error
-        self.detail = detail
 
 
 class Passage(pytest.Directory):

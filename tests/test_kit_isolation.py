@@ -270,3 +270,24 @@ def test_every_route_out_fails_kc_pl_005_for_that_plugin_alone(
     assert outcome(report, "ipv6_probe", "KC-PL-005")["outcome"] == "passed"
     assert accepted == []
     assert sys.modules.get("kct_route_marker") is None
+
+
+def test_a_pytest_skip_from_a_provider_fails_its_check_at_the_plugins_line(
+    pytester: pytest.Pytester,
+) -> None:
+    plugin = write_plugin(
+        pytester.path,
+        "skipper",
+        "import pytest\n\n"
+        "def provider(**kwargs):\n"
+        "    pytest.skip('not my turn')\n\n"
+        "def register(ctx):\n"
+        "    ctx.register_identity_provider(provider)\n",
+    )
+    result, report = certify(pytester, "skipper")
+    assert result.ret == 1
+    failed = [c for c in report["targets"][0]["checks"] if c["outcome"] == "failed"]
+    assert failed, result.stdout.str()
+    outcomes = [c for c in failed if "pytest.skip" in c["seen"]]
+    assert outcomes, failed
+    assert f"(at {plugin / '__init__.py'}:4)" in outcomes[0]["seen"]
