@@ -1,45 +1,52 @@
 """Finding the packaged suites and the checks they implement.
 
-In an installed wheel the suites live in ``kora_conformance/suites``; in a source checkout, in
-the top-level ``suites/`` directory beside the package. Each suite module defines ``suite``, a
-:class:`~kora_conformance._check.Suite`.
+The suites are the package ``kora_conformance.suites`` (see its docstring for the layout): every
+public module of its subpackages defines ``suite``, a :class:`~kora_conformance._check.Suite`.
+They are imported under their own names, like any module, so a check's traceback, a pickled
+reference and a third party's import all name the same module.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
+import pkgutil
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from ._catalog import CATALOG
 from ._check import Implementation, Suite
 
-__all__ = ["implementations", "suites_dir"]
+__all__ = ["implementations", "suite_modules", "suites_dir"]
 
 _PACKAGE = "kora_conformance.suites"
 
 
 def suites_dir() -> Path:
-    """The directory holding the suite modules."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "suites"
-    return packaged if packaged.is_dir() else here.parent / "suites"
+    """The directory holding the suites package."""
+    return Path(_package().__file__ or "").resolve().parent
 
 
-def _load(path: Path) -> Suite:
-    name = f"{_PACKAGE}.{path.stem}"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+def _package() -> ModuleType:
+    return importlib.import_module(_PACKAGE)
+
+
+def suite_modules() -> list[ModuleType]:
+    """Every public module of the suites' areas, imported, in name order."""
+    modules = []
+    for info in sorted(
+        pkgutil.walk_packages(_package().__path__, prefix=f"{_PACKAGE}."), key=lambda i: i.name
+    ):
+        if info.ispkg or any(part.startswith("_") for part in info.name.split(".")[2:]):
+            continue
+        modules.append(importlib.import_module(info.name))
+    return modules
+
+
+def _suite_of(module: ModuleType) -> Suite:
     suite = getattr(module, "suite", None)
     if not isinstance(suite, Suite):
-        msg = f"suite module {path} defines no 'suite = Suite(...)'"
+        msg = f"suite module {module.__name__} defines no 'suite = Suite(...)'"
         raise TypeError(msg)
     return suite
 
@@ -51,12 +58,10 @@ def implementations() -> dict[str, Implementation]:
     :raises ValueError: two suites implement the same ID.
     """
     found: dict[str, Implementation] = {}
-    for path in sorted(suites_dir().glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        for impl in _load(path).implementations:
+    for module in suite_modules():
+        for impl in _suite_of(module).implementations:
             if impl.check.id in found:
-                msg = f"{impl.check.id} is implemented twice (second time in {path})"
+                msg = f"{impl.check.id} is implemented twice (second time in {module.__name__})"
                 raise ValueError(msg)
             found[impl.check.id] = impl
     return {c.id: found[c.id] for c in CATALOG if c.id in found}

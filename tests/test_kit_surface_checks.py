@@ -410,8 +410,8 @@ def _tool(schema: dict[str, Any]) -> Any:
 def test_tool_schema_problems(schema: dict[str, Any], problem: str | None) -> None:
     from kora_conformance._suites import implementations
 
-    implementations()  # the suites load under kora_conformance.suites.<module>
-    schema_problems = sys.modules["kora_conformance.suites.tool_checks"].schema_problems
+    implementations()  # the suites load under kora_conformance.suites.<area>.<module>
+    schema_problems = sys.modules["kora_conformance.suites.plugin.tools"].schema_problems
     found = schema_problems(_tool(schema))
     if problem is None:
         assert found == []

@@ -1,0 +1,1 @@
+"""KC-DM-*: a plugin's background daemons and dual-registry listeners."""

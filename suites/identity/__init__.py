@@ -1,0 +1,1 @@
+"""KC-ID-*: the identity a plugin supplies through ``pre_agent_identity_set``."""
