@@ -54,6 +54,7 @@ from ._listeners import (
     listener_registry,
     register_dual_listener,
 )
+from ._loading import DIRECTORY_PACKAGE, directory_plugins_restored
 from ._llm import LLMBackend, PluginLLM
 from ._manifest import Manifest, find_manifest, load_manifest
 from ._manifest_view import UPSTREAM_MANIFEST_DEFAULTS, ManifestView
@@ -78,6 +79,7 @@ __all__ = [
     "DEFAULT_LISTENER_SHUTDOWN_TIMEOUT",
     "DEFAULT_MODEL",
     "DEFAULT_SHUTDOWN_TIMEOUT",
+    "DIRECTORY_PACKAGE",
     "HERMES_HOOKS",
     "HERMES_SURFACE",
     "IDENTITY_HOOK",
@@ -147,6 +149,7 @@ __all__ = [
     "__version__",
     "background_daemon_registry",
     "describe_callable",
+    "directory_plugins_restored",
     "discover",
     "env_flag",
     "find_manifest",

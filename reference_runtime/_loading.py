@@ -7,20 +7,21 @@ callable itself (``pkg:register``); both forms load.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from ._discovery import Candidate
 from ._errors import PluginLoadError
 
-__all__ = ["DIRECTORY_PACKAGE", "load_register"]
+__all__ = ["DIRECTORY_PACKAGE", "directory_plugins_restored", "load_register"]
 
 #: The parent package directory plugins are imported under.
 DIRECTORY_PACKAGE = "hermes_plugins"
@@ -56,6 +57,22 @@ class _DirectoryPluginFinder(importlib.abc.MetaPathFinder):
 # The import system is process-wide, so its finder is too; it only answers for the plugin
 # modules it was told about.
 _FINDER: Final = _DirectoryPluginFinder()
+
+
+@contextlib.contextmanager
+def directory_plugins_restored() -> Iterator[None]:
+    """Within it, directory plugins may be loaded from anywhere; after it, the import system
+    finds ``hermes_plugins.<key>`` only where it found them before.
+
+    For a harness that loads plugins from scratch directories and must leave the process as it
+    found it: a plugin's module name points at no deleted directory afterwards.
+    """
+    saved = dict(_FINDER.locations)
+    try:
+        yield
+    finally:
+        _FINDER.locations.clear()
+        _FINDER.locations.update(saved)
 
 
 def _import_directory(key: str, directory: Path) -> types.ModuleType:

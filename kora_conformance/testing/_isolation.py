@@ -11,8 +11,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
-from reference_runtime import DEFAULT_ENTRY_POINT_GROUPS, compat
-from reference_runtime import _loading as loading
+from reference_runtime import (
+    DEFAULT_ENTRY_POINT_GROUPS,
+    DIRECTORY_PACKAGE,
+    compat,
+    directory_plugins_restored,
+)
 
 from .._errors import TargetError
 from .._targets import Target, resolve_targets
@@ -20,7 +24,7 @@ from .._targets import Target, resolve_targets
 __all__ = ["isolation", "resolve_plugin"]
 
 #: Module names that always belong to plugins or to the compatibility aliases.
-_PLUGIN_NAMESPACES: Final = ("agent", loading.DIRECTORY_PACKAGE)
+_PLUGIN_NAMESPACES: Final = ("agent", DIRECTORY_PACKAGE)
 #: Environment variables a test starts without: they change what the runtime or a plugin does.
 _DROPPED_ENV: Final = ("KORA_", "ANTHROPIC_", "HERMES_")
 
@@ -97,7 +101,6 @@ def isolation(
     set_aside = {n: m for n, m in saved_modules.items() if _owned(n, m, resolved_roots, packages)}
     saved_path, saved_meta_path = list(sys.path), list(sys.meta_path)
     saved_environ = dict(os.environ)
-    saved_locations = dict(loading._FINDER.locations)
     for name in set_aside:
         del sys.modules[name]
     for variable in [v for v in os.environ if v.startswith(_DROPPED_ENV)]:
@@ -106,7 +109,7 @@ def isolation(
     os.environ["HERMES_HOME"] = str(home / ".hermes")
     importlib.invalidate_caches()
     try:
-        with compat.installed(), compat.isolated_defaults():
+        with compat.installed(), compat.isolated_defaults(), directory_plugins_restored():
             yield
     finally:
         for name, module in list(sys.modules.items()):
@@ -117,8 +120,6 @@ def isolation(
                 sys.modules[name] = module
         sys.path[:] = saved_path
         sys.meta_path[:] = saved_meta_path
-        loading._FINDER.locations.clear()
-        loading._FINDER.locations.update(saved_locations)
         if dict(os.environ) != saved_environ:
             os.environ.clear()
             os.environ.update(saved_environ)
