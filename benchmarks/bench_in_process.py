@@ -197,11 +197,11 @@ def scheduling(scale: Scale) -> list[Figure]:
 
 def _listener_checks(plugin: Path) -> Callable[[], float]:
     """Running every KC-DM check on ``plugin`` the way the kit does, one sandbox per check."""
-    from kora_conformance._check import CheckContext, KitOptions
-    from kora_conformance._child import learn_profile
-    from kora_conformance._sandbox import sandbox
-    from kora_conformance._suites import implementations
-    from kora_conformance._targets import resolve_targets
+    from kora_conformance.isolation._child import learn_profile
+    from kora_conformance.isolation._sandbox import sandbox
+    from kora_conformance.model._check import CheckContext, KitOptions
+    from kora_conformance.model._suites import implementations
+    from kora_conformance.model._targets import resolve_targets
 
     (target,), _ = resolve_targets([str(plugin)], plugin.parent)
     profile = learn_profile(target)

@@ -1,7 +1,9 @@
 """The Kora conformance kit: certify plugins (and runtimes) against the Kora plugin contract.
 
 Run it with ``pytest --kora-conformance``. This package also exposes the check catalog, the API
-the packaged suites are written against, and (in :mod:`kora_conformance.strategies`) hypothesis
+the packaged suites are written against (``Suite``, ``CheckContext`` and the applicability
+predicates: a third party's suite uses the same names), the runtime adapter protocol (also in
+:mod:`kora_conformance.adapter`), and (in :mod:`kora_conformance.strategies`) hypothesis
 strategies for plugin authors' own tests.
 
 Names load on first access: pytest imports this package for its plugin in every run, and a run
@@ -14,7 +16,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._adapter import (
+    from kora_conformance._errors import (
+        CheckFailed,
+        CheckSkipped,
+        KitError,
+        NetworkBlocked,
+        TargetError,
+    )
+    from kora_conformance.adapter import (
         ADAPTER_PROTOCOL_VERSION,
         IdentityOutcome,
         LoadSpec,
@@ -23,17 +32,39 @@ if TYPE_CHECKING:
         RuntimeSession,
         reference_adapter,
     )
-    from ._catalog import CATALOG, Check, by_id
-    from ._check import CheckContext, KitOptions, Profile, Suite
-    from ._errors import CheckFailed, KitError, NetworkBlocked, TargetError
-    from ._targets import Target
+    from kora_conformance.model._catalog import (
+        CATALOG,
+        Check,
+        by_id,
+    )
+    from kora_conformance.model._check import (
+        Applicability,
+        CheckContext,
+        KitOptions,
+        Profile,
+        Suite,
+        all_of,
+        always,
+        needs_callbacks,
+        needs_commands,
+        needs_daemons,
+        needs_identity,
+        needs_load,
+        needs_manifest,
+        needs_tools,
+    )
+    from kora_conformance.model._targets import (
+        Target,
+    )
 
 __all__ = [
     "ADAPTER_PROTOCOL_VERSION",
     "CATALOG",
+    "Applicability",
     "Check",
     "CheckContext",
     "CheckFailed",
+    "CheckSkipped",
     "IdentityOutcome",
     "KitError",
     "KitOptions",
@@ -47,32 +78,52 @@ __all__ = [
     "Target",
     "TargetError",
     "__version__",
+    "all_of",
+    "always",
     "by_id",
+    "needs_callbacks",
+    "needs_commands",
+    "needs_daemons",
+    "needs_identity",
+    "needs_load",
+    "needs_manifest",
+    "needs_tools",
     "reference_adapter",
 ]
 
 __version__ = "0.1.0"
 
 _HOMES = {
-    "ADAPTER_PROTOCOL_VERSION": "_adapter",
-    "IdentityOutcome": "_adapter",
-    "LoadSpec": "_adapter",
-    "ReferenceAdapter": "_adapter",
-    "RuntimeAdapter": "_adapter",
-    "RuntimeSession": "_adapter",
-    "reference_adapter": "_adapter",
-    "CATALOG": "_catalog",
-    "Check": "_catalog",
-    "by_id": "_catalog",
-    "CheckContext": "_check",
-    "KitOptions": "_check",
-    "Profile": "_check",
-    "Suite": "_check",
+    "ADAPTER_PROTOCOL_VERSION": "adapter",
+    "IdentityOutcome": "adapter",
+    "LoadSpec": "adapter",
+    "ReferenceAdapter": "adapter",
+    "RuntimeAdapter": "adapter",
+    "RuntimeSession": "adapter",
+    "reference_adapter": "adapter",
+    "CATALOG": "model._catalog",
+    "Check": "model._catalog",
+    "by_id": "model._catalog",
+    "Applicability": "model._check",
+    "CheckContext": "model._check",
+    "KitOptions": "model._check",
+    "Profile": "model._check",
+    "Suite": "model._check",
+    "all_of": "model._check",
+    "always": "model._check",
+    "needs_callbacks": "model._check",
+    "needs_commands": "model._check",
+    "needs_daemons": "model._check",
+    "needs_identity": "model._check",
+    "needs_load": "model._check",
+    "needs_manifest": "model._check",
+    "needs_tools": "model._check",
     "CheckFailed": "_errors",
+    "CheckSkipped": "_errors",
     "KitError": "_errors",
     "NetworkBlocked": "_errors",
     "TargetError": "_errors",
-    "Target": "_targets",
+    "Target": "model._targets",
 }
 
 
@@ -84,3 +135,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f".{home}", __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -15,10 +15,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
 
+from kora_conformance._callables import CallbackKey, callback_key
+from kora_conformance._virtual_run import Driver
 from reference_runtime import Coordinator, VirtualClock
-
-from ._callables import CallbackKey, callback_key
-from ._virtual_run import Driver
 
 __all__ = ["Call", "CallRecorder"]
 

@@ -15,6 +15,7 @@ import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
+from kora_conformance.model._check import CheckContext
 from reference_runtime import (
     DEFAULT_MODEL,
     IDENTITY_HOOK,
@@ -22,8 +23,6 @@ from reference_runtime import (
     LoadedPlugin,
     resolve_awaitable,
 )
-
-from ._check import CheckContext
 
 __all__ = [
     "ENV_DISABLE",

@@ -13,9 +13,9 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from ._catalog import CATALOG, by_id
-from ._rationale import RATIONALE
-from .ecosystem import cli as ecosystem
+from kora_conformance.ecosystem import cli as ecosystem
+from kora_conformance.model._catalog import CATALOG, by_id
+from kora_conformance.model._rationale import RATIONALE
 
 __all__ = ["main"]
 
@@ -86,7 +86,7 @@ def explain(check_id: str) -> str:
 
     :raises KeyError: ``check_id`` is not in the catalog.
     """
-    from ._mutants import MUTANTS  # noqa: PLC0415 - only explain needs the mutant table
+    from kora_conformance.mutants._table import MUTANTS  # noqa: PLC0415 - only explain needs the mutant table
 
     check = by_id(check_id.upper())
     lines = [f"{check.id}: {check.title} ({check.level}, applies to a {check.scope})", ""]

@@ -17,6 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from kora_conformance._claimants import ProbeEngine
+from kora_conformance._probing import PROBES_DIR
+from kora_conformance.model._check import CheckContext
+from kora_conformance.strategies import BEHAVIOURS, ProviderBehaviour, provider_mixes
 from reference_runtime import (
     IDENTITY_HOOK,
     Discovery,
@@ -24,11 +28,6 @@ from reference_runtime import (
     Runtime,
     RuntimeConfig,
 )
-
-from ._check import CheckContext
-from ._claimants import ProbeEngine
-from ._probing import PROBES_DIR
-from .strategies import BEHAVIOURS, ProviderBehaviour, provider_mixes
 
 __all__ = [
     "KORA_PROBE",

@@ -1,7 +1,7 @@
 """Probing a runtime under certification with the kit's probe plugins.
 
 The runtime checks drive the runtime only through its adapter (``ctx.adapter``, see
-:mod:`kora_conformance._adapter`), never through the reference runtime's internals, so a fork's
+:mod:`kora_conformance.adapter`), never through the reference runtime's internals, so a fork's
 runtime certifies through the same code. They start sessions that load the kit's probe plugins
 (``kora_conformance/probes/probe_*``, plus the entry-point packages under
 ``probes/_entry_points`` that :func:`install_entry_point_probes` makes discoverable), then read
@@ -27,10 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from ._adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
-from ._check import CheckContext
-from .probes import _journal
-from .probes._common import IDENTITIES
+from kora_conformance.adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
+from kora_conformance.model._check import CheckContext
+from kora_conformance.probes import _journal
+from kora_conformance.probes._common import IDENTITIES
 
 __all__ = [
     "DAEMON_RUN_GUARD",

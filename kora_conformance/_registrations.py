@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from kora_conformance.model._check import CheckContext
 from reference_runtime import (
     BackgroundDaemonEntry,
     DaemonSpecError,
@@ -22,8 +23,6 @@ from reference_runtime import (
     background_daemon_registry,
     listener_registry,
 )
-
-from ._check import CheckContext
 
 __all__ = [
     "Lifecycle",

@@ -7,9 +7,8 @@ import sys
 import types
 from collections.abc import Sequence
 
+from kora_conformance.model._check import CheckContext
 from reference_runtime import LoadedPlugin, Runtime
-
-from ._check import CheckContext
 
 __all__ = ["load_after_reload", "plugin_modules", "reload_modules", "reload_or_fail"]
 

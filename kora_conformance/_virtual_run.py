@@ -23,6 +23,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
+from kora_conformance._registrations import Lifecycle
+from kora_conformance._watchdog import WALL_BUDGET, Overran, Watch, run_and_close, watchdog
 from reference_runtime import (
     Coordinator,
     EventKind,
@@ -31,9 +33,6 @@ from reference_runtime import (
     TimelineEvent,
     VirtualClock,
 )
-
-from ._registrations import Lifecycle
-from ._watchdog import WALL_BUDGET, Overran, Watch, run_and_close, watchdog
 
 __all__ = [
     "AGAIN",

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import reference_runtime
-
-from ._suites import suites_dir
+from kora_conformance.model._suites import suites_dir
 
 __all__ = ["WALL_BUDGET", "Overran", "Watch", "run_and_close", "wall_seconds", "watchdog"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._docs import render_checks
+from kora_conformance.model._docs import render_checks
 
 __all__ = ["main"]
 

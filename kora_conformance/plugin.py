@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 #: The fixtures for authors' own tests, in every run (they import the runtime only when used).
-pytest_plugins = ["kora_conformance._fixtures"]
+pytest_plugins = ["kora_conformance.run._fixtures"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -146,11 +146,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "kora_check(id, level): the Kora conformance check an item runs"
     )
     if config.getoption("kora_selftest", default=False):
-        from ._selftest import start_selftest  # noqa: PLC0415
-        from ._suites import suites_dir  # noqa: PLC0415
+        from kora_conformance.model._suites import suites_dir  # noqa: PLC0415
+        from kora_conformance.run._selftest import start_selftest  # noqa: PLC0415
 
         start_selftest(config, suites_dir())
     elif config.getoption("kora_conformance", default=False):
-        from ._session import start  # noqa: PLC0415
+        from kora_conformance.run._session import start  # noqa: PLC0415
 
         start(config)

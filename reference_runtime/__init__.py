@@ -54,8 +54,8 @@ from ._listeners import (
     listener_registry,
     register_dual_listener,
 )
-from ._loading import DIRECTORY_PACKAGE, directory_plugins_restored
 from ._llm import LLMBackend, PluginLLM
+from ._loading import DIRECTORY_PACKAGE, directory_plugins_restored
 from ._manifest import Manifest, find_manifest, load_manifest
 from ._manifest_view import UPSTREAM_MANIFEST_DEFAULTS, ManifestView
 from ._registrations import CommandRecord, Registration, ToolRecord

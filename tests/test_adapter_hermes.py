@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kora_conformance._adapter import LoadSpec, RuntimeAdapter, load_adapter
 from kora_conformance._errors import TargetError
+from kora_conformance.adapter import LoadSpec, RuntimeAdapter, load_adapter
 from kora_conformance.adapters import hermes
 
 SPEC = "kora_conformance.adapters.hermes:adapter"

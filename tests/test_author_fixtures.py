@@ -190,7 +190,7 @@ def test_a_run_that_uses_no_fixture_imports_no_runtime(pytester: pytest.Pytester
 
 def test_the_fixtures_module_imports_only_pytest() -> None:
     code = (
-        "import sys, kora_conformance._fixtures\n"
+        "import sys, kora_conformance.run._fixtures\n"
         "print([m for m in ('anthropic', 'reference_runtime', 'hypothesis', 'respx') "
         "if m in sys.modules])\n"
     )

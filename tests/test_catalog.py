@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kora_conformance._catalog import CATALOG, by_id
-from kora_conformance._docs import render_checks
-from kora_conformance._rationale import RATIONALE
+from kora_conformance.model._catalog import CATALOG, by_id
+from kora_conformance.model._docs import render_checks
+from kora_conformance.model._rationale import RATIONALE
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "checks.md"
 

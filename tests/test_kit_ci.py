@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kora_conformance._errors import TargetError
-from kora_conformance._exemptions import Exemption, load_exemptions
+from kora_conformance.run._exemptions import Exemption, load_exemptions
 
 pytest_plugins = ["pytester"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from kora_conformance._catalog import CATALOG
 from kora_conformance._cli import explain, main
+from kora_conformance.model._catalog import CATALOG
 
 pytest_plugins = ["pytester"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kora_conformance._catalog import CATALOG
+from kora_conformance.model._catalog import CATALOG
 
 pytest_plugins = ["pytester"]
 

@@ -63,7 +63,7 @@ FORGERS = {
                 found.register(Forge(), f"forge-{id(found)}")
         """,
     "patches_the_kit": """
-        import kora_conformance._results as results
+        import kora_conformance.run._results as results
 
         results.Results.verdict = lambda self, target: "conformant"
         results.Results.failed_musts = lambda self, target: []

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kora_conformance._catalog import CATALOG, by_id
-from kora_conformance._mutants import MUTANTS, MUTANTS_DIR, Mutant, mutant_dir
+from kora_conformance.model._catalog import CATALOG, by_id
+from kora_conformance.mutants._table import MUTANTS, MUTANTS_DIR, Mutant, mutant_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Bundled plugin → the areas whose checks it must pass; the other areas' checks skip.

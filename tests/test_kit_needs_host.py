@@ -14,11 +14,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from kora_conformance import _host
-from kora_conformance._artifacts import badge, render_summary
-from kora_conformance._catalog import CATALOG
-from kora_conformance._results import Finding, Results
-from kora_conformance._targets import Target
+from kora_conformance.model._catalog import CATALOG
+from kora_conformance.model._targets import Target
+from kora_conformance.run import _host
+from kora_conformance.run._artifacts import badge, render_summary
+from kora_conformance.run._results import Finding, Results
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[1] / "kora_conformance" / "report.schema.json").read_text()

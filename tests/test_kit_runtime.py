@@ -1,8 +1,9 @@
 """Runtime certification: the reference runtime is clean, every broken runtime is caught.
 
 The kit runs in-process (pytester), one run per runtime, each writing the JSON report the tests
-read. The broken runtimes are the shipped ones (:data:`kora_conformance._mutants.RUNTIME_MUTANTS`);
-each must fail its own check (a SHOULD one: warn) and no other runtime check.
+read. The broken runtimes are the shipped ones
+(:data:`kora_conformance.mutants._table.RUNTIME_MUTANTS`); each must fail its own check (a
+SHOULD one: warn) and no other runtime check.
 """
 
 from __future__ import annotations
@@ -21,12 +22,9 @@ import pytest
 import pytest_httpx2  # noqa: F401
 import respx  # noqa: F401
 
-import kora_conformance._session
-import kora_conformance.probes._common
-import kora_conformance.probes._journal  # noqa: F401
 import reference_runtime  # noqa: F401
-from kora_conformance._catalog import CATALOG, by_id
-from kora_conformance._mutants import RUNTIME_MUTANTS, RuntimeMutant
+from kora_conformance.model._catalog import CATALOG, by_id
+from kora_conformance.mutants._table import RUNTIME_MUTANTS, RuntimeMutant
 
 pytest_plugins = ["pytester"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from kora_conformance._sandbox import sandbox
-from kora_conformance._targets import PLACEHOLDER, resolve_targets
+from kora_conformance.isolation._sandbox import sandbox
+from kora_conformance.model._targets import PLACEHOLDER, resolve_targets
 
 pytestmark = pytest.mark.usefixtures("clean_kora_env", "isolated_imports")
 

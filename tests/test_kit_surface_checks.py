@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from kora_conformance._check import Profile, needs_callbacks, needs_commands, needs_tools
 from kora_conformance._manifest_rules import (
     clause_problem,
     reading_environ,
@@ -29,13 +28,14 @@ from kora_conformance._manifest_rules import (
     unbounded,
     v2_problems,
 )
-from kora_conformance._mutants import mutant_dir
 from kora_conformance._surface_probes import (
     PROBE_KEYWORD,
     RESULT_SHAPES,
     call_for_real,
     hook_payload,
 )
+from kora_conformance.model._check import Profile, needs_callbacks, needs_commands, needs_tools
+from kora_conformance.mutants._table import mutant_dir
 
 UPSTREAM = Path(__file__).resolve().parent / "plugins_upstream"
 PLUGINS = sorted(p.name for p in UPSTREAM.iterdir() if (p / "plugin.yaml").is_file())
@@ -408,7 +408,7 @@ def _tool(schema: dict[str, Any]) -> Any:
     ],
 )
 def test_tool_schema_problems(schema: dict[str, Any], problem: str | None) -> None:
-    from kora_conformance._suites import implementations
+    from kora_conformance.model._suites import implementations
 
     implementations()  # the suites load under kora_conformance.suites.<area>.<module>
     schema_problems = sys.modules["kora_conformance.suites.plugin.tools"].schema_problems

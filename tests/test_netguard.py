@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kora_conformance import NetworkBlocked
-from kora_conformance._netguard import network_guard
+from kora_conformance.isolation._netguard import network_guard
 
 TARGET = ("127.0.0.1", 9)
 

@@ -126,7 +126,8 @@ def test_suites_run_from_the_installed_wheel(fresh_env: Path, tmp_path: Path) ->
 def test_a_shipped_mutant_fails_from_the_installed_wheel(fresh_env: Path, tmp_path: Path) -> None:
     where = _run(
         fresh_env, "-c",
-        "from kora_conformance._mutants import mutant_dir; print(mutant_dir('id001_returns_str'))",
+        "from kora_conformance.mutants._table import mutant_dir; "
+        "print(mutant_dir('id001_returns_str'))",
         cwd=tmp_path,
     )  # fmt: skip
     mutant = where.stdout.strip()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kora_conformance import _selftest
-from kora_conformance._mutants import Mutant
+from kora_conformance.mutants._table import Mutant
+from kora_conformance.run import _selftest
 
 pytest_plugins = ["pytester"]
 

@@ -40,8 +40,13 @@ from typing import Any, Final
 
 import yaml
 
-from .._adapter import ADAPTER_PROTOCOL_VERSION, IdentityOutcome, LoadSpec, RuntimeSession
-from .._host import HOST_DISTRIBUTION, INSTALL_LINE
+from kora_conformance.adapter import (
+    ADAPTER_PROTOCOL_VERSION,
+    IdentityOutcome,
+    LoadSpec,
+    RuntimeSession,
+)
+from kora_conformance.run._host import HOST_DISTRIBUTION, INSTALL_LINE
 
 __all__ = ["HermesAdapter", "UpstreamLacks", "adapter"]
 

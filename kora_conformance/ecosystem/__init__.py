@@ -10,9 +10,9 @@ targets into one JSON report, a Markdown table, a static HTML page and a badge p
 
 from __future__ import annotations
 
-from .corpus import CorpusError, Entry, load_corpus
-from .report import SCHEMA, MergeError, merge
-from .shard import parse_shard, split
+from kora_conformance.ecosystem.corpus import CorpusError, Entry, load_corpus
+from kora_conformance.ecosystem.report import SCHEMA, MergeError, merge
+from kora_conformance.ecosystem.shard import parse_shard, split
 
 __all__ = [
     "SCHEMA",

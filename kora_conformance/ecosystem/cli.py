@@ -74,10 +74,10 @@ def _error(message: str) -> int:
 
 
 def _ecosystem(options: argparse.Namespace) -> int:
-    from .corpus import CorpusError, load_corpus  # noqa: PLC0415
-    from .report import VERDICTS, MergeError, load_report  # noqa: PLC0415
-    from .run import RunOptions, certify_corpus  # noqa: PLC0415
-    from .shard import costs_from, parse_shard, split  # noqa: PLC0415
+    from kora_conformance.ecosystem.corpus import CorpusError, load_corpus  # noqa: PLC0415
+    from kora_conformance.ecosystem.report import VERDICTS, MergeError, load_report  # noqa: PLC0415
+    from kora_conformance.ecosystem.run import RunOptions, certify_corpus  # noqa: PLC0415
+    from kora_conformance.ecosystem.shard import costs_from, parse_shard, split  # noqa: PLC0415
 
     if options.jobs < 1:
         return _error("--jobs must be at least 1")
@@ -120,8 +120,14 @@ def _ecosystem(options: argparse.Namespace) -> int:
 
 
 def _merge(options: argparse.Namespace) -> int:
-    from .html import render_html  # noqa: PLC0415
-    from .report import MergeError, markdown, merge, write_badges, write_json  # noqa: PLC0415
+    from kora_conformance.ecosystem.html import render_html  # noqa: PLC0415
+    from kora_conformance.ecosystem.report import (  # noqa: PLC0415
+        MergeError,
+        markdown,
+        merge,
+        write_badges,
+        write_json,
+    )
 
     try:
         merged = merge(options.reports)

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from .._errors import KitError
+from kora_conformance._errors import KitError
 
 if sys.version_info >= (3, 11):
     import tomllib

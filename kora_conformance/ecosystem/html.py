@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .report import VERDICTS, failures_text, label
+from kora_conformance.ecosystem.report import VERDICTS, failures_text, label
 
 __all__ = ["render_html"]
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .._errors import KitError
+from kora_conformance._errors import KitError
 
 __all__ = ["Command", "InstallFailed", "Installer", "checkout", "find_uv", "run_command", "tail"]
 
@@ -141,7 +141,7 @@ class Installer:
             return self._kit
 
     def _build_kit(self) -> str:
-        from .. import __version__  # noqa: PLC0415
+        from kora_conformance import __version__  # noqa: PLC0415
 
         checkout = _kit_checkout()
         if checkout is None:

@@ -16,8 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from .._errors import KitError
-from .corpus import Entry, slug
+from kora_conformance._errors import KitError
+from kora_conformance.ecosystem.corpus import Entry, slug
 
 __all__ = [
     "SCHEMA",

@@ -32,11 +32,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from .._errors import TargetError
-from .._targets import resolve_targets
-from .corpus import Entry, slug
-from .install import Installer, InstallFailed, checkout, run_command, tail
-from .report import certified_record, document, failed_record, write_json
+from kora_conformance._errors import TargetError
+from kora_conformance.ecosystem.corpus import Entry, slug
+from kora_conformance.ecosystem.install import Installer, InstallFailed, checkout, run_command, tail
+from kora_conformance.ecosystem.report import certified_record, document, failed_record, write_json
+from kora_conformance.model._targets import resolve_targets
 
 __all__ = ["RunOptions", "certify_corpus"]
 

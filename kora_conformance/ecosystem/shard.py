@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .corpus import CorpusError, Entry
+from kora_conformance.ecosystem.corpus import CorpusError, Entry
 
 __all__ = ["costs_from", "parse_shard", "split"]
 

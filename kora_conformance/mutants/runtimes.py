@@ -6,7 +6,7 @@ Certify one with::
 
     pytest --kora-conformance --kora-runtime kora_conformance.mutants.runtimes:NAME
 
-:data:`kora_conformance._mutants.RUNTIME_MUTANTS` lists them with the check each one breaks.
+:data:`kora_conformance.mutants._table.RUNTIME_MUTANTS` lists them with the check each one breaks.
 
 The subclasses use the reference runtime's extension seams (``Runtime.context_class``,
 ``daemon_registry_class``, ``coordinator_class``, ``import_plugin``) and, being part of this
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from kora_conformance._adapter import ReferenceAdapter, RuntimeAdapter
+from kora_conformance.adapter import ReferenceAdapter, RuntimeAdapter
 from reference_runtime import (
     IDENTITY_HOOK,
     BackgroundDaemonEntry,

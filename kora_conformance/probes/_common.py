@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Final
 
-from . import _journal
+from kora_conformance.probes import _journal
 
 __all__ = [
     "FATAL_DAEMONS",

@@ -24,10 +24,10 @@ raise :class:`UnsupportedByRuntime`.
 
 from __future__ import annotations
 
-from ._companions import Companions
-from ._host import TEST_API_KEY, DaemonRun, PluginHost, WireCapture
-from ._isolation import isolation, resolve_plugin
-from ._queries import (
+from kora_conformance.testing._companions import Companions
+from kora_conformance.testing._host import TEST_API_KEY, DaemonRun, PluginHost, WireCapture
+from kora_conformance.testing._isolation import isolation, resolve_plugin
+from kora_conformance.testing._queries import (
     CliParts,
     PluginMisbehaved,
     PluginNotLoaded,
@@ -36,7 +36,7 @@ from ._queries import (
     RecordsTools,
     UnsupportedByRuntime,
 )
-from ._rules import (
+from kora_conformance.testing._rules import (
     HOOK_RULES,
     PRE_LLM_CALL_CAP,
     HookOutcome,

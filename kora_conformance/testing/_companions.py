@@ -19,8 +19,8 @@ from reference_runtime import (
 )
 
 if TYPE_CHECKING:
-    from ..strategies import ProviderBehaviour
-    from ._host import PluginHost
+    from kora_conformance.strategies import ProviderBehaviour
+    from kora_conformance.testing._host import PluginHost
 
 __all__ = ["Companions", "HostRuntime"]
 
@@ -106,7 +106,7 @@ class Companions:
 
         elif isinstance(behaviour, str):
             # hypothesis (which the strategies module imports) costs a second; only here.
-            from ..strategies import BEHAVIOURS, make_provider  # noqa: PLC0415
+            from kora_conformance.strategies import BEHAVIOURS, make_provider  # noqa: PLC0415
 
             if behaviour not in BEHAVIOURS:
                 msg = (

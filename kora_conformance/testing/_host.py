@@ -16,6 +16,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from kora_conformance._virtual_run import virtual_run
+from kora_conformance._wire import _reply, system_texts
+from kora_conformance.model._targets import Target
+from kora_conformance.testing._companions import Companions, HostRuntime
+from kora_conformance.testing._queries import (
+    QUERIES,
+    PluginMisbehaved,
+    PluginNotLoaded,
+    RecordsCliCommands,
+    RecordsCommands,
+    RecordsTools,
+    UnsupportedByRuntime,
+)
+from kora_conformance.testing._rules import HookOutcome, HostWarning, combine_results, watching
 from reference_runtime import (
     EventKind,
     LoadedPlugin,
@@ -27,21 +41,6 @@ from reference_runtime import (
     TimelineEvent,
     resolve_awaitable,
 )
-
-from .._targets import Target
-from .._virtual_run import virtual_run
-from .._wire import _reply, system_texts
-from ._companions import Companions, HostRuntime
-from ._queries import (
-    QUERIES,
-    PluginMisbehaved,
-    PluginNotLoaded,
-    RecordsCliCommands,
-    RecordsCommands,
-    RecordsTools,
-    UnsupportedByRuntime,
-)
-from ._rules import HookOutcome, HostWarning, combine_results, watching
 
 __all__ = ["TEST_API_KEY", "DaemonRun", "PluginHost", "WireCapture"]
 

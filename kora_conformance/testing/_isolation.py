@@ -11,15 +11,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
+from kora_conformance._errors import TargetError
+from kora_conformance.model._targets import Target, resolve_targets
 from reference_runtime import (
     DEFAULT_ENTRY_POINT_GROUPS,
     DIRECTORY_PACKAGE,
     compat,
     directory_plugins_restored,
 )
-
-from .._errors import TargetError
-from .._targets import Target, resolve_targets
 
 __all__ = ["isolation", "resolve_plugin"]
 

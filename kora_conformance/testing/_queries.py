@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Protocol, runtime_checkable
 
-from .._errors import KitError
+from kora_conformance._errors import KitError
 
 __all__ = [
     "QUERIES",

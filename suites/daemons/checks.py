@@ -32,7 +32,6 @@ from kora_conformance._callables import (
     describe_bound,
     same_bound,
 )
-from kora_conformance._check import CheckContext, Suite, needs_daemons
 from kora_conformance._registrations import (
     Lifecycle,
     Registered,
@@ -55,6 +54,7 @@ from kora_conformance._virtual_run import (
     horizon_for,
     virtual_run,
 )
+from kora_conformance.model._check import CheckContext, Suite, needs_daemons
 from reference_runtime import (
     BackgroundDaemonEntry,
     DaemonSpecError,

@@ -15,7 +15,6 @@ import reprlib
 from collections.abc import Mapping
 from typing import Any, Final
 
-from kora_conformance._check import CheckContext, Suite, needs_identity
 from kora_conformance._claimants import (
     Claimant,
     ProbeEngine,
@@ -31,6 +30,7 @@ from kora_conformance._companions import (
     write_companions,
 )
 from kora_conformance._wire import send_captured
+from kora_conformance.model._check import CheckContext, Suite, needs_identity
 from reference_runtime import IdentityResolutionError, IdentitySpec, LoadedPlugin, ReasoningEngine
 
 suite = Suite("identity")

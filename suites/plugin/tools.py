@@ -20,7 +20,6 @@ from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from kora_conformance._arguments import tool_arguments
-from kora_conformance._check import CheckContext, Suite, needs_load, needs_tools
 from kora_conformance._manifest_rules import raw_manifest
 from kora_conformance._surface_probes import (
     BUILTIN_TOOLS,
@@ -29,6 +28,7 @@ from kora_conformance._surface_probes import (
     model_tool_definition,
     tool_parameters,
 )
+from kora_conformance.model._check import CheckContext, Suite, needs_load, needs_tools
 from reference_runtime import ToolRecord
 
 suite = Suite("tools")

@@ -13,7 +13,6 @@ import reprlib
 from pathlib import Path
 from typing import Final
 
-from kora_conformance._check import CheckContext, Suite, always
 from kora_conformance._probing import (
     ENTRY_POINT_GROUP,
     ENTRY_POINTS,
@@ -33,6 +32,7 @@ from kora_conformance._probing import (
     whose_identity,
 )
 from kora_conformance._wire import send_captured, system_texts
+from kora_conformance.model._check import CheckContext, Suite, always
 from kora_conformance.probes import _journal
 from kora_conformance.probes._common import (
     FATAL_DAEMONS,

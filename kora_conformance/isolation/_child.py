@@ -43,15 +43,14 @@ from typing import Any, Final, Literal
 
 import pytest
 
+from kora_conformance._errors import CheckFailed, CheckSkipped
+from kora_conformance.adapter import RuntimeAdapter, load_adapter, reference_adapter
+from kora_conformance.isolation import _audit as audit
+from kora_conformance.isolation._sandbox import sandbox
+from kora_conformance.model._check import CheckContext, KitOptions, Profile
+from kora_conformance.model._suites import implementations
+from kora_conformance.model._targets import Target
 from reference_runtime import Runtime, find_manifest
-
-from . import _audit as audit
-from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
-from ._check import CheckContext, KitOptions, Profile
-from ._errors import CheckFailed, CheckSkipped
-from ._sandbox import sandbox
-from ._suites import implementations
-from ._targets import Target
 
 __all__ = ["DEFAULT_TIMEOUT", "Request", "Result", "learn_profile", "run", "start_server"]
 
@@ -62,7 +61,7 @@ _OUTPUT_LIMIT: Final = 20_000
 #: How often a wait that can be stopped looks at its stop event.
 _STOP_POLL: Final = 0.1
 #: Imported once by the fork server, so that each child starts with them loaded.
-_PRELOAD: Final = ("kora_conformance._preload",)
+_PRELOAD: Final = ("kora_conformance.isolation._preload",)
 _PLUGIN_OUTCOMES: Final = {
     pytest.skip.Exception: "pytest.skip",
     pytest.xfail.Exception: "pytest.xfail",

@@ -20,9 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kora_conformance.isolation._netguard import NetworkGuard, network_guard
 from reference_runtime import compat
-
-from ._netguard import NetworkGuard, network_guard
 
 __all__ = ["Sandbox", "sandbox"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .testing import Companions, PluginHost
+    from kora_conformance.testing import Companions, PluginHost
 
 __all__ = [
     "kora_companions",
@@ -57,7 +57,7 @@ def kora_runtime(
     if "kora_plugin" in request.fixturenames:
         yield request.getfixturevalue("kora_plugin")
         return
-    from .testing import PluginHost, isolation  # noqa: PLC0415 - only when a test asks
+    from kora_conformance.testing import PluginHost, isolation  # noqa: PLC0415 - only when a test asks
 
     home = tmp_path_factory.mktemp("kora-home")
     scratch = tmp_path_factory.mktemp("kora-scratch")
@@ -77,7 +77,7 @@ def kora_plugin(
 ) -> Iterator[PluginHost]:
     """The ``kora_runtime`` host with the plugin under test enabled (``kora_plugin_source``),
     loaded at its first use; ``kora_plugin.report`` is the load report."""
-    from .testing import PluginHost, isolation, resolve_plugin  # noqa: PLC0415
+    from kora_conformance.testing import PluginHost, isolation, resolve_plugin  # noqa: PLC0415
 
     target = resolve_plugin(kora_plugin_source, Path(request.config.invocation_params.dir))
     home = tmp_path_factory.mktemp("kora-home")

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from ._errors import NetworkBlocked
+from kora_conformance._errors import NetworkBlocked
 
 __all__ = ["arm", "disarm", "install", "plugin_location"]
 

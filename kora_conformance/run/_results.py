@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import pytest
 
-from . import _host
-from ._catalog import CATALOG, Check
-from ._errors import CheckFailed
-from ._exemptions import Exemption
-from ._targets import Target
+from kora_conformance._errors import CheckFailed
+from kora_conformance.model._catalog import CATALOG, Check
+from kora_conformance.model._targets import Target
+from kora_conformance.run import _host
+from kora_conformance.run._exemptions import Exemption
 
 __all__ = ["Finding", "Outcome", "Results", "annotate_report", "outcome_of"]
 

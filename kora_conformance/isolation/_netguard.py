@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from . import _audit as audit
-from ._errors import NetworkBlocked
+from kora_conformance._errors import NetworkBlocked
+from kora_conformance.isolation import _audit as audit
 
 __all__ = ["NetworkGuard", "network_guard"]
 

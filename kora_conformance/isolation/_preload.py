@@ -14,8 +14,8 @@ import anthropic  # noqa: F401
 import hypothesis.strategies  # noqa: F401
 import respx  # noqa: F401
 
-from . import _child  # noqa: F401
-from ._suites import implementations
+from kora_conformance.isolation import _child  # noqa: F401
+from kora_conformance.model._suites import implementations
 
 __all__: list[str] = []
 

@@ -13,12 +13,12 @@ import dataclasses
 from pathlib import Path
 from typing import Final
 
-from ._catalog import by_id
+from kora_conformance.model._catalog import by_id
 
 __all__ = ["MUTANTS", "MUTANTS_DIR", "RUNTIME_MUTANTS", "Mutant", "RuntimeMutant", "mutant_dir"]
 
 #: The directory holding the mutants (a plugin search root).
-MUTANTS_DIR: Final = Path(__file__).resolve().parent / "mutants"
+MUTANTS_DIR: Final = Path(__file__).resolve().parent
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ._catalog import by_id
-from ._results import Results
+from kora_conformance.model._catalog import by_id
+from kora_conformance.run._results import Results
 
 __all__ = ["badge", "badge_json", "render_summary", "write_text"]
 

@@ -1,7 +1,7 @@
 """Finding the packaged suites and the checks they implement.
 
 The suites are the package ``kora_conformance.suites`` (see its docstring for the layout): every
-public module of its subpackages defines ``suite``, a :class:`~kora_conformance._check.Suite`.
+public module of its subpackages defines ``suite``, a :class:`~kora_conformance.model._check.Suite`.
 They are imported under their own names, like any module, so a check's traceback, a pickled
 reference and a third party's import all name the same module.
 """
@@ -14,8 +14,8 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from ._catalog import CATALOG
-from ._check import Implementation, Suite
+from kora_conformance.model._catalog import CATALOG
+from kora_conformance.model._check import Implementation, Suite
 
 __all__ = ["implementations", "suite_modules", "suites_dir"]
 

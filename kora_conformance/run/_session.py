@@ -17,21 +17,27 @@ from typing import Any
 
 import pytest
 
+from kora_conformance import __version__ as KIT_VERSION
+from kora_conformance._errors import CheckFailed, TargetError
+from kora_conformance.adapter import RuntimeAdapter, load_adapter, reference_adapter
+from kora_conformance.isolation._ahead import RunAhead
+from kora_conformance.isolation._child import DEFAULT_TIMEOUT, Request, Result, start_server
+from kora_conformance.isolation._child import run as run_in_child
+from kora_conformance.model._check import Implementation, KitOptions, Profile
+from kora_conformance.model._suites import implementations, suites_dir
+from kora_conformance.model._targets import Target, resolve_targets
+from kora_conformance.run._artifacts import badge_json, render_summary, write_text
+from kora_conformance.run._exemptions import Exemption, load_exemptions
+from kora_conformance.run._items import (
+    ROOT_NODEID,
+    RUN_STATE_KEY,
+    SUITES_KEY,
+    CheckItem,
+    SuitesCollector,
+    passage_or_none,
+)
+from kora_conformance.run._results import Results, annotate_report
 from reference_runtime import __version__ as runtime_version
-
-from . import __version__ as KIT_VERSION
-from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
-from ._ahead import RunAhead
-from ._artifacts import badge_json, render_summary, write_text
-from ._check import Implementation, KitOptions, Profile
-from ._child import DEFAULT_TIMEOUT, Request, Result, start_server
-from ._child import run as run_in_child
-from ._errors import CheckFailed, TargetError
-from ._exemptions import Exemption, load_exemptions
-from ._items import ROOT_NODEID, SUITES_KEY, CheckItem, SuitesCollector, passage_or_none
-from ._results import Results, annotate_report
-from ._suites import implementations, suites_dir
-from ._targets import Target, resolve_targets
 
 __all__ = ["KitState", "start"]
 
@@ -158,9 +164,7 @@ class KitHooks:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> Any:
         if path == self.suites:
-            collector = SuitesCollector.from_parent(parent, path=path, nodeid=ROOT_NODEID)
-            collector.state = self.state
-            return collector
+            return SuitesCollector.from_parent(parent, path=path, nodeid=ROOT_NODEID)
         return passage_or_none(path, parent)
 
     @pytest.hookimpl(wrapper=True)
@@ -441,5 +445,6 @@ def start(config: pytest.Config) -> None:
     config.pluginmanager.register(KitHooks(config, state), "kora-conformance-session")
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:
         config.pluginmanager.register(_XdistHooks(seed), "kora-conformance-xdist")
+    config.stash[RUN_STATE_KEY] = state
     config.stash[SUITES_KEY] = suites_dir()
     config.args[:] = [str(suites_dir())]

@@ -22,14 +22,13 @@ from typing import Any, Final, Literal
 
 import yaml
 
+from kora_conformance._errors import TargetError
 from reference_runtime import (
     DEFAULT_ENTRY_POINT_GROUPS,
     RuntimeConfig,
     find_manifest,
     load_manifest,
 )
-
-from ._errors import TargetError
 
 if sys.version_info >= (3, 11):
     import tomllib

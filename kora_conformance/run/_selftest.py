@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 import pytest
 
-from ._catalog import CATALOG, Check, by_id
-from ._items import SUITES_KEY, passage_or_none
-from ._mutants import MUTANTS, RUNTIME_MUTANTS, RuntimeMutant
+from kora_conformance.model._catalog import CATALOG, Check, by_id
+from kora_conformance.mutants._table import MUTANTS, RUNTIME_MUTANTS, RuntimeMutant
+from kora_conformance.run._items import SUITES_KEY, passage_or_none
 
 __all__ = ["SelftestRun", "SelftestState", "start_selftest"]
 

@@ -9,28 +9,61 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import pytest
 from _pytest._code.code import ExceptionInfo, TerminalRepr
 
-from ._catalog import Check, Scope, iter_checks
-from ._check import Implementation
-from ._errors import CheckFailed, CheckProcessError
-from ._targets import Target
-
-if TYPE_CHECKING:
-    from ._session import KitState
+from kora_conformance._errors import CheckFailed, CheckProcessError
+from kora_conformance.isolation._child import Result
+from kora_conformance.model._catalog import Check, Scope, iter_checks
+from kora_conformance.model._check import Implementation, Profile
+from kora_conformance.model._targets import Target
+from kora_conformance.run._exemptions import Exemption
 
 __all__ = [
+    "RUN_STATE_KEY",
     "SUITES_KEY",
     "CheckItem",
     "Passage",
+    "RunState",
     "SuitesCollector",
     "TargetCollector",
     "format_failure",
     "passage_or_none",
 ]
+
+
+class RunState(Protocol):
+    """What the nodes of a certification run ask of the run (kept in ``config.stash``)."""
+
+    @property
+    def targets(self) -> list[Target]:
+        """The targets certified, in order."""
+
+    @property
+    def implementations(self) -> dict[str, Implementation]:
+        """Catalog ID → the suites' implementation."""
+
+    @property
+    def gate(self) -> str:
+        """Which failures fail the run: ``"all"`` or ``"must"``."""
+
+    def profile(self, target: Target) -> Profile:
+        """What ``target`` registers."""
+
+    def run(self, target: Target, check_id: str, profile: Profile) -> Result:
+        """The result of one check on ``target``."""
+
+    def exemption(self, target: Target, check_id: str) -> Exemption | None:
+        """The exemption declared for ``check_id`` on ``target``, if any."""
+
+    def exemption_problem(self, exemption: Exemption) -> str | None:
+        """Why ``exemption`` cannot be honoured today, or ``None``."""
+
+
+#: The run's state, set by the session before collection.
+RUN_STATE_KEY = pytest.StashKey[RunState]()
 
 #: The root node's ID.
 ROOT_NODEID = "kora-conformance"
@@ -82,10 +115,8 @@ def passage_or_none(path: Path, parent: pytest.Collector) -> Passage | None:
 class SuitesCollector(pytest.Directory):
     """The root of a certification run: one child per target."""
 
-    state: KitState
-
     def collect(self) -> Iterator[pytest.Collector]:
-        for target in self.state.targets:
+        for target in self.config.stash[RUN_STATE_KEY].targets:
             yield TargetCollector.from_parent(self, name=target.name, target=target)
 
 
@@ -97,8 +128,7 @@ class TargetCollector(pytest.Collector):
         self.target = target
 
     def collect(self) -> Iterator[pytest.Item]:
-        state: KitState = self.parent.state  # type: ignore[union-attr]
-        implementations = state.implementations
+        implementations = self.config.stash[RUN_STATE_KEY].implementations
         scope: Scope = "runtime" if self.target.route == "runtime" else "plugin"
         for check in iter_checks(scope):
             yield CheckItem.from_parent(
@@ -131,8 +161,9 @@ class CheckItem(pytest.Item):
         ]
 
     @property
-    def state(self) -> KitState:
-        return self.parent.parent.state  # type: ignore[union-attr,no-any-return]
+    def state(self) -> RunState:
+        """The run this item belongs to."""
+        return self.config.stash[RUN_STATE_KEY]
 
     def runtest(self) -> None:
         # The invoking project's warning filters (``filterwarnings = error``, say) are not the

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._catalog import by_id
-from ._errors import TargetError
+from kora_conformance._errors import TargetError
+from kora_conformance.model._catalog import by_id
 
 if sys.version_info >= (3, 11):
     import tomllib

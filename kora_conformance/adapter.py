@@ -252,7 +252,7 @@ def load_adapter(spec: str, cwd: Path | None = None) -> RuntimeAdapter:
         callable, the factory raises, or its result is not a :class:`RuntimeAdapter` of this
         protocol version.
     """
-    from ._errors import TargetError  # noqa: PLC0415
+    from kora_conformance._errors import TargetError  # noqa: PLC0415
 
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:

@@ -17,9 +17,9 @@ import concurrent.futures
 import threading
 from collections.abc import Callable, Iterable
 
-from ._check import Profile
-from ._child import Result
-from ._targets import Target
+from kora_conformance.isolation._child import Result
+from kora_conformance.model._check import Profile
+from kora_conformance.model._targets import Target
 
 __all__ = ["RunAhead"]
 

@@ -5,7 +5,7 @@ Regenerate with ``python -m kora_conformance.catalog > docs/checks.md``; a test 
 
 from __future__ import annotations
 
-from ._catalog import CATALOG
+from kora_conformance.model._catalog import CATALOG
 
 __all__ = ["render_checks"]
 
