@@ -21,21 +21,21 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
-from kora_conformance._manifest_rules import (
+from kora_conformance.model._check import Profile, needs_callbacks, needs_commands, needs_tools
+from kora_conformance.mutants._table import mutant_dir
+from kora_conformance.suites.plugin._manifest_rules import (
     clause_problem,
     reading_environ,
     requirements,
     unbounded,
     v2_problems,
 )
-from kora_conformance._surface_probes import (
+from kora_conformance.suites.plugin._surface_probes import (
     PROBE_KEYWORD,
     RESULT_SHAPES,
     call_for_real,
     hook_payload,
 )
-from kora_conformance.model._check import Profile, needs_callbacks, needs_commands, needs_tools
-from kora_conformance.mutants._table import mutant_dir
 
 UPSTREAM = Path(__file__).resolve().parent / "plugins_upstream"
 PLUGINS = sorted(p.name for p in UPSTREAM.iterdir() if (p / "plugin.yaml").is_file())

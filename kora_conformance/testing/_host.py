@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from kora_conformance._virtual_run import virtual_run
-from kora_conformance._wire import _reply, system_texts
+from kora_conformance.harness._virtual_run import virtual_run
+from kora_conformance.harness._wire import messages_reply, system_texts
 from kora_conformance.model._targets import Target
 from kora_conformance.testing._companions import Companions, HostRuntime
 from kora_conformance.testing._queries import (
@@ -291,7 +291,9 @@ class PluginHost:
 
         engine = engine if engine is not None else self.engine(raise_errors=raise_errors)
         with respx.mock(using="httpcore2", assert_all_called=False) as router:
-            route = router.post(path__regex=r"/v1/messages/?$").respond(200, json=_reply(reply))
+            route = router.post(path__regex=r"/v1/messages/?$").respond(
+                200, json=messages_reply(reply)
+            )
             with self._observed(raise_errors):
                 response = engine.send(message)
         body = json.loads(route.calls.last.request.content)

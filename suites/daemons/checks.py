@@ -2,12 +2,12 @@
 lifecycle and scheduling (contract section 3).
 
 Every check loads the plugin alone into a fresh reference runtime and looks at what it put in the
-runtime's two registries (:mod:`kora_conformance._registrations`): the daemon side
+runtime's two registries (:mod:`kora_conformance.harness._registrations`): the daemon side
 (``runtime.daemons``) and the listener side (``runtime.listeners``, with its periodic tasks).
 KC-DM-005 and KC-DM-006 run the reference coordinator in virtual time, under a wall-clock
 watchdog that interrupts code blocking the event loop and reports where it was
-(:mod:`kora_conformance._virtual_run`); KC-DM-006 also records which driver each run of a task's
-callback came from (:mod:`kora_conformance._call_recorder`).
+(:func:`kora_conformance.harness.virtual_run`); KC-DM-006 also records which driver each run
+of a task's callback came from (:mod:`._call_recorder`).
 
 Checks that cannot judge a plugin because an earlier rule is broken skip and name that rule: a
 malformed interval (KC-DM-001) would make a virtual run spin at one instant for ever, and a run
@@ -24,37 +24,34 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from kora_conformance._call_recorder import CallRecorder
-from kora_conformance._callables import (
-    CallbackKey,
-    bound_to_instance,
-    callback_key,
-    describe_bound,
-    same_bound,
-)
-from kora_conformance._registrations import (
-    Lifecycle,
-    Registered,
-    default_names,
-    describe_names,
-    lifecycles,
-    names_in,
-    register_again,
-    registered_alone,
-)
-from kora_conformance._reload import load_after_reload, reload_or_fail
-from kora_conformance._virtual_run import (
+from kora_conformance import CheckContext, Suite, needs_daemons
+from kora_conformance.harness import (
     AGAIN,
     STARTUP_FORMS,
+    CallbackKey,
     Driver,
+    Lifecycle,
     Outcome,
+    Registered,
+    bound_to_instance,
     call_startups,
+    callback_key,
+    default_names,
+    describe_bound,
+    describe_names,
     drivers_of,
     fire_count,
     horizon_for,
+    lifecycles,
+    load_after_reload,
+    names_in,
+    register_again,
+    registered_alone,
+    reload_or_fail,
+    same_bound,
     virtual_run,
 )
-from kora_conformance.model._check import CheckContext, Suite, needs_daemons
+from kora_conformance.suites.daemons._call_recorder import CallRecorder
 from reference_runtime import (
     BackgroundDaemonEntry,
     DaemonSpecError,

@@ -1,8 +1,8 @@
 """KC-ID-*: the plugin's identity — return type, spec, signature, precedence, determinism, wire.
 
 The kit calls the plugin's identity claimants (its providers and raw identity hooks, see
-:mod:`kora_conformance._claimants`) directly, with ``engine=`` a probe engine object, and through
-fresh reference runtimes, alone and among companion plugins (:mod:`kora_conformance._companions`).
+:mod:`._claimants`) directly, with ``engine=`` a probe engine object, and through fresh
+reference runtimes, alone and among companion plugins (:mod:`._companions`).
 
 Checks that need a spec from the plugin skip, pointing at KC-ID-001, when no claimant returns a
 valid one: one root cause is reported once.
@@ -15,22 +15,22 @@ import reprlib
 from collections.abc import Mapping
 from typing import Any, Final
 
-from kora_conformance._claimants import (
+from kora_conformance import CheckContext, Suite, needs_identity
+from kora_conformance.harness import send_captured
+from kora_conformance.suites.identity._claimants import (
     Claimant,
     ProbeEngine,
     call_directly,
     claimants,
     load_plugin,
 )
-from kora_conformance._companions import (
+from kora_conformance.suites.identity._companions import (
     Arena,
     find_wrong_winner,
     place_kora_probe,
     winner,
     write_companions,
 )
-from kora_conformance._wire import send_captured
-from kora_conformance.model._check import CheckContext, Suite, needs_identity
 from reference_runtime import IdentityResolutionError, IdentitySpec, LoadedPlugin, ReasoningEngine
 
 suite = Suite("identity")

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from kora_conformance._surface_probes import (
+from kora_conformance import (
+    CheckContext,
+    Profile,
+    Suite,
+    needs_callbacks,
+    needs_commands,
+    needs_load,
+)
+from kora_conformance.suites.plugin._surface_probes import (
     MEMORY_PROVIDER_CALLS,
     PROBE_KEYWORD,
     RESULT_SHAPES,
@@ -19,14 +27,6 @@ from kora_conformance._surface_probes import (
     call_for_real,
     hook_payload,
     signature_of,
-)
-from kora_conformance.model._check import (
-    CheckContext,
-    Profile,
-    Suite,
-    needs_callbacks,
-    needs_commands,
-    needs_load,
 )
 from reference_runtime import IDENTITY_HOOK, Registration, Runtime
 

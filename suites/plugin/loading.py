@@ -7,8 +7,7 @@ import threading
 import time
 from collections import Counter
 
-from kora_conformance._reload import load_after_reload, reload_or_fail
-from kora_conformance.model._check import (
+from kora_conformance import (
     CheckContext,
     Suite,
     all_of,
@@ -16,6 +15,7 @@ from kora_conformance.model._check import (
     needs_load,
     needs_manifest,
 )
+from kora_conformance.harness import load_after_reload, reload_or_fail
 from reference_runtime import KNOWN_HOOKS, LoadedPlugin, ManifestError, load_manifest
 
 suite = Suite("plugin")

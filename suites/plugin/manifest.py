@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from kora_conformance._manifest_rules import (
+from kora_conformance import CheckContext, Profile, Suite, all_of, needs_load
+from kora_conformance.suites.plugin._manifest_rules import (
     V2_FIELDS,
     clause_problem,
     raw_manifest,
@@ -22,7 +23,6 @@ from kora_conformance._manifest_rules import (
     unbounded,
     v2_problems,
 )
-from kora_conformance.model._check import CheckContext, Profile, Suite, all_of, needs_load
 from reference_runtime import HERMES_SURFACE, LoadedPlugin, Runtime
 
 suite = Suite("manifest")

@@ -19,16 +19,16 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
-from kora_conformance._arguments import tool_arguments
-from kora_conformance._manifest_rules import raw_manifest
-from kora_conformance._surface_probes import (
+from kora_conformance import CheckContext, Suite, needs_load, needs_tools
+from kora_conformance.suites.plugin._arguments import tool_arguments
+from kora_conformance.suites.plugin._manifest_rules import raw_manifest
+from kora_conformance.suites.plugin._surface_probes import (
     BUILTIN_TOOLS,
     PROBE_KEYWORD,
     call_for_real,
     model_tool_definition,
     tool_parameters,
 )
-from kora_conformance.model._check import CheckContext, Suite, needs_load, needs_tools
 from reference_runtime import ToolRecord
 
 suite = Suite("tools")

@@ -4,7 +4,7 @@ isolation, daemon names, the coordinator, the identity hook, provenance, the per
 These checks drive the runtime under certification only through its adapter, never through the
 reference runtime's internals, so a fork's runtime certifies through the same code: each starts
 sessions over the kit's probe plugins and reads what the runtime did to them from the probes'
-journal (:mod:`kora_conformance._probing`), which it clears when it starts.
+journal (:mod:`kora_conformance.suites.runtime._probing`), which it clears when it starts.
 """
 
 from __future__ import annotations
@@ -13,7 +13,19 @@ import reprlib
 from pathlib import Path
 from typing import Final
 
-from kora_conformance._probing import (
+from kora_conformance import CheckContext, Suite, always
+from kora_conformance.harness import send_captured, system_texts
+from kora_conformance.probes import journal
+from kora_conformance.probes.common import (
+    FATAL_DAEMONS,
+    HANG_TIMEOUT,
+    IDENTITIES,
+    INTERVAL,
+    LIFECYCLE_DAEMONS,
+    RUN_SECONDS,
+    SESSION_HOOK,
+)
+from kora_conformance.suites.runtime._probing import (
     ENTRY_POINT_GROUP,
     ENTRY_POINTS,
     ENV_PROMPT_PATH,
@@ -30,18 +42,6 @@ from kora_conformance._probing import (
     timeline,
     warnings_logged,
     whose_identity,
-)
-from kora_conformance._wire import send_captured, system_texts
-from kora_conformance.model._check import CheckContext, Suite, always
-from kora_conformance.probes import _journal
-from kora_conformance.probes._common import (
-    FATAL_DAEMONS,
-    HANG_TIMEOUT,
-    IDENTITIES,
-    INTERVAL,
-    LIFECYCLE_DAEMONS,
-    RUN_SECONDS,
-    SESSION_HOOK,
 )
 
 suite = Suite("runtime")
@@ -216,7 +216,7 @@ def both_entry_point_forms(ctx: CheckContext) -> None:
         if name not in loaded:
             why = errors.get(name, "not loaded, no error recorded")
             problems.append(f"{name} ({form} form, {name} = {value}) did not load: {why}")
-        elif not _journal.events("register", name):
+        elif not journal.events("register", name):
             problems.append(f"{name} ({form} form) loaded but its register(ctx) was never called")
         elif name not in results:
             problems.append(
@@ -268,7 +268,7 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
         except Exception as exc:  # noqa: BLE001 - reported as seen
             problems.append(f"invoke_hook({SESSION_HOOK!r}) raised {type(exc).__name__}: {exc}")
             results = []
-        if _journal.events("hook", HALF) or HALF in results:
+        if journal.events("hook", HALF) or HALF in results:
             problems.append(f"{HALF}'s {SESSION_HOOK} hook was invoked")
         if "probe_zulu" not in results:
             problems.append(f"probe_zulu's {SESSION_HOOK} hook was not invoked ({results!r})")
@@ -355,7 +355,7 @@ def daemon_name_ownership(ctx: CheckContext) -> None:
 # --- KC-RT-007 ----------------------------------------------------------------------------------
 
 
-def _lifecycle_problems(status: int, events: list[_journal.Event]) -> list[str]:
+def _lifecycle_problems(status: int, events: list[journal.Event]) -> list[str]:
     rec_c, nonfatal, rec_a, hang = LIFECYCLE_DAEMONS
     problems = []
     starts = names_of(events, "startup")
@@ -379,7 +379,7 @@ def _lifecycle_problems(status: int, events: list[_journal.Event]) -> list[str]:
     return problems
 
 
-def _fire_problems(events: list[_journal.Event], slow: str) -> list[str]:
+def _fire_problems(events: list[journal.Event], slow: str) -> list[str]:
     """Drivers started too early, cancelled too late, or firing off-schedule (first found)."""
     fires = [i for i, e in enumerate(events) if e.kind == "fire"]
     last_start = max(
@@ -408,7 +408,7 @@ def _fire_problems(events: list[_journal.Event], slow: str) -> list[str]:
     return problems
 
 
-def _hang_problems(events: list[_journal.Event], hang: str) -> list[str]:
+def _hang_problems(events: list[journal.Event], hang: str) -> list[str]:
     begun = first_index(events, "shutdown", hang)
     if begun is None:
         return []
@@ -433,7 +433,7 @@ def _hang_problems(events: list[_journal.Event], hang: str) -> list[str]:
     return problems
 
 
-def _fatal_problems(status: int, events: list[_journal.Event]) -> list[str]:
+def _fatal_problems(status: int, events: list[journal.Event]) -> list[str]:
     fatal_b, fatal_a, fatal, never = FATAL_DAEMONS
     problems = []
     starts = names_of(events, "startup")
@@ -476,7 +476,7 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
         ),
     )
     for plugin, expected, judge in scenarios:
-        _journal.clear()
+        journal.clear()
         with probe_session(ctx, [plugin]) as session:
             if plugin not in session.loaded:
                 ctx.fail(
@@ -484,7 +484,7 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
                     seen=f"it did not: {session.load_errors.get(plugin, 'no error recorded')}",
                 )
             status = run_daemons(ctx, session, RUN_SECONDS)
-        events = _journal.events()
+        events = journal.events()
         problems = judge(status, events)
         if problems:
             ctx.fail(
@@ -512,14 +512,14 @@ def identity_hook_fired_once(ctx: CheckContext) -> None:
                     seen=f"build_engine raised {type(exc).__name__}: {exc}",
                 )
     for probe in enabled:
-        calls = _journal.events("identity", probe)
+        calls = journal.events("identity", probe)
         if len(calls) != len(engines):
             ctx.fail(
                 expected=f"{probe}'s identity provider called once per engine construction "
                 f"({len(engines)} constructions)",
                 seen=f"{probe}'s provider was called {len(calls)} times for {len(engines)} "
                 "engine constructions",
-                detail=timeline(_journal.events()),
+                detail=timeline(journal.events()),
             )
         for n, (call, engine) in enumerate(zip(calls, engines, strict=True), 1):
             received = call.data.get("engine")

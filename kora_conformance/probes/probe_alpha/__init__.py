@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.identity_spec import IdentitySpec  # type: ignore[import-not-found]
 
-from kora_conformance.probes._common import IDENTITIES, identity_recorder
+from kora_conformance.probes.common import IDENTITIES, identity_recorder
 
 NAME = "probe_alpha"
 _IDENTITY = IDENTITIES[NAME]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kora_conformance.probes._common import identity_recorder
+from kora_conformance.probes.common import identity_recorder
 
 NAME = "probe_declines"
 provider = identity_recorder(NAME, lambda: None)

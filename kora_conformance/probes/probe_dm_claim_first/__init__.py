@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from kora_conformance.probes import _journal
+from kora_conformance.probes import journal
 
 NAME = "probe_dm_claim_first"
 DAEMON = "kc_probe.shared"
 
 
 def startup(coordinator: object = None) -> None:
-    _journal.record("startup", DAEMON, owner=NAME)
+    journal.record("startup", DAEMON, owner=NAME)
 
 
 def shutdown() -> None:
-    _journal.record("shutdown", DAEMON, owner=NAME)
+    journal.record("shutdown", DAEMON, owner=NAME)
 
 
 def register(ctx: Any) -> None:

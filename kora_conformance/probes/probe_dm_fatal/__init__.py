@@ -1,6 +1,6 @@
 """Runtime probe: the fatal startup rule (KC-RT-007).
 
-Daemons, in registration order (see :data:`~kora_conformance.probes._common.FATAL_DAEMONS`):
+Daemons, in registration order (see :data:`~kora_conformance.probes.common.FATAL_DAEMONS`):
 ``kc_probe.fatal_b`` and ``kc_probe.fatal_a`` (periodic recorders) start; ``kc_probe.fatal``
 raises with ``fatal_on_startup_failure=True``; ``kc_probe.fatal_never`` must then never start,
 no periodic task may fire, ``fatal_a`` then ``fatal_b`` shut down, and the exit status is
@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.background_daemon_registry import PeriodicTaskSpec  # type: ignore[import-not-found]
 
-from kora_conformance.probes._common import (
+from kora_conformance.probes.common import (
     FATAL_DAEMONS,
     INTERVAL,
     failing_startup,

@@ -1,7 +1,7 @@
 """Runtime probe: the coordinator's lifecycle with a non-fatal failure and a hung shutdown
 (KC-RT-007).
 
-Daemons, in registration order (see :data:`~kora_conformance.probes._common.LIFECYCLE_DAEMONS`):
+Daemons, in registration order (see :data:`~kora_conformance.probes.common.LIFECYCLE_DAEMONS`):
 
 1. ``kc_probe.rec_c``: journals startup, shutdown and each periodic fire (every ``INTERVAL``).
 2. ``kc_probe.nonfatal``: its startup raises; not fatal, so the others still start.
@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.background_daemon_registry import PeriodicTaskSpec  # type: ignore[import-not-found]
 
-from kora_conformance.probes._common import (
+from kora_conformance.probes.common import (
     HANG_TIMEOUT,
     INTERVAL,
     LIFECYCLE_DAEMONS,

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from kora_conformance.probes import _journal
+from kora_conformance.probes import journal
 
 NAME = "probe_dm_twice"
 DAEMON = "kc_probe.twice"
 
 
 def startup(coordinator: object = None) -> None:
-    _journal.record("startup", DAEMON)
+    journal.record("startup", DAEMON)
 
 
 def shutdown() -> None:
-    _journal.record("shutdown", DAEMON)
+    journal.record("shutdown", DAEMON)
 
 
 def register(ctx: Any) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from agent.identity_spec import IdentitySpec  # type: ignore[import-not-found]
 
-from kora_conformance.probes import _journal
-from kora_conformance.probes._common import (
+from kora_conformance.probes import journal
+from kora_conformance.probes.common import (
     IDENTITIES,
     SESSION_HOOK,
     hook_recorder,
@@ -29,7 +29,7 @@ provider = identity_recorder(NAME, lambda: SPEC)
 
 def register(ctx: Any) -> None:
     """Register three things, then fail."""
-    _journal.record("register", NAME)
+    journal.record("register", NAME)
     ctx.register_hook(SESSION_HOOK, hook_recorder(NAME))
     ctx.register_identity_provider(provider)
     startup, shutdown, _ = recorder(DAEMON)

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from kora_conformance.probes import _journal
+from kora_conformance.probes import journal
 
 NAME = "probe_import_error"
 
 
 def register(ctx: Any) -> None:
     """Never reached: the import fails first."""
-    _journal.record("register", NAME)
+    journal.record("register", NAME)
 
 
 def _explode() -> None:
-    _journal.record("import", NAME)
+    journal.record("import", NAME)
     msg = "probe_import_error: deliberate failure at import (kora-conformance probe)"
     raise RuntimeError(msg)
 

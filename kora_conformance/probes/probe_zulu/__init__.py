@@ -1,7 +1,7 @@
 """Runtime probe: a valid identity, with a persona (KC-RT-001, 002, 005, 008, 009, 010).
 
 Its provider journals each call and claims the ``probe_zulu`` identity of
-:data:`kora_conformance.probes._common.IDENTITIES`; its ``on_session_start`` hook journals and
+:data:`kora_conformance.probes.common.IDENTITIES`; its ``on_session_start`` hook journals and
 returns the plugin's name, showing its registrations are live.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from agent.identity_spec import IdentitySpec  # type: ignore[import-not-found]
 
-from kora_conformance.probes._common import (
+from kora_conformance.probes.common import (
     IDENTITIES,
     SESSION_HOOK,
     hook_recorder,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kora_conformance.probes import _journal
-from kora_conformance.probes._common import SESSION_HOOK, hook_recorder
+from kora_conformance.probes import journal
+from kora_conformance.probes.common import SESSION_HOOK, hook_recorder
 
 NAME = "probe_ep_module"
 
 
 def register(ctx: Any) -> None:
     """Journal the call and register the session hook."""
-    _journal.record("register", NAME)
+    journal.record("register", NAME)
     ctx.register_hook(SESSION_HOOK, hook_recorder(NAME))

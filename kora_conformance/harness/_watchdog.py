@@ -45,7 +45,7 @@ _LIBRARY_CODE: Final = tuple(
     )
     if p is not None
 )
-_KIT_DIR: Final = Path(__file__).resolve().parent
+_KIT_DIR: Final = Path(__file__).resolve().parents[1]
 # The kit's own code: the package and its suites (beside the package in a source checkout).
 _KIT_CODE: Final = (str(_KIT_DIR), str(suites_dir().resolve()))
 #: Plugins shipped inside the kit's package (mutants, probes) are plugin code all the same.

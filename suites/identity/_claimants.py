@@ -15,7 +15,7 @@ import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
-from kora_conformance.model._check import CheckContext
+from kora_conformance import CheckContext
 from reference_runtime import (
     DEFAULT_MODEL,
     IDENTITY_HOOK,

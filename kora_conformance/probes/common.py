@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Final
 
-from kora_conformance.probes import _journal
+from kora_conformance.probes import journal
 
 __all__ = [
     "FATAL_DAEMONS",
@@ -87,7 +87,7 @@ def identity_recorder(plugin: str, result: Callable[[], Any]) -> Callable[..., A
     ``result()``."""
 
     def provider(*, engine: Any = None, **kwargs: Any) -> Any:
-        _journal.record("identity", plugin, engine=engine, keywords=tuple(sorted(kwargs)))
+        journal.record("identity", plugin, engine=engine, keywords=tuple(sorted(kwargs)))
         return result()
 
     provider.__qualname__ = f"{plugin}_identity_provider"
@@ -98,7 +98,7 @@ def hook_recorder(plugin: str) -> Callable[..., str]:
     """A ``SESSION_HOOK`` callback that journals its call and returns the plugin's name."""
 
     def on_session_start(**kwargs: Any) -> str:
-        _journal.record("hook", plugin, keywords=tuple(sorted(kwargs)))
+        journal.record("hook", plugin, keywords=tuple(sorted(kwargs)))
         return plugin
 
     return on_session_start
@@ -110,14 +110,14 @@ def recorder(
     """``(startup, shutdown, periodic callback)`` for a daemon that journals each call."""
 
     def startup(coordinator: object = None) -> None:
-        _journal.record("startup", name)
-        _journal.record("startup_done", name)
+        journal.record("startup", name)
+        journal.record("startup_done", name)
 
     def shutdown() -> None:
-        _journal.record("shutdown", name)
+        journal.record("shutdown", name)
 
     def fire() -> None:
-        _journal.record("fire", name)
+        journal.record("fire", name)
 
     return startup, shutdown, fire
 
@@ -126,7 +126,7 @@ def failing_startup(name: str) -> Callable[..., None]:
     """A startup that journals its call and raises."""
 
     def startup(coordinator: object = None) -> None:
-        _journal.record("startup", name)
+        journal.record("startup", name)
         msg = f"{name}: deliberate startup failure (kora-conformance probe)"
         raise RuntimeError(msg)
 
@@ -138,17 +138,17 @@ async def slow_startup(name: str) -> None:
 
     On a virtual clock, a driver started too early fires meanwhile: the loop looks idle.
     """
-    _journal.record("startup", name)
+    journal.record("startup", name)
     await asyncio.sleep(0.01)
-    _journal.record("startup_done", name)
+    journal.record("startup_done", name)
 
 
 async def hanging_shutdown(name: str) -> None:
     """Journal, then hang for :data:`HANG_REAL_SECONDS` unless cancelled first."""
-    _journal.record("shutdown", name)
+    journal.record("shutdown", name)
     try:
         await asyncio.sleep(HANG_REAL_SECONDS)
     except asyncio.CancelledError:
-        _journal.record("shutdown_cancelled", name)
+        journal.record("shutdown_cancelled", name)
         raise
-    _journal.record("shutdown_released", name)
+    journal.record("shutdown_released", name)

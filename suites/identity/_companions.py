@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from kora_conformance._claimants import ProbeEngine
-from kora_conformance._probing import PROBES_DIR
-from kora_conformance.model._check import CheckContext
+from kora_conformance import CheckContext
+from kora_conformance.probes import PROBES_DIR
 from kora_conformance.strategies import BEHAVIOURS, ProviderBehaviour, provider_mixes
+from kora_conformance.suites.identity._claimants import ProbeEngine
 from reference_runtime import (
     IDENTITY_HOOK,
     Discovery,

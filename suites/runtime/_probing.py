@@ -6,7 +6,7 @@ runtime certifies through the same code. They start sessions that load the kit's
 (``kora_conformance/probes/probe_*``, plus the entry-point packages under
 ``probes/_entry_points`` that :func:`install_entry_point_probes` makes discoverable), then read
 what the runtime did to them from the probes' journal
-(:mod:`kora_conformance.probes._journal`) and what it logged.
+(:mod:`kora_conformance.probes.journal`) and what it logged.
 
 Every check starts with :func:`prepare`: an empty journal and a known environment
 (``KORA_SYSTEM_PROMPT_PATH``, ``KORA_DISABLE_IDENTITY_PROVIDER`` and ``ANTHROPIC_BASE_URL``
@@ -27,10 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from kora_conformance import CheckContext
 from kora_conformance.adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
-from kora_conformance.model._check import CheckContext
-from kora_conformance.probes import _journal
-from kora_conformance.probes._common import IDENTITIES
+from kora_conformance.probes import PROBES_DIR, journal
+from kora_conformance.probes.common import IDENTITIES
 
 __all__ = [
     "DAEMON_RUN_GUARD",
@@ -56,7 +56,6 @@ __all__ = [
     "whose_identity",
 ]
 
-PROBES_DIR: Final = Path(__file__).resolve().parent / "probes"
 #: The parent directory of the entry-point probe packages (put on ``sys.path`` by KC-RT-004).
 ENTRY_POINT_DIR: Final = PROBES_DIR / "_entry_points"
 ENTRY_POINT_GROUP: Final = "hermes_agent.plugins"
@@ -83,7 +82,7 @@ def _adapter(ctx: CheckContext) -> RuntimeAdapter:
 def prepare(ctx: CheckContext) -> RuntimeAdapter:
     """The adapter under certification, with an empty journal and a known environment."""
     adapter = _adapter(ctx)
-    _journal.clear()
+    journal.clear()
     for name in ENV_CLEARED:
         os.environ.pop(name, None)
     os.environ["ANTHROPIC_API_KEY"] = "test-key"
@@ -209,14 +208,14 @@ def run_daemons(ctx: CheckContext, running: RuntimeSession, seconds: float) -> i
             "bounded by its timeout)",
             seen=f"it had not returned after {DAEMON_RUN_GUARD:g} s of real time; "
             + _abandon(running, worker),
-            detail=timeline(_journal.events()),
+            detail=timeline(journal.events()),
         )
     result = outcome[0]
     if isinstance(result, BaseException):
         ctx.fail(
             expected=f"run_daemons({seconds:g}) to return an exit status",
             seen=f"it raised {type(result).__name__}: {result}",
-            detail=timeline(_journal.events()),
+            detail=timeline(journal.events()),
         )
     if not isinstance(result, int):
         ctx.fail(
@@ -245,7 +244,7 @@ def _abandon(running: RuntimeSession, worker: threading.Thread) -> str:
     return f"the kit gave up on it ({', '.join(done) or 'nothing to call'}); its thread {state}"
 
 
-def timeline(events: Sequence[_journal.Event]) -> str:
+def timeline(events: Sequence[journal.Event]) -> str:
     """The journal, one event a line, for a failure's detail."""
     if not events:
         return "journal: (empty)"
@@ -253,12 +252,12 @@ def timeline(events: Sequence[_journal.Event]) -> str:
     return "journal:\n" + "\n".join(f"  {e.describe(start)}" for e in events)
 
 
-def names_of(events: Sequence[_journal.Event], kind: str) -> list[str]:
+def names_of(events: Sequence[journal.Event], kind: str) -> list[str]:
     """The ``who`` of each event of ``kind``, in order."""
     return [e.who for e in events if e.kind == kind]
 
 
-def first_index(events: Sequence[_journal.Event], kind: str, who: str | None = None) -> int | None:
+def first_index(events: Sequence[journal.Event], kind: str, who: str | None = None) -> int | None:
     """The index of the first event of ``kind`` (concerning ``who``, if given), or ``None``."""
     return next((i for i, e in enumerate(events) if e.kind == kind and who in (None, e.who)), None)
 

@@ -12,14 +12,14 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-__all__ = ["PROBE_MESSAGE", "Sent", "send_captured", "system_texts"]
+__all__ = ["PROBE_MESSAGE", "Sent", "messages_reply", "send_captured", "system_texts"]
 
 #: What the checks send: any text will do, the system content is what they read.
 PROBE_MESSAGE: Final = "Conformance probe: who are you?"
 _MODEL: Final = "claude-sonnet-4-6"
 
 
-def _reply(text: str) -> dict[str, Any]:
+def messages_reply(text: str) -> dict[str, Any]:
     """A complete Messages API response carrying ``text``."""
     return {
         "id": "msg_kora_conformance",
@@ -51,7 +51,7 @@ def send_captured(send: Callable[[str], object], **pattern: Any) -> Sent:
 
     error: Exception | None = None
     with respx.mock(using="httpcore2", assert_all_called=False) as router:
-        route = router.post(**pattern).respond(200, json=_reply("ok"))
+        route = router.post(**pattern).respond(200, json=messages_reply("ok"))
         try:
             send(PROBE_MESSAGE)
         except Exception as exc:  # noqa: BLE001 - reported with what reached the wire

@@ -4,7 +4,7 @@
 :class:`~reference_runtime.VirtualClock` (optionally with the wall clock moved in step), so hours
 of schedule cost milliseconds whatever the intervals are: a few intervals of the longest task,
 fewer when that would pass :data:`FIRE_BUDGET` fires. The run is guarded by a
-:func:`~kora_conformance._watchdog.watchdog` whose budget grows with the fires expected, so a
+:func:`~kora_conformance.harness.watchdog` whose budget grows with the fires expected, so a
 long run is not taken for a blocked one.
 
 The runtime's entries must be well formed (contract 3.1): a malformed interval would make a
@@ -23,8 +23,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
-from kora_conformance._registrations import Lifecycle
-from kora_conformance._watchdog import WALL_BUDGET, Overran, Watch, run_and_close, watchdog
+from kora_conformance.harness._registrations import Lifecycle
+from kora_conformance.harness._watchdog import WALL_BUDGET, Overran, Watch, run_and_close, watchdog
 from reference_runtime import (
     Coordinator,
     EventKind,
@@ -56,7 +56,7 @@ CYCLES: Final = 3
 #: The most periodic fires a virtual run may cost; fewer cycles are run past it (at least one).
 FIRE_BUDGET: Final = 10_000
 #: Wall-clock seconds per periodic fire the run is expected to make, on top of
-#: :data:`~kora_conformance._watchdog.WALL_BUDGET` (a fire costs ~20 µs), so that a long run
+#: :data:`~kora_conformance.harness._watchdog.WALL_BUDGET` (a fire costs ~20 µs), so that a long run
 #: over the fire budget is not mistaken for a blocked one.
 WALL_PER_FIRE: Final = 1e-4
 #: Virtual seconds of a run for daemons that have no periodic task.

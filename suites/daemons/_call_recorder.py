@@ -15,8 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final
 
-from kora_conformance._callables import CallbackKey, callback_key
-from kora_conformance._virtual_run import Driver
+from kora_conformance.harness import CallbackKey, Driver, callback_key
 from reference_runtime import Coordinator, VirtualClock
 
 __all__ = ["Call", "CallRecorder"]
