@@ -25,7 +25,7 @@ raise :class:`UnsupportedByRuntime`.
 from __future__ import annotations
 
 from kora_conformance.testing._companions import Companions
-from kora_conformance.testing._host import TEST_API_KEY, DaemonRun, PluginHost, WireCapture
+from kora_conformance.testing._host import TEST_API_KEY, PluginHost
 from kora_conformance.testing._isolation import isolation, resolve_plugin
 from kora_conformance.testing._queries import (
     CliParts,
@@ -36,6 +36,7 @@ from kora_conformance.testing._queries import (
     RecordsTools,
     UnsupportedByRuntime,
 )
+from kora_conformance.testing._records import DaemonRun, WireCapture
 from kora_conformance.testing._rules import (
     HOOK_RULES,
     PRE_LLM_CALL_CAP,

@@ -6,7 +6,7 @@ import dataclasses
 import re
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from reference_runtime import (
     IDENTITY_HOOK,
@@ -20,9 +20,20 @@ from reference_runtime import (
 
 if TYPE_CHECKING:
     from kora_conformance.strategies import ProviderBehaviour
-    from kora_conformance.testing._host import PluginHost
 
 __all__ = ["Companions", "HostRuntime"]
+
+
+class _Host(Protocol):
+    """What the companions need of the plugin host they load around."""
+
+    @property
+    def name(self) -> str | None:
+        """The plugin under test's name, if any."""
+
+    def _before_load(self, what: str) -> None:
+        """Refuse ``what`` once the host has loaded."""
+
 
 _COMPANION_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
@@ -45,7 +56,7 @@ class Companions:
     default after it.
     """
 
-    def __init__(self, host: PluginHost) -> None:
+    def __init__(self, host: _Host) -> None:
         self._host = host
         self._added: list[_Companion] = []
 

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
-import dataclasses
 import inspect
 import io
 import json
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from kora_conformance.harness._virtual_run import virtual_run
-from kora_conformance.harness._wire import messages_reply, system_texts
+from kora_conformance.harness._wire import messages_reply
 from kora_conformance.model._targets import Target
 from kora_conformance.testing._companions import Companions, HostRuntime
 from kora_conformance.testing._queries import (
@@ -29,85 +28,22 @@ from kora_conformance.testing._queries import (
     RecordsTools,
     UnsupportedByRuntime,
 )
+from kora_conformance.testing._records import DaemonRun, WireCapture
 from kora_conformance.testing._rules import HookOutcome, HostWarning, combine_results, watching
 from reference_runtime import (
-    EventKind,
     LoadedPlugin,
     LoadReport,
     ReasoningEngine,
     ResolvedIdentity,
     Runtime,
     RuntimeConfig,
-    TimelineEvent,
     resolve_awaitable,
 )
 
-__all__ = ["TEST_API_KEY", "DaemonRun", "PluginHost", "WireCapture"]
+__all__ = ["TEST_API_KEY", "PluginHost"]
 
 #: The API key the host's engines use; nothing leaves the process (see :meth:`PluginHost.send`).
 TEST_API_KEY: Final = "kora-test-key"
-
-
-@dataclasses.dataclass(frozen=True)
-class WireCapture:
-    """One Messages API request the engine made, as it reached the (mocked) wire.
-
-    :ivar request: the request's JSON body.
-    :ivar engine: the engine that sent it (``engine.identity`` says who supplied the identity).
-    :ivar response: what the engine's ``send`` returned (the canned reply).
-    """
-
-    request: dict[str, Any]
-    engine: ReasoningEngine
-    response: Any
-
-    @property
-    def system(self) -> list[str]:
-        """The texts of the request's ``system`` content, in order (persona, then prompt)."""
-        return system_texts(self.request.get("system"))
-
-    @property
-    def messages(self) -> list[Any]:
-        """The request's ``messages``."""
-        messages = self.request.get("messages")
-        return list(messages) if isinstance(messages, list) else []
-
-
-@dataclasses.dataclass(frozen=True)
-class DaemonRun:
-    """A virtual-time run of the runtime's daemons under the reference coordinator.
-
-    :ivar seconds: the virtual seconds run.
-    :ivar timeline: everything that happened, in order.
-    :ivar exit_status: 0, or non-zero after a fatal startup failure.
-    :ivar error: what ended the run early, raised from a daemon (``SystemExit``, say).
-    """
-
-    seconds: float
-    timeline: tuple[TimelineEvent, ...]
-    exit_status: int
-    fire_counts: Mapping[str, int]
-    error: BaseException | None = None
-
-    def events(self, *kinds: EventKind | str) -> list[TimelineEvent]:
-        """The events of ``kinds`` (all of them when none is given), in order."""
-        wanted = {EventKind(kind) for kind in kinds}
-        return [e for e in self.timeline if not wanted or e.kind in wanted]
-
-    def fires(self, task: str | None = None) -> list[float]:
-        """When periodic tasks fired (successfully or not), in virtual seconds; ``task`` to
-        narrow to one task's fires."""
-        kinds = {EventKind.FIRE_OK, EventKind.FIRE_FAILED}
-        return [e.at for e in self.timeline if e.kind in kinds and (task is None or e.task == task)]
-
-    def failures(self) -> list[TimelineEvent]:
-        """Failed startups, fires and shutdowns, and shutdowns that timed out."""
-        return self.events(
-            EventKind.STARTUP_FAILED,
-            EventKind.FIRE_FAILED,
-            EventKind.SHUTDOWN_FAILED,
-            EventKind.SHUTDOWN_TIMEOUT,
-        )
 
 
 class PluginHost:
