@@ -19,12 +19,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from kora_conformance._contract import IDENTITY_HOOK
 from kora_conformance._errors import CheckFailed, CheckSkipped
 from kora_conformance.adapter import RuntimeAdapter
 from kora_conformance.isolation._sandbox import Sandbox
 from kora_conformance.model._catalog import Check, by_id
 from kora_conformance.model._targets import Target
-from reference_runtime import IDENTITY_HOOK, LoadedPlugin, LoadReport, Runtime
+from reference_runtime import LoadedPlugin, LoadReport, Runtime
 
 __all__ = [
     "CheckContext",

@@ -22,9 +22,9 @@ from typing import Any, Final, Literal
 
 import yaml
 
+from kora_conformance._contract import ENTRY_POINT_GROUPS
 from kora_conformance._errors import TargetError
 from reference_runtime import (
-    DEFAULT_ENTRY_POINT_GROUPS,
     RuntimeConfig,
     find_manifest,
     load_manifest,
@@ -87,7 +87,7 @@ class Target:
             dirs = (*extra_dirs, self.plugin_dir.parent)
             groups: tuple[str, ...] = ()
         else:
-            dirs, groups = tuple(extra_dirs), DEFAULT_ENTRY_POINT_GROUPS
+            dirs, groups = tuple(extra_dirs), ENTRY_POINT_GROUPS
         return RuntimeConfig(
             enabled=tuple(enabled) if enabled is not None else (self.name,),
             plugin_dirs=dirs,
@@ -207,7 +207,7 @@ def _pyproject_targets(project: Path) -> list[Target]:
         )
         raise TargetError(msg)
     targets = []
-    for group in DEFAULT_ENTRY_POINT_GROUPS:
+    for group in ENTRY_POINT_GROUPS:
         declared = entry_points.get(group) or {}
         if not isinstance(declared, dict) or not all(isinstance(v, str) for v in declared.values()):
             msg = f'{source}: project.entry-points."{group}" must map names to "module[:attr]"'
@@ -232,7 +232,7 @@ def _pyproject_targets(project: Path) -> list[Target]:
 
 
 def _installed_entry_point(name: str) -> Target | None:
-    for group in DEFAULT_ENTRY_POINT_GROUPS:
+    for group in ENTRY_POINT_GROUPS:
         for ep in importlib.metadata.entry_points(group=group, name=name):
             version = ep.dist.version if ep.dist is not None else ""
             where = f"{group}: {ep.name} = {ep.value}"
@@ -265,7 +265,7 @@ def _from_path(path: Path) -> list[Target]:
         targets = _pyproject_targets(path)
         if targets:
             return targets
-    groups = " or ".join(DEFAULT_ENTRY_POINT_GROUPS)
+    groups = " or ".join(ENTRY_POINT_GROUPS)
     msg = (
         f"{path} is not a plugin: it has no plugin.yaml and no pyproject.toml declaring an entry "
         f"point in {groups}; pass a plugin directory, a project directory, or an installed "
@@ -282,11 +282,7 @@ def _resolve_one(value: str, cwd: Path) -> list[Target]:
     if installed is not None:
         return [installed]
     names = sorted(
-        {
-            ep.name
-            for g in DEFAULT_ENTRY_POINT_GROUPS
-            for ep in importlib.metadata.entry_points(group=g)
-        }
+        {ep.name for g in ENTRY_POINT_GROUPS for ep in importlib.metadata.entry_points(group=g)}
     )
     known = ", ".join(names) if names else "none"
     msg = (

@@ -8,8 +8,8 @@ import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from kora_conformance._contract import IDENTITY_HOOK
 from reference_runtime import (
-    IDENTITY_HOOK,
     Candidate,
     Discovery,
     IdentitySpec,

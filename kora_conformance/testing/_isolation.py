@@ -11,10 +11,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
+from kora_conformance._contract import ENTRY_POINT_GROUPS
 from kora_conformance._errors import TargetError
 from kora_conformance.model._targets import Target, resolve_targets
 from reference_runtime import (
-    DEFAULT_ENTRY_POINT_GROUPS,
     DIRECTORY_PACKAGE,
     compat,
     directory_plugins_restored,
@@ -56,7 +56,7 @@ def _entry_point_packages(target: Target) -> set[str]:
     """Top-level packages of the target's entry point (its modules belong to the plugin)."""
     values = [target.entry_point[1]] if target.entry_point is not None else []
     if target.route == "entry_point" and not values:
-        for group in DEFAULT_ENTRY_POINT_GROUPS:
+        for group in ENTRY_POINT_GROUPS:
             values += [
                 ep.value for ep in importlib.metadata.entry_points(group=group, name=target.name)
             ]

@@ -9,7 +9,7 @@ import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from reference_runtime import IDENTITY_HOOK
+from kora_conformance._contract import IDENTITY_HOOK
 
 __all__ = [
     "HOOK_RULES",
