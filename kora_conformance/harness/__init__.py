@@ -5,11 +5,13 @@ kit's own: a plugin's daemons run in virtual time under the reference coordinato
 wall-clock watchdog (:func:`virtual_run`), both daemon registries read back
 (:func:`registered_alone`, :func:`register_again`), a plugin's modules reloaded
 (:func:`reload_or_fail`), a Messages API request captured on a faked wire
-(:func:`send_captured`), and callbacks compared as the same work (:func:`same_bound`).
+(:func:`send_captured`), callbacks compared as the same work (:func:`same_bound`), and a
+minimal distribution written so entry points are discoverable (:func:`write_distribution`).
 """
 
 from __future__ import annotations
 
+from kora_conformance._distribution import write_distribution
 from kora_conformance.harness._callables import (
     CallbackKey,
     bound_to_instance,
@@ -110,4 +112,5 @@ __all__ = [
     "virtual_run",
     "wall_seconds",
     "watchdog",
+    "write_distribution",
 ]

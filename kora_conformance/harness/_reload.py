@@ -55,13 +55,9 @@ def reload_or_fail(ctx: CheckContext, plugin: LoadedPlugin) -> str:
 
 def load_after_reload(ctx: CheckContext, runtime: Runtime, reloaded: str) -> LoadedPlugin:
     """Load the target into ``runtime`` after a reload; fail the check if it does not load."""
-    report = runtime.load()
-    plugin = report.plugin(ctx.target.name)
-    if plugin is None:
-        why = report.errors.get(ctx.target.name, "it was not found")
-        ctx.fail(
-            expected="registering again into a fresh runtime after the reload to succeed",
-            seen=f"it failed: {why}",
-            detail=f"reloaded: {reloaded}",
-        )
+    _, _, plugin = ctx.load(
+        runtime,
+        expected="registering again into a fresh runtime after the reload to succeed",
+        detail=f"reloaded: {reloaded}",
+    )
     return plugin

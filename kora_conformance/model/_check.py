@@ -220,14 +220,24 @@ class CheckContext:
         """
         return Runtime(self.target.config(enabled, extra_dirs, **fields))
 
-    def load(self, runtime: Runtime | None = None) -> tuple[Runtime, LoadReport, LoadedPlugin]:
-        """Load the target alone (or into ``runtime``); fail the check if it does not load."""
+    def load(
+        self,
+        runtime: Runtime | None = None,
+        *,
+        expected: str = "the plugin to load",
+        detail: str = "",
+    ) -> tuple[Runtime, LoadReport, LoadedPlugin]:
+        """Load the target alone (or into ``runtime``); fail the check if it does not load.
+
+        The one place a check loads its target or says why not: ``expected`` and ``detail``
+        word the failure for a check whose load is a step of its own (after a reload, say).
+        """
         runtime = runtime if runtime is not None else self.runtime()
         report = runtime.load()
         plugin = report.plugin(self.target.name)
         if plugin is None:
             why = report.errors.get(self.target.name) or "it was not found"
-            self.fail(expected="the plugin to load", seen=f"it did not load: {why}")
+            self.fail(expected=expected, seen=f"it did not load: {why}", detail=detail)
         return runtime, report, plugin
 
     def fail(self, *, expected: str, seen: str, detail: str = "") -> NoReturn:

@@ -23,6 +23,7 @@ from typing import Any, Final, Literal
 import yaml
 
 from kora_conformance._contract import ENTRY_POINT_GROUPS
+from kora_conformance._distribution import write_distribution
 from kora_conformance._errors import TargetError
 from reference_runtime import (
     RuntimeConfig,
@@ -109,19 +110,14 @@ class Target:
             yield
             return
         group, value = self.entry_point
-        version = self.version or "0"
-        dist = scratch / f"{self.name.replace('-', '_')}_kora_target-{version}.dist-info"
-        dist.mkdir(parents=True, exist_ok=True)
-        (dist / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {self.name}-kora-target\nVersion: {version}\n",
-            encoding="utf-8",
-        )
-        (dist / "entry_points.txt").write_text(
-            f"[{group}]\n{self.name} = {value}\n", encoding="utf-8"
-        )
         src = self.project_dir / "src"
-        sys.path[:0] = [str(scratch), str(src if src.is_dir() else self.project_dir)]
-        importlib.invalidate_caches()
+        write_distribution(
+            scratch,
+            f"{self.name}-kora-target",
+            self.version or "0",
+            {group: {self.name: value}},
+            path=(src if src.is_dir() else self.project_dir,),
+        )
         yield
 
 

@@ -16,11 +16,9 @@ afterwards).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import reprlib
-import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +27,7 @@ from typing import Any, Final
 
 from kora_conformance import CheckContext
 from kora_conformance.adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
+from kora_conformance.harness import write_distribution
 from kora_conformance.probes import PROBES_DIR, journal
 from kora_conformance.probes.common import IDENTITIES
 
@@ -176,17 +175,14 @@ def install_entry_point_probes(scratch: Path) -> None:
     Writes ``.dist-info`` (METADATA and ``entry_points.txt`` in ``hermes_agent.plugins``) and puts
     it and the probe packages' parent directory on ``sys.path``; the sandbox restores it.
     """
-    dist = scratch / "kora_conformance_entry_point_probes-1.0.dist-info"
-    dist.mkdir(parents=True, exist_ok=True)
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: kora-conformance-entry-point-probes\nVersion: 1.0\n"
-        "Summary: The kora-conformance kit's entry-point probe plugins\n",
-        encoding="utf-8",
+    write_distribution(
+        scratch,
+        "kora-conformance-entry-point-probes",
+        "1.0",
+        {ENTRY_POINT_GROUP: ENTRY_POINTS},
+        summary="The kora-conformance kit's entry-point probe plugins",
+        path=(ENTRY_POINT_DIR,),
     )
-    lines = [f"[{ENTRY_POINT_GROUP}]", *(f"{k} = {v}" for k, v in ENTRY_POINTS.items())]
-    (dist / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    sys.path[:0] = [str(scratch), str(ENTRY_POINT_DIR)]
-    importlib.invalidate_caches()
 
 
 def run_daemons(ctx: CheckContext, running: RuntimeSession, seconds: float) -> int:
