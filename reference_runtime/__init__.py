@@ -22,7 +22,7 @@ from ._daemons import (
     same_daemon,
 )
 from ._discovery import Candidate, Discovery, Shadowing, Skipped, discover
-from ._dispatch import describe_callable, resolve_awaitable
+from ._dispatch import Attributed, Dispatcher, describe_callable, resolve_awaitable
 from ._engine import DEFAULT_MODEL, ReasoningEngine
 from ._errors import (
     ConfigError,
@@ -54,12 +54,13 @@ from ._listeners import (
     listener_registry,
     register_dual_listener,
 )
-from ._llm import LLMBackend, PluginLLM
+from ._llm import BackendHolder, LLMBackend, PluginLLM
 from ._loading import DIRECTORY_PACKAGE, directory_plugins_restored
 from ._manifest import Manifest, find_manifest, load_manifest
 from ._manifest_view import UPSTREAM_MANIFEST_DEFAULTS, ManifestView
-from ._registrations import CommandRecord, Registration, ToolRecord
-from ._runtime import LoadedPlugin, LoadReport, Runtime
+from ._plugin_host import PluginHost
+from ._registrations import CommandRecord, Registration, RegistrationStore, ToolRecord
+from ._runtime import LoadedPlugin, LoadReport, Runtime, read_fallback_identity
 from ._surface import (
     BUILTIN_CLI_COMMANDS,
     BUILTIN_COMMANDS,
@@ -87,6 +88,8 @@ __all__ = [
     "MIDDLEWARE_KINDS",
     "PROMPT_SECTION_LIMITS",
     "UPSTREAM_MANIFEST_DEFAULTS",
+    "Attributed",
+    "BackendHolder",
     "BackgroundDaemonEntry",
     "BackgroundDaemonRegistry",
     "Candidate",
@@ -97,6 +100,7 @@ __all__ = [
     "DaemonListener",
     "DaemonSpecError",
     "Discovery",
+    "Dispatcher",
     "DualRegistration",
     "DuplicateDaemonError",
     "EngineNotConfiguredError",
@@ -120,6 +124,7 @@ __all__ = [
     "PeriodicCallable",
     "PeriodicTaskSpec",
     "PluginContext",
+    "PluginHost",
     "PluginLLM",
     "PluginLoadError",
     "RealClock",
@@ -127,6 +132,7 @@ __all__ = [
     "Registration",
     "RegistrationError",
     "RegistrationRuleError",
+    "RegistrationStore",
     "ResolvedIdentity",
     "ResolvedListener",
     "Runtime",
@@ -159,6 +165,7 @@ __all__ = [
     "load_config",
     "load_manifest",
     "provider_name",
+    "read_fallback_identity",
     "register_dual_listener",
     "resolve_awaitable",
     "same_daemon",

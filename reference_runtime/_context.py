@@ -1,8 +1,11 @@
 """The object a plugin's ``register(ctx)`` receives.
 
-A context stages what its plugin registers and hands it to the runtime only when ``register``
-returns normally, so a plugin that fails half-way leaves nothing behind. Registrations made after
-that (a plugin that keeps its context) take effect at once.
+A context is a registration-staging transaction: it stages what its plugin registers and
+applies it to the runtime only at :meth:`PluginContext.commit`, which the runtime calls when
+``register`` returns normally, so a plugin that fails half-way leaves nothing behind;
+:meth:`PluginContext.rollback` takes a commit back. Registrations made after the commit (a plugin
+that keeps its context) take effect at once. The context reaches its runtime only through
+:class:`~reference_runtime.PluginHost`.
 
 Besides the identity, daemon and listener registrations defined here, the context offers the
 upstream Hermes surface (``register_tool``, ``register_command``, ...), generated from the table
@@ -14,7 +17,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._context_surface import HermesSurface, install_surface
 from ._daemons import (
@@ -41,10 +44,8 @@ from ._listeners import (
 from ._listeners import _listener_name as check_listener_name
 from ._manifest import Manifest
 from ._manifest_view import ManifestView
+from ._plugin_host import PluginHost
 from ._registrations import Registration
-
-if TYPE_CHECKING:
-    from ._runtime import Runtime
 
 __all__ = ["PluginContext", "wrap_identity_provider"]
 
@@ -104,9 +105,13 @@ class PluginContext(HermesSurface):
 
     :param manifest: the plugin's manifest; ``manifest.name`` is the plugin's name.
     :param runtime: the runtime the plugin loads into.
+
+    The staging transaction is public, for hosts and variant runtimes: :attr:`committed`,
+    :meth:`commit`, :meth:`rollback`, :meth:`adopt_process_defaults`, and
+    :meth:`claim_daemon_name`, the check every staged daemon passes.
     """
 
-    def __init__(self, manifest: Manifest, runtime: Runtime) -> None:
+    def __init__(self, manifest: Manifest, runtime: PluginHost) -> None:
         self.manifest = manifest
         self._runtime = runtime
         self._init_surface()
@@ -176,7 +181,7 @@ class PluginContext(HermesSurface):
             self.warnings.append(warning)
         self._hooks.append((name, callback))
         if self._committed:
-            self._handles.append(self._runtime._dispatcher.add(self.name, name, callback))
+            self._handles.append(self._runtime.dispatcher.add(self.name, name, callback))
         arguments = {"hook_name": name, "callback": callback}
         self._stage_record(
             Registration(self.name, "register_hook", "hook", name, arguments), displace=False
@@ -204,8 +209,15 @@ class PluginContext(HermesSurface):
         dual = [d.name for d in self._daemons if isinstance(d, DualRegistration)]
         return tuple(dict.fromkeys([*dual, *(name for name, _ in self._listeners)]))
 
-    def _claim(self, entry: BackgroundDaemonEntry) -> None:
-        # A clash must surface inside register(ctx), so the plugin fails to load as a whole.
+    def claim_daemon_name(self, entry: BackgroundDaemonEntry) -> None:
+        """Check that ``entry`` may take its name: every daemon registration (and adoption)
+        passes here before it is staged.
+
+        A clash surfaces inside ``register(ctx)``, so the plugin fails to load as a whole.
+
+        :raises DuplicateDaemonError: a different daemon, staged by this plugin or committed in
+            the runtime, holds ``entry.name``. The same daemon again passes.
+        """
         held = [e for e in self.daemon_entries if e.name == entry.name]
         existing = self._runtime.daemons.by_name(entry.name)
         if existing is not None:
@@ -219,10 +231,12 @@ class PluginContext(HermesSurface):
         """The other plugin of this runtime that holds the listener-side name ``name``, if any."""
         if name not in self._runtime.listeners:
             return None
-        for other in self._runtime._contexts.values():
-            if other.name != self.name and any(n == name for n, _ in other._applied_listeners):
-                return other.name
-        return None
+        return next((p for p in self._runtime.listener_holders(name) if p != self.name), None)
+
+    @property
+    def applied_listener_names(self) -> tuple[str, ...]:
+        """The listener-side names this context's commit applied (and still holds)."""
+        return tuple(dict.fromkeys(name for name, _ in self._applied_listeners))
 
     def _claim_listener(self, name: str) -> None:
         # Like _claim: another plugin's listener name is refused inside register(ctx). The same
@@ -339,7 +353,7 @@ class PluginContext(HermesSurface):
         if self._committed:
             self._apply_listener(name, factory)
 
-    def _adopt_process_defaults(self, modules: set[str]) -> None:
+    def adopt_process_defaults(self, modules: set[str]) -> None:
         """Take in what the plugin's modules registered into the process-default registries.
 
         Fork-style code registers at import, into ``background_daemon_registry()`` and the
@@ -367,7 +381,7 @@ class PluginContext(HermesSurface):
     def _stage(self, daemon: BackgroundDaemonEntry | DualRegistration) -> None:
         """Keep ``daemon`` for the commit (applying it at once after one); a repeat is a no-op."""
         entry = daemon.entry if isinstance(daemon, DualRegistration) else daemon
-        self._claim(entry)
+        self.claim_daemon_name(entry)
         if isinstance(daemon, DualRegistration):
             self._claim_listener(daemon.name)
             self._claim_tasks(daemon.name, daemon._listener_tasks())
@@ -392,24 +406,39 @@ class PluginContext(HermesSurface):
         replaced = self._runtime.listeners.register(name, factory)
         self._applied_listeners.append((name, replaced))
 
-    def _commit(self) -> None:
+    @property
+    def committed(self) -> bool:
+        """Whether :meth:`commit` applied the staged registrations (and no rollback since)."""
+        return self._committed
+
+    def commit(self) -> None:
+        """Apply everything staged to the runtime; from then on registrations apply at once.
+
+        Committing again is a no-op. A commit that fails half-way (a daemon name taken in the
+        meantime, say) is rolled back before its error propagates, so the runtime holds all of
+        the plugin's registrations or none.
+        """
+        if self._committed:
+            return
         try:
             for hook, callback in self._hooks:
-                self._handles.append(self._runtime._dispatcher.add(self.name, hook, callback))
+                self._handles.append(self._runtime.dispatcher.add(self.name, hook, callback))
             for daemon in self._daemons:
                 self._apply_daemon(daemon)
             for name, factory in self._listeners:
                 self._apply_listener(name, factory)
             self._commit_surface()
         except BaseException:
-            self._rollback()
+            self.rollback()
             raise
         self._committed = True
 
-    def _rollback(self) -> None:
+    def rollback(self) -> None:
+        """Take back what the commit applied (putting back what each registration replaced);
+        the registrations stay staged, so a later :meth:`commit` applies them again."""
         self._rollback_surface()
         for handle in self._handles:
-            self._runtime._dispatcher.remove(handle)
+            self._runtime.dispatcher.remove(handle)
         for name in self._applied_daemons:
             self._runtime.daemons.unregister(name)
         # Newest first, putting back what each registration replaced (it then comes last).

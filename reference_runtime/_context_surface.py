@@ -14,17 +14,15 @@ import json
 import logging
 import types
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._dispatch import describe_callable
 from ._errors import NotRegisteredError, RegistrationError
 from ._llm import PluginLLM
+from ._plugin_host import PluginHost
 from ._registrations import Registration
 from ._surface import HERMES_SURFACE, surface_method
 from ._surface_rules import SurfaceCall, SurfaceMethod, SurfaceRule
-
-if TYPE_CHECKING:
-    from ._runtime import Runtime
 
 __all__ = ["HermesSurface", "install_surface"]
 
@@ -37,7 +35,7 @@ class HermesSurface:
     ``warnings`` and ``manifest``."""
 
     warnings: list[str]
-    _runtime: Runtime
+    _runtime: PluginHost
     _committed: bool
 
     @property
@@ -112,25 +110,25 @@ class HermesSurface:
             self._apply_record(record, displace=displace)
 
     def _apply_record(self, record: Registration, *, displace: bool) -> None:
-        displaced = self._runtime._registrations.add(record, displace=displace)
+        displaced = self._runtime.registration_store.add(record, displace=displace)
         self._applied_records.append((record, displaced))
 
     def _commit_surface(self) -> None:
         for record in self._records:
             self._apply_record(record, displace=_displaces(record))
-        settings = self._runtime._settings
+        settings = self._runtime.settings_by_plugin
         self._replaced_settings = dict(settings.get(self.name, {}))
         settings.setdefault(self.name, {}).update(self._written_settings)
 
     def _rollback_surface(self) -> None:
-        store = self._runtime._registrations
+        store = self._runtime.registration_store
         for record, displaced in reversed(self._applied_records):
             store.remove(record)
             if displaced is not None:
                 store.restore(*displaced)
         self._applied_records.clear()
         if self._replaced_settings is not None:
-            self._runtime._settings[self.name] = self._replaced_settings
+            self._runtime.settings_by_plugin[self.name] = self._replaced_settings
             self._replaced_settings = None
 
     # --- what the rules look at (the SurfaceScope protocol) ----------------------------------
@@ -142,7 +140,7 @@ class HermesSurface:
             for record in reversed(self._records):
                 if (record.kind, record.key) == (kind, key):
                     return record
-        return self._runtime._registrations.held(kind, key)
+        return self._runtime.registration_store.held(kind, key)
 
     def is_own(self, record: Registration) -> bool:
         """Whether this context made ``record``."""
@@ -150,7 +148,7 @@ class HermesSurface:
 
     def registered(self, kind: str) -> tuple[Registration, ...]:
         """Every registration of ``kind``, the runtime's and then this plugin's staged ones."""
-        committed = [r for r in self._runtime._registrations if r.kind == kind]
+        committed = [r for r in self._runtime.registration_store if r.kind == kind]
         staged = [] if self._committed else [r for r in self._records if r.kind == kind]
         return (*committed, *staged)
 
@@ -206,7 +204,7 @@ class HermesSurface:
 
     def has_plugin(self, plugin_id: str) -> bool:
         """Whether ``plugin_id`` is loaded in this runtime."""
-        return plugin_id in self._runtime._contexts
+        return self._runtime.is_loaded(plugin_id)
 
     @property
     def llm(self) -> PluginLLM:
@@ -248,7 +246,7 @@ class HermesSurface:
             for key, spec in schema.items()
             if isinstance(spec, Mapping) and "default" in spec
         }
-        merged.update(self._runtime._settings.get(self.name, {}))
+        merged.update(self._runtime.settings_by_plugin.get(self.name, {}))
         merged.update(self._written_settings)
         return types.MappingProxyType(merged)
 
@@ -266,7 +264,7 @@ class HermesSurface:
         a registration (a failed plugin leaves nothing); the reference keeps it in memory."""
         self._written_settings[key] = value
         if self._committed:
-            self._runtime._settings.setdefault(self.name, {})[key] = value
+            self._runtime.settings_by_plugin.setdefault(self.name, {})[key] = value
 
 
 def _breach(rule: SurfaceRule, call: SurfaceCall) -> str | None:

@@ -76,6 +76,12 @@ class ReasoningEngine:
         )
 
     @property
+    def runtime(self) -> Runtime:
+        """The runtime whose plugins supplied :attr:`identity` (and whose hooks each request
+        fires)."""
+        return self._runtime
+
+    @property
     def system_blocks(self) -> list[dict[str, str]]:
         """The request's ``system`` content: persona (when non-empty), then system prompt."""
         spec = self.identity.spec

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ._dispatch import resolve_awaitable
 from ._errors import LLMUnavailableError
 
-if TYPE_CHECKING:
-    from ._runtime import Runtime
-
-__all__ = ["LLMBackend", "PluginLLM"]
+__all__ = ["BackendHolder", "LLMBackend", "PluginLLM"]
 
 #: ``backend(plugin, messages, **options)``: the completion for ``plugin``, sync or async.
 LLMBackend = Callable[..., Any]
+
+
+class BackendHolder(Protocol):
+    """Whatever holds the backend ``ctx.llm`` calls: the runtime, read at each call."""
+
+    llm_backend: LLMBackend | None
 
 
 class PluginLLM:
@@ -32,7 +35,7 @@ class PluginLLM:
     passes the plugin's name, the messages and any options to the runtime's backend.
     """
 
-    def __init__(self, plugin: str, runtime: Runtime) -> None:
+    def __init__(self, plugin: str, runtime: BackendHolder) -> None:
         self._plugin = plugin
         self._runtime = runtime
 

@@ -186,6 +186,35 @@ class Runtime:
         return self._dispatcher.manager
 
     @property
+    def dispatcher(self) -> Dispatcher:
+        """The hook dispatcher: committed hook callbacks, called in plugin order, each one's
+        failure isolated (what :meth:`invoke_hook` and :meth:`claim_identity` call)."""
+        return self._dispatcher
+
+    # --- what a plugin's context reaches (the PluginHost protocol) ------------------------------
+
+    @property
+    def registration_store(self) -> RegistrationStore:
+        """Committed Hermes-surface registrations, in commit order (see :meth:`registrations`)."""
+        return self._registrations
+
+    @property
+    def settings_by_plugin(self) -> dict[str, dict[str, Any]]:
+        """Each plugin's settings, mutable: :meth:`configure_plugin` and committed
+        ``set_config`` writes land here (:meth:`plugin_settings` is the read-only view)."""
+        return self._settings
+
+    def listener_holders(self, name: str) -> tuple[str, ...]:
+        """The loaded plugins whose committed registrations hold the listener-side ``name``."""
+        return tuple(
+            key for key, context in self._contexts.items() if name in context.applied_listener_names
+        )
+
+    def is_loaded(self, key: str) -> bool:
+        """Whether the plugin ``key`` loaded into this runtime (without loading first)."""
+        return key in self._contexts
+
+    @property
     def report(self) -> LoadReport:
         """The load report; loads first if :meth:`load` has not run."""
         return self.load()
@@ -344,8 +373,8 @@ class Runtime:
         context = self.context_class(manifest, self)
         self._run_register(context, register)
         prefixes = {register.__module__, getattr(module, "__name__", None)}
-        context._adopt_process_defaults({p for p in prefixes if p})
-        context._commit()
+        context.adopt_process_defaults({p for p in prefixes if p})
+        context.commit()
         return context
 
     def _run_register(self, context: PluginContext, register: Callable[[Any], Any]) -> None:
@@ -498,7 +527,8 @@ class Runtime:
     def resolve_identity(
         self, *, engine: Any = None, system_prompt_path: Path | None = None, **context: Any
     ) -> ResolvedIdentity:
-        """Fire ``pre_agent_identity_set`` once and take the first valid claim, else the file.
+        """Fire ``pre_agent_identity_set`` once and take the first valid claim, else the file:
+        :meth:`claim_identity`, then :meth:`fallback_identity`.
 
         :param engine: the engine being built, passed to providers as ``engine=``.
         :param system_prompt_path: the fallback file, overriding the configuration and
@@ -506,9 +536,30 @@ class Runtime:
         :param context: further keywords passed to providers.
         :raises IdentityResolutionError: nothing claimed and the fallback file failed.
         """
+        claimed = self.claim_identity(engine=engine, **context)
+        if claimed is not None:
+            return claimed
+        return self.fallback_identity(system_prompt_path)
+
+    def claim_identity(self, *, engine: Any = None, **context: Any) -> ResolvedIdentity | None:
+        """Fire ``pre_agent_identity_set`` once (loading first), in plugin order, and return the
+        first valid claim, attributed to its plugin; ``None`` when no provider claims.
+
+        Each provider is isolated: one that raises or returns something other than an
+        ``IdentitySpec`` or ``None`` is skipped with a WARNING naming its plugin.
+        """
         self.load()
         for claim in self._dispatcher.call(IDENTITY_HOOK, {"engine": engine, **context}):
             return ResolvedIdentity(claim.value["identity"], "plugin", plugin=claim.plugin)
+        return None
+
+    def fallback_identity(self, system_prompt_path: Path | None = None) -> ResolvedIdentity:
+        """The identity from the fallback file: ``system_prompt_path``, else the configured
+        path, else ``$KORA_SYSTEM_PROMPT_PATH``, else the default path (see
+        :func:`read_fallback_identity`).
+
+        :raises IdentityResolutionError: the file is missing, unreadable or blank.
+        """
         explicit = system_prompt_path or self.config.system_prompt_path
         return read_fallback_identity(explicit, self.config.default_system_prompt_path)
 

@@ -330,7 +330,7 @@ def test_prompt_sections_share_a_budget_across_plugins() -> None:
     first = context("kct_first", runtime)
     first.register_system_prompt_section("a", "x" * per_section)
     first.register_system_prompt_section("b", "x" * per_section)
-    first._commit()
+    first.commit()
     second = context("kct_second", runtime)
 
     with pytest.raises(RegistrationRuleError, match=r"budget.*8001 characters"):
@@ -395,16 +395,16 @@ def test_a_later_provider_of_the_same_name_displaces_the_earlier() -> None:
     runtime = Runtime(RuntimeConfig())
     first = context("kct_first", runtime)
     first.register_web_search_provider(Provider("search"))
-    first._commit()
+    first.commit()
     second = context("kct_second", runtime)
     replacement = Provider("search")
     second.register_web_search_provider(replacement)
-    second._commit()
+    second.commit()
 
     (held,) = runtime.registrations(kind="web_search")
     assert held["provider"] is replacement
 
-    second._rollback()
+    second.rollback()
     (restored,) = runtime.registrations(kind="web_search")
     assert restored.plugin == "kct_first"
 
@@ -427,7 +427,7 @@ def test_memory_providers_are_recorded_first_one_wins() -> None:
     runtime = Runtime(RuntimeConfig())
     first = context("kct_first", runtime)
     first.register_memory_provider(Provider("recall"))
-    first._commit()
+    first.commit()
     second = context("kct_second", runtime)
 
     assert second.register_memory_provider(Provider("recall")) is None
@@ -470,7 +470,7 @@ def test_auxiliary_tasks_refuse_builtin_and_foreign_keys() -> None:
     runtime = Runtime(RuntimeConfig())
     first = context("kct_first", runtime)
     first.register_auxiliary_task("summaries", display_name="Summaries")
-    first._commit()
+    first.commit()
 
     with pytest.raises(RegistrationRuleError, match=r"auxiliary_task\.builtin"):
         context("kct_second", runtime).register_auxiliary_task("vision")

@@ -261,17 +261,17 @@ def test_a_rolled_back_override_puts_the_displaced_tool_back() -> None:
     runtime = Runtime(RuntimeConfig())
     first = PluginContext(Manifest("kct_first"), runtime)
     first.register_tool("shared", "kct", {}, lambda args, **kw: "first")
-    first._commit()
+    first.commit()
     second = PluginContext(
         Manifest("kct_second", extra={"capabilities": ["tools.override"]}), runtime
     )
     second.register_tool("shared", "kct", {}, lambda args, **kw: "second", override=True)
     second.set_config("mode", "loud")
-    second._commit()
+    second.commit()
     assert runtime.call_tool("shared", {}) == "second"
     assert runtime.plugin_settings("kct_second") == {"mode": "loud"}
 
-    second._rollback()
+    second.rollback()
 
     assert runtime.call_tool("shared", {}) == "first"
     assert [r.plugin for r in runtime.registrations()] == ["kct_first"]
@@ -281,7 +281,7 @@ def test_a_rolled_back_override_puts_the_displaced_tool_back() -> None:
 def test_registrations_after_commit_apply_at_once() -> None:
     runtime = Runtime(RuntimeConfig())
     ctx = PluginContext(Manifest("kct_late"), runtime)
-    ctx._commit()
+    ctx.commit()
 
     ctx.register_command("later", lambda raw: raw.upper())
     ctx.set_config("late", 1)
@@ -298,7 +298,7 @@ def test_dispatch_tool_always_answers_with_a_json_string() -> None:
     ctx = PluginContext(Manifest("kct_caller"), runtime)
     ctx.register_tool("ok", "kct", {}, lambda args, **kw: {"sum": args["a"] + args["b"]})
     ctx.register_tool("broken", "kct", {}, lambda args, **kw: 1 / 0)
-    ctx._commit()
+    ctx.commit()
 
     assert json.loads(ctx.dispatch_tool("ok", {"a": 1, "b": 2})) == {"sum": 3}
     assert "ZeroDivisionError" in json.loads(ctx.dispatch_tool("broken", {}))["error"]
@@ -404,5 +404,5 @@ def test_registering_a_plugin_again_replaces_its_keyed_registrations(tmp_path: P
     kinds = [r.kind for r in runtime.registrations("kct_reloaded")]
     assert sorted(kinds) == sorted([r.kind for r in first.registrations] + ["hook"])
     assert runtime.invoke_hook("on_session_start") == ["hello", "hello"]  # hooks accumulate
-    again._rollback()
+    again.rollback()
     assert len(runtime.registrations("kct_reloaded")) == len(first.registrations)

@@ -50,6 +50,20 @@ SEEN: dict[str, str] = {
     "hook_without_engine": "engine=None, not the engine build_engine returned",
     "anonymous_identity": "source='plugin', plugin=None seen",
     "persona_not_sent": "the persona is missing",
+    # Broken runtimes an earlier, narrower version of their check let through.
+    "directories_first": "kcg_bravo's identity won, not kcg_charlie's",
+    "consults_all": "providers after the winner kcg_charlie were consulted",
+    "unattributed_warnings": "no WARNING names the skipped plugin kci_mike (raises)",
+    "unawaited_providers": "kci_november: async_claims) resolve_identity raised",
+    "missing_env_falls_through": "default-prompt.md) (fail closed",
+    "register_by_name": "the runtime called the module's register, not setup_plugin",
+    "keeps_listeners": "kcr_half's listener kc_gen_kcr_half still registered",
+    "owner_only_comparison": "kcd_clash loaded, keeping 1 entry",
+    # Either the next shutdown begins early or the hung one is abandoned before it begins.
+    "no_shutdown_wait": "kc_probe.hang",
+    "resolves_per_request": "called 5 times for 3 engine constructions, then 2 requests",
+    "default_path_reported": "/default-prompt.md' seen",
+    "persona_first_request_only": "the persona is missing (request 2 of engine 1)",
 }
 
 

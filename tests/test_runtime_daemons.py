@@ -589,7 +589,7 @@ def test_a_rolled_back_commit_restores_the_listener_and_task_it_replaced() -> No
     runtime.daemons.register(BackgroundDaemonEntry("pb.clash", _noop, _noop_shutdown))
 
     with pytest.raises(reference_runtime.DuplicateDaemonError):
-        ctx._commit()
+        ctx.commit()
 
     assert runtime.listeners.names() == ["x"]
     assert runtime.listeners.factory("x") is _noop_factory

@@ -198,6 +198,11 @@ def _runtime(name: str, check_id: str, description: str) -> RuntimeMutant:
     return RuntimeMutant(f"kora_conformance.mutants.runtimes:{name}", check_id, description)
 
 
+def _runtime_rt(name: str, check_id: str, description: str) -> RuntimeMutant:
+    """A broken runtime of :mod:`kora_conformance.mutants.runtimes_rt`."""
+    return RuntimeMutant(f"kora_conformance.mutants.runtimes_rt:{name}", check_id, description)
+
+
 #: The shipped broken runtimes (:mod:`kora_conformance.mutants.runtimes`), in catalog order.
 RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
     _runtime(
@@ -205,26 +210,66 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-001",
         "the loader turns plugins.enabled into a set and loads in discovery order",
     ),
+    _runtime_rt(
+        "directories_first",
+        "KC-RT-001",
+        "a two-pass loader: directory plugins first, then entry points",
+    ),
+    _runtime_rt(
+        "consults_all",
+        "KC-RT-001",
+        "every provider is consulted, the first claim then picked: later ones still called",
+    ),
     _runtime(
         "naive_providers",
         "KC-RT-002",
         "providers are called unwrapped: exceptions escape, wrong types pass as specs",
     ),
+    _runtime_rt(
+        "unattributed_warnings",
+        "KC-RT-002",
+        "a skipped provider's WARNING names the function, never the plugin",
+    ),
+    _runtime_rt(
+        "unawaited_providers",
+        "KC-RT-002",
+        "async providers are never awaited: a valid async claim is skipped as a wrong type",
+    ),
     _runtime("ignores_prompt_env", "KC-RT-003", "the fallback ignores KORA_SYSTEM_PROMPT_PATH"),
+    _runtime_rt(
+        "missing_env_falls_through",
+        "KC-RT-003",
+        "a missing file named by KORA_SYSTEM_PROMPT_PATH falls through to the default",
+    ),
     _runtime(
         "module_form_only",
         "KC-RT-004",
         "entry points load as ep.load().register, so pkg:register fails",
+    ),
+    _runtime_rt(
+        "register_by_name",
+        "KC-RT-004",
+        "module:attr calls the module's register, whatever attribute the entry point names",
     ),
     _runtime(
         "no_rollback",
         "KC-RT-005",
         "registrations apply at once; a plugin failing half-way keeps them",
     ),
+    _runtime_rt(
+        "keeps_listeners",
+        "KC-RT-005",
+        "listener registrations apply at once; a plugin failing half-way keeps them",
+    ),
     _runtime(
         "swallowing_registry",
         "KC-RT-006",
         "the daemon registry swallows every duplicate error, real clashes included",
+    ),
+    _runtime_rt(
+        "owner_only_comparison",
+        "KC-RT-006",
+        "a repeated daemon name is compared by owner only: a plugin's second daemon is dropped",
     ),
     _runtime("fifo_shutdown", "KC-RT-007", "the coordinator shuts down in FIFO order"),
     _runtime("ignores_fatal", "KC-RT-007", "a fatal startup failure does not stop the run"),
@@ -234,12 +279,32 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-007",
         "periodic drivers are cancelled after the shutdowns, not before",
     ),
+    _runtime_rt(
+        "no_shutdown_wait",
+        "KC-RT-007",
+        "every shutdown is abandoned after a token timeout, not its own shutdown_timeout",
+    ),
     _runtime("hook_fired_twice", "KC-RT-008", "the identity hook fires twice per engine"),
     _runtime("hook_without_engine", "KC-RT-008", "the identity hook gets engine=None"),
+    _runtime_rt(
+        "resolves_per_request",
+        "KC-RT-008",
+        "the engine re-resolves its identity, firing the hook, on every request",
+    ),
     _runtime(
         "anonymous_identity",
         "KC-RT-009",
         "the resolved identity names no plugin and no file (SHOULD)",
     ),
+    _runtime_rt(
+        "default_path_reported",
+        "KC-RT-009",
+        "the fallback identity names the default path, not the file read (SHOULD)",
+    ),
     _runtime("persona_not_sent", "KC-RT-010", "the engine never sends the persona (SHOULD)"),
+    _runtime_rt(
+        "persona_first_request_only",
+        "KC-RT-010",
+        "only an engine's first request carries the persona (SHOULD)",
+    ),
 )

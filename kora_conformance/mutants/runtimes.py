@@ -25,22 +25,22 @@ from typing import Any
 
 from kora_conformance.adapter import ReferenceAdapter, RuntimeAdapter
 from reference_runtime import (
-    IDENTITY_HOOK,
     BackgroundDaemonEntry,
     BackgroundDaemonRegistry,
     Candidate,
     Coordinator,
     DuplicateDaemonError,
     ListenerRegistry,
-    LoadReport,
     Manifest,
     PluginContext,
+    PluginHost,
     ReasoningEngine,
     ResolvedIdentity,
     Runtime,
+    RuntimeConfig,
+    read_fallback_identity,
 )
 from reference_runtime._coordinator import _cancel, _Started
-from reference_runtime._runtime import read_fallback_identity
 
 __all__ = [
     "anonymous_identity",
@@ -67,13 +67,12 @@ class SetOrderingRuntime(Runtime):
     """The fork's loader: ``plugins.enabled`` becomes a set and plugins load in discovery
     (alphabetical) order, so the first-discovered identity provider wins."""
 
-    def load(self) -> LoadReport:
-        if self._report is None:
-            wanted = set(self.config.enabled)
-            order = [key for key in self.discover().candidates if key in wanted]
-            order += sorted(wanted.difference(order))  # enabled but not found: reported missing
-            self.config = dataclasses.replace(self.config, enabled=tuple(order))
-        return super().load()
+    def __init__(self, config: RuntimeConfig | None = None, **options: Any) -> None:
+        super().__init__(config, **options)
+        wanted = set(self.config.enabled)
+        order = [key for key in self.discover().candidates if key in wanted]
+        order += sorted(wanted.difference(order))  # enabled but not found: reported missing
+        self.config = dataclasses.replace(self.config, enabled=tuple(order))
 
 
 def set_ordering() -> RuntimeAdapter:
@@ -88,16 +87,13 @@ class NaiveProvidersRuntime(Runtime):
     """Calls identity providers directly, unwrapped: an exception escapes engine construction and
     a wrong return type is taken for a spec."""
 
-    def resolve_identity(
-        self, *, engine: Any = None, system_prompt_path: Path | None = None, **context: Any
-    ) -> ResolvedIdentity:
+    def claim_identity(self, *, engine: Any = None, **context: Any) -> ResolvedIdentity | None:
         for plugin in self.load().loaded:
             for provider in plugin.identity_providers:
                 spec = provider(engine=engine, **context)
                 if spec is not None:
                     return ResolvedIdentity(spec, "plugin", plugin=plugin.key)
-        explicit = system_prompt_path or self.config.system_prompt_path
-        return read_fallback_identity(explicit, self.config.default_system_prompt_path)
+        return None
 
 
 def naive_providers() -> RuntimeAdapter:
@@ -112,12 +108,7 @@ class IgnoresPromptEnvRuntime(Runtime):
     """Reads the fallback file from the argument or the default path, never from
     ``$KORA_SYSTEM_PROMPT_PATH``."""
 
-    def resolve_identity(
-        self, *, engine: Any = None, system_prompt_path: Path | None = None, **context: Any
-    ) -> ResolvedIdentity:
-        self.load()
-        for claim in self._dispatcher.call(IDENTITY_HOOK, {"engine": engine, **context}):
-            return ResolvedIdentity(claim.value["identity"], "plugin", plugin=claim.plugin)
+    def fallback_identity(self, system_prompt_path: Path | None = None) -> ResolvedIdentity:
         explicit = system_prompt_path or self.config.system_prompt_path
         return read_fallback_identity(explicit, self.config.default_system_prompt_path, {})
 
@@ -156,12 +147,9 @@ class _EagerContext(PluginContext):
     """Applies every registration at once instead of staging it until ``register`` returns, so a
     plugin that fails half-way leaves its hook, provider and daemon behind."""
 
-    def __init__(self, manifest: Manifest, runtime: Runtime) -> None:
+    def __init__(self, manifest: Manifest, runtime: PluginHost) -> None:
         super().__init__(manifest, runtime)
-        self._committed = True
-
-    def _commit(self) -> None:
-        return None  # everything was applied when registered
+        self.commit()  # nothing staged yet: every later registration applies at once
 
 
 class NoRollbackRuntime(Runtime):
@@ -189,9 +177,9 @@ class SwallowingRegistry(BackgroundDaemonRegistry):
 
 
 class _SwallowingContext(PluginContext):
-    def _claim(self, entry: BackgroundDaemonEntry) -> None:
+    def claim_daemon_name(self, entry: BackgroundDaemonEntry) -> None:
         with contextlib.suppress(DuplicateDaemonError):
-            super()._claim(entry)
+            super().claim_daemon_name(entry)
 
 
 class SwallowingRegistryRuntime(Runtime):

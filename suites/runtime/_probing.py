@@ -114,16 +114,21 @@ def probe_session(
     *,
     groups: tuple[str, ...] = (),
     default: Path | None = None,
+    extra_dirs: Sequence[Path] = (),
+    static: bool = True,
 ) -> Iterator[RuntimeSession]:
     """A fresh runtime instance that loaded the probes ``enabled``; closed afterwards.
 
     :param groups: entry-point groups to discover in, besides the probes' directory.
     :param default: the default system prompt path; a file that does not exist by default.
+    :param extra_dirs: plugin search roots after the probes' directory (generated probes).
+    :param static: search the kit's static probes' directory; ``False`` for sessions over
+        generated probes only (fewer manifests to read per session).
     """
     adapter = _adapter(ctx)
     spec = LoadSpec(
         enabled=tuple(enabled),
-        plugin_dirs=(PROBES_DIR,),
+        plugin_dirs=(*((PROBES_DIR,) if static else ()), *extra_dirs),
         entry_point_groups=groups,
         default_system_prompt_path=default if default is not None else _missing_default(ctx),
     )

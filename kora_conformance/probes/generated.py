@@ -1,0 +1,214 @@
+"""What the probe plugins the runtime checks generate at check time do, and how each behaves.
+
+A check writes small plugins into its scratch directory (directories and entry-point packages,
+see ``suites/runtime/_generated.py``); each one's code is two lines calling
+:func:`plugin_functions` with its name. What its identity provider does is read, at each call,
+from :data:`BEHAVIOUR`, which the check sets before each session: one set of plugins serves every
+example of a property-based check, although a runtime keeps plugin modules imported.
+
+Every function a generated plugin registers is defined here, with a name that does not contain
+the plugin's, so a warning that names only the callable does not name the plugin by accident.
+Plain standard library (no runtime import), so a fork's runtime can load the plugins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from kora_conformance.probes import journal
+from kora_conformance.probes.common import SESSION_HOOK
+
+__all__ = [
+    "BEHAVIOUR",
+    "BEHAVIOURS",
+    "CLAIMING",
+    "HALF_HOOK",
+    "HALF_KINDS",
+    "REGISTER",
+    "GeneratedIdentity",
+    "clash_name",
+    "half_names",
+    "identity_of",
+    "plugin_functions",
+]
+
+#: What a generated identity provider can do; the ``async_`` ones are coroutine functions.
+BEHAVIOURS: Final = (
+    "claims",
+    "declines",
+    "raises",
+    "wrong_type",
+    "async_claims",
+    "async_declines",
+    "async_raises",
+    "async_wrong_type",
+)
+#: The behaviours that make a valid claim.
+CLAIMING: Final = frozenset({"claims", "async_claims"})
+
+#: Plugin name → its provider's behaviour (``claims`` when absent); set by the check.
+BEHAVIOUR: dict[str, str] = {}
+#: Plugin name → what its ``register`` does besides the identity provider and the session hook:
+#: ``half`` registers every kind (:data:`HALF_KINDS`) and then raises; ``twin:<other>``
+#: registers the tool and the command ``<other>`` registers when it half-registers (a runtime
+#: that kept ``<other>``'s refuses them, so the twin fails to load); ``same_daemon_twice`` and
+#: ``two_daemons_one_name`` register a daemon name twice (see :func:`clash_name`).
+REGISTER: dict[str, str] = {}
+
+#: What a half-registering plugin registers before it raises, in order.
+HALF_KINDS: Final = ("hook", "identity provider", "daemon", "listener", "tool", "command")
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneratedIdentity:
+    """The identity a generated plugin claims."""
+
+    persona: str
+    system_prompt: str
+
+
+def identity_of(plugin: str) -> GeneratedIdentity:
+    """The identity ``plugin`` claims when its behaviour claims."""
+    return GeneratedIdentity(
+        f"{plugin} persona (a generated kora-conformance probe).",
+        f"You are {plugin}, a generated kora-conformance probe identity.",
+    )
+
+
+class _Refused(RuntimeError):
+    """The deliberate failure of a raising provider or a half-registering plugin."""
+
+
+def _spec(plugin: str) -> Any:
+    from agent.identity_spec import IdentitySpec  # type: ignore[import-not-found]  # noqa: PLC0415
+
+    identity = identity_of(plugin)
+    return IdentitySpec(identity.persona, identity.system_prompt, {"plugin_name": plugin})
+
+
+def _outcome(plugin: str, behaviour: str) -> Any:
+    base = behaviour.removeprefix("async_")
+    if base == "claims":
+        return _spec(plugin)
+    if base == "raises":
+        msg = "deliberate provider failure (a generated kora-conformance probe)"
+        raise _Refused(msg)
+    if base == "wrong_type":
+        # Not an IdentitySpec, and nothing in it names the plugin (a WARNING quoting the value
+        # must not pass for one naming the plugin).
+        return {"system_prompt_content": "a mapping, not an IdentitySpec"}
+    return None
+
+
+def _provider(plugin: str) -> Callable[..., Any]:
+    def provide(*, engine: Any = None, **kwargs: Any) -> Any:
+        behaviour = BEHAVIOUR.get(plugin, "claims")
+        journal.record("identity", plugin, engine=engine, behaviour=behaviour)
+        if not behaviour.startswith("async_"):
+            return _outcome(plugin, behaviour)
+
+        async def later() -> Any:
+            await asyncio.sleep(0)
+            return _outcome(plugin, behaviour)
+
+        return later()
+
+    return provide
+
+
+def _session_hook(plugin: str) -> Callable[..., str]:
+    def on_session(**kwargs: Any) -> str:
+        journal.record("hook", plugin, keywords=tuple(sorted(kwargs)))
+        return plugin
+
+    return on_session
+
+
+def _noop(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def _other_noop(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def clash_name(plugin: str) -> str:
+    """The daemon name ``plugin`` registers twice in the modes ``same_daemon_twice`` (the same
+    daemon: a no-op) and ``two_daemons_one_name`` (two different daemons: an error)."""
+    return f"kc_gen.twice.{plugin}"
+
+
+def half_names(plugin: str) -> dict[str, str]:
+    """Kind → the name under which a half-registering ``plugin`` registers it."""
+    return {
+        "hook": HALF_HOOK,
+        "daemon": f"kc_gen.{plugin}",
+        "listener": f"kc_gen_{plugin}",
+        "tool": f"kc_gen_{plugin}",
+        "command": f"kc-gen-{plugin.replace('_', '-')}",
+    }
+
+
+#: The hook a half-registering plugin registers (no other generated plugin does).
+HALF_HOOK: Final = "on_session_end"
+
+
+def _tool_and_command(ctx: Any, plugin: str, names: Mapping[str, str]) -> None:
+    schema = {
+        "name": names["tool"],
+        "description": f"a generated probe tool of {plugin}",
+        "parameters": {"type": "object", "properties": {}},
+    }
+    ctx.register_tool(names["tool"], "kc_probe", schema, _tool)
+    ctx.register_command(names["command"], _command)
+
+
+def _tool(args: Any, **kwargs: Any) -> str:
+    return "{}"
+
+
+def _command(raw: str) -> str:
+    return ""
+
+
+def _half(ctx: Any, plugin: str) -> None:
+    """Register one of every kind, then raise: the runtime must roll all of them back."""
+    names = half_names(plugin)
+    ctx.register_hook(names["hook"], _session_hook(plugin))
+    ctx.register_identity_provider(_provider(plugin))
+    ctx.register_background_daemon(names["daemon"], _noop, _noop)
+    ctx.register_listener(names["listener"], _noop)
+    _tool_and_command(ctx, plugin, names)
+    msg = "deliberate failure half-way through register (a generated kora-conformance probe)"
+    raise _Refused(msg)
+
+
+def plugin_functions(plugin: str, real: str) -> dict[str, Callable[[Any], None]]:
+    """The module attributes of the generated plugin ``plugin``: ``register`` and
+    ``setup_plugin``, of which ``real`` is the plugin's register function and the other a decoy
+    that journals ``decoy`` and registers nothing (a loader calling the wrong one is seen)."""
+
+    def register_plugin(ctx: Any) -> None:
+        journal.record("register", plugin, attribute=real)
+        mode = REGISTER.get(plugin, "")
+        if mode == "half":
+            _half(ctx, plugin)
+        if mode.startswith("twin:"):
+            _tool_and_command(ctx, plugin, half_names(mode.removeprefix("twin:")))
+        if mode == "same_daemon_twice":
+            ctx.register_background_daemon(clash_name(plugin), _noop, _noop)
+            ctx.register_background_daemon(clash_name(plugin), _noop, _noop)
+        if mode == "two_daemons_one_name":
+            ctx.register_background_daemon(clash_name(plugin), _noop, _noop)
+            ctx.register_background_daemon(clash_name(plugin), _other_noop, _noop)
+        ctx.register_identity_provider(_provider(plugin))
+        ctx.register_hook(SESSION_HOOK, _session_hook(plugin))
+
+    def decoy(ctx: Any) -> None:
+        journal.record("decoy", plugin)
+
+    other = "setup_plugin" if real == "register" else "register"
+    return {real: register_plugin, other: decoy}

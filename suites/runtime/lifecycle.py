@@ -1,0 +1,185 @@
+"""KC-RT-007: the coordinator's lifecycle (contract section 3.3), read from the probes' journal."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from kora_conformance import CheckContext, Suite, always
+from kora_conformance.probes import journal
+from kora_conformance.probes.common import (
+    FATAL_DAEMONS,
+    HANG_TIMEOUT,
+    INTERVAL,
+    LIFECYCLE_DAEMONS,
+    RUN_SECONDS,
+)
+from kora_conformance.suites.runtime._probing import (
+    first_index,
+    names_of,
+    prepare,
+    probe_session,
+    run_daemons,
+    timeline,
+)
+
+suite = Suite("runtime")
+
+#: Slack (clock seconds) allowed beyond a hung shutdown's timeout before the next shutdown.
+TIMEOUT_SLACK: Final = 1.5
+#: How much sooner than its timeout (clock seconds) the next shutdown may begin after a hung one:
+#: a clock tick, not a share of the timeout.
+TIMEOUT_EARLY: Final = 0.05
+
+
+# --- KC-RT-007 ----------------------------------------------------------------------------------
+
+
+def _lifecycle_problems(status: int, events: list[journal.Event]) -> list[str]:
+    rec_c, nonfatal, rec_a, hang = LIFECYCLE_DAEMONS
+    problems = []
+    starts = names_of(events, "startup")
+    if starts != list(LIFECYCLE_DAEMONS):
+        problems.append(
+            f"startups in the order {starts}, not registration order {list(LIFECYCLE_DAEMONS)}"
+        )
+    if status != 0:
+        problems.append(f"exit status {status} after a non-fatal startup failure (expected 0)")
+    problems += _fire_problems(events, hang)
+    shutdowns = names_of(events, "shutdown")
+    expected_shutdowns = [hang, rec_a, rec_c]
+    if nonfatal in shutdowns:
+        problems.append(f"{nonfatal}, whose startup failed, was shut down")
+    if [s for s in shutdowns if s != nonfatal] != expected_shutdowns:
+        problems.append(
+            f"shutdowns in the order {shutdowns}, expected {expected_shutdowns} (reverse of "
+            "startup, the failed one excluded)"
+        )
+    problems += _hang_problems(events, hang)
+    return problems
+
+
+def _fire_problems(events: list[journal.Event], slow: str) -> list[str]:
+    """Drivers started too early, cancelled too late, or firing off-schedule (first found)."""
+    fires = [i for i, e in enumerate(events) if e.kind == "fire"]
+    last_start = max(
+        (i for i, e in enumerate(events) if e.kind in {"startup", "startup_done"}), default=-1
+    )
+    if fires and fires[0] < last_start:
+        return [
+            f"a periodic task fired ({events[fires[0]].who}) before every startup had finished "
+            f"({slow}'s async startup was still running): drivers must start after all startups"
+        ]
+    first_shutdown = first_index(events, "shutdown")
+    if first_shutdown is not None and any(i > first_shutdown for i in fires):
+        return [
+            "a periodic task fired after the first shutdown began: drivers must be cancelled "
+            "before any daemon shuts down"
+        ]
+    expected = int(RUN_SECONDS // INTERVAL)
+    problems = []
+    for name in sorted({e.who for e in events if e.kind == "startup_done"} - {slow}):
+        count = sum(1 for e in events if e.kind == "fire" and e.who == name)
+        if count != expected:
+            problems.append(
+                f"{name}'s periodic task fired {count} times in {RUN_SECONDS:g} s at a "
+                f"{INTERVAL:g} s interval (expected {expected}: sleep one interval, then call)"
+            )
+    return problems
+
+
+def _hang_problems(events: list[journal.Event], hang: str) -> list[str]:
+    begun = first_index(events, "shutdown", hang)
+    if begun is None:
+        return []
+    released = first_index(events, "shutdown_released", hang)
+    following = next(
+        (i for i, e in enumerate(events) if i > begun and e.kind == "shutdown" and e.who != hang),
+        None,
+    )
+    problems = []
+    if released is not None and (following is None or released < following):
+        problems.append(
+            f"{hang}'s shutdown, which hangs, was awaited until it gave up by itself: it must "
+            f"be bounded by its shutdown_timeout ({HANG_TIMEOUT:g} s)"
+        )
+    elif following is not None:
+        waited = events[following].at - events[begun].at
+        if waited > HANG_TIMEOUT + TIMEOUT_SLACK:
+            problems.append(
+                f"the next shutdown began {waited:.1f} s after {hang}'s hung shutdown, beyond "
+                f"its timeout of {HANG_TIMEOUT:g} s"
+            )
+        elif waited < HANG_TIMEOUT - TIMEOUT_EARLY:
+            problems.append(
+                f"the next shutdown began {waited:.2f} s after {hang}'s hung shutdown, before "
+                f"its timeout of {HANG_TIMEOUT:g} s ran out: a shutdown is given its whole "
+                "shutdown_timeout before the coordinator moves on"
+            )
+    return problems
+
+
+def _fatal_problems(status: int, events: list[journal.Event]) -> list[str]:
+    fatal_b, fatal_a, fatal, never = FATAL_DAEMONS
+    problems = []
+    starts = names_of(events, "startup")
+    if starts != [fatal_b, fatal_a, fatal]:
+        problems.append(f"startups {starts}, expected {[fatal_b, fatal_a, fatal]}")
+    if never in starts:
+        problems.append(f"{never} was started after the fatal failure of {fatal}")
+    if status == 0:
+        problems.append(f"exit status 0 after the fatal startup failure of {fatal}")
+    fired = sorted(set(names_of(events, "fire")))
+    if fired:
+        problems.append(
+            f"periodic tasks fired ({', '.join(fired)}) although startup failed fatally"
+        )
+    shutdowns = names_of(events, "shutdown")
+    if shutdowns != [fatal_a, fatal_b]:
+        problems.append(
+            f"shutdowns {shutdowns}, expected {[fatal_a, fatal_b]} (the started ones, in "
+            "reverse order)"
+        )
+    return problems
+
+
+@suite.check("KC-RT-007", applies=always)
+def coordinator_lifecycle(ctx: CheckContext) -> None:
+    """Space: FIFO startups with a non-fatal failure among them and a slow async startup last,
+    periodic drivers (fired once per interval, after every startup, cancelled before any
+    shutdown), LIFO shutdowns of the started ones, a hung shutdown bounded from both sides (the
+    next shutdown begins neither before its timeout ran out nor long after), and a fatal
+    startup failure (no later startup, no fire, the started ones shut down in reverse, a
+    non-zero status)."""
+    prepare(ctx)
+    scenarios = (
+        (
+            "probe_dm_lifecycle",
+            "FIFO start; a non-fatal failure skipped (exit 0); periodic drivers after all "
+            "startups, one fire per interval, cancelled before shutdown; LIFO shutdown; a hung "
+            "shutdown bounded by its timeout and the rest still shut down",
+            _lifecycle_problems,
+        ),
+        (
+            "probe_dm_fatal",
+            "a fatal startup failure stops starting (later daemons never start, no periodic "
+            "task fires), the started ones shut down in reverse order, exit status non-zero",
+            _fatal_problems,
+        ),
+    )
+    for plugin, expected, judge in scenarios:
+        journal.clear()
+        with probe_session(ctx, [plugin]) as session:
+            if plugin not in session.loaded:
+                ctx.fail(
+                    expected=f"the probe {plugin} to load",
+                    seen=f"it did not: {session.load_errors.get(plugin, 'no error recorded')}",
+                )
+            status = run_daemons(ctx, session, RUN_SECONDS)
+        events = journal.events()
+        problems = judge(status, events)
+        if problems:
+            ctx.fail(
+                expected=f"{plugin}: {expected}",
+                seen="; ".join(problems),
+                detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{timeline(events)}",
+            )

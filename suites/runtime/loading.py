@@ -1,0 +1,412 @@
+"""KC-RT-004..006: loading plugins of every form, isolating the failing ones, daemon names."""
+
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Sequence
+from typing import Final
+
+from kora_conformance import CheckContext, Suite, always
+from kora_conformance.adapter import RuntimeSession
+from kora_conformance.probes import generated, journal
+from kora_conformance.probes.common import IDENTITIES, SESSION_HOOK
+from kora_conformance.suites.runtime._generated import Form, Installed, install
+from kora_conformance.suites.runtime._probing import (
+    ENTRY_POINT_GROUP,
+    ENTRY_POINTS,
+    describe_loading,
+    install_entry_point_probes,
+    prepare,
+    probe_session,
+    whose_identity,
+)
+
+suite = Suite("runtime")
+
+
+# --- KC-RT-004 ----------------------------------------------------------------------------------
+
+#: Generated plugins of both entry-point forms among directory plugins; the callable form's
+#: target is ``setup_plugin`` (its module's ``register`` is a decoy), the module form's module
+#: has a decoy ``setup_plugin``.
+FORM_POOL: Final[tuple[tuple[str, Form], ...]] = (
+    ("kcf_papa", "callable"),
+    ("kcf_quebec", "directory"),
+    ("kcf_romeo", "module"),
+    ("kcf_sierra", "callable"),
+    ("kcf_tango", "module"),
+)
+
+
+def _static_forms(ctx: CheckContext) -> None:
+    install_entry_point_probes(ctx.sandbox.scratch)
+    enabled = list(ENTRY_POINTS)
+    with probe_session(ctx, enabled, groups=(ENTRY_POINT_GROUP,)) as session:
+        loaded = list(session.loaded)
+        errors = dict(session.load_errors)
+        try:
+            results = list(session.invoke_hook(SESSION_HOOK, session_id="kora-conformance"))
+        except Exception as exc:  # noqa: BLE001 - reported as seen
+            results = [f"invoke_hook raised {type(exc).__name__}: {exc}"]
+    problems = []
+    for name, value in ENTRY_POINTS.items():
+        form = "module:register" if ":" in value else "module"
+        if name not in loaded:
+            why = errors.get(name, "not loaded, no error recorded")
+            problems.append(f"{name} ({form} form, {name} = {value}) did not load: {why}")
+        elif not journal.events("register", name):
+            problems.append(f"{name} ({form} form) loaded but its register(ctx) was never called")
+        elif name not in results:
+            problems.append(
+                f"{name} ({form} form) loaded but its {SESSION_HOOK} hook is not live "
+                f"(invoke_hook returned {reprlib.repr(results)})"
+            )
+    if problems:
+        ctx.fail(
+            expected=f"both entry-point forms in {ENTRY_POINT_GROUP} to load and register "
+            f"({', '.join(f'{k} = {v}' for k, v in ENTRY_POINTS.items())})",
+            seen="; ".join(problems),
+            detail="after ep.load(), use the object itself when it is callable, else its "
+            "register attribute",
+        )
+
+
+def _form_problems(ctx: CheckContext, installed: Installed, enabled: Sequence[str]) -> list[str]:
+    journal.clear()
+    with probe_session(
+        ctx, enabled, groups=installed.groups, extra_dirs=(installed.plugin_dir,), static=False
+    ) as session:
+        loaded = list(session.loaded)
+        errors = dict(session.load_errors)
+        try:
+            results = list(session.invoke_hook(SESSION_HOOK, session_id="kora-conformance"))
+        except Exception as exc:  # noqa: BLE001 - reported as seen
+            results = [f"invoke_hook raised {type(exc).__name__}: {exc}"]
+    problems = []
+    for name in enabled:
+        plugin = installed.by_name(name)
+        real = "setup_plugin" if plugin.form == "callable" else "register"
+        calls = [e.data.get("attribute") for e in journal.events("register", name)]
+        if name not in loaded:
+            why = errors.get(name, "not loaded, no error recorded")
+            problems.append(f"{plugin.describe()} did not load: {why}")
+        elif journal.events("decoy", name):
+            other = "register" if real == "setup_plugin" else "setup_plugin"
+            problems.append(
+                f"{plugin.describe()}: the runtime called the module's {other}, not {real}"
+            )
+        elif calls != [real]:
+            problems.append(f"{plugin.describe()}: its {real}(ctx) was called {len(calls)} times")
+        elif name not in results:
+            problems.append(f"{plugin.describe()}: its {SESSION_HOOK} hook is not live")
+    return problems
+
+
+@suite.check("KC-RT-004", applies=always)
+def both_entry_point_forms(ctx: CheckContext) -> None:
+    """Space: both entry-point forms (a module, whose ``register`` is called; ``module:attr``
+    naming the register callable under any name, here ``setup_plugin`` beside a decoy
+    ``register``), each form first and last among directory plugins, in a first and a second
+    runtime of one process (the modules already imported): each loads, with its own register
+    called once and its hooks live."""
+    prepare(ctx)
+    _static_forms(ctx)
+    installed = install(ctx, FORM_POOL, label="forms")
+    names = [name for name, _ in FORM_POOL]
+    # The last: a second runtime in the same order, the entry points' modules already imported.
+    scenarios = [names, list(reversed(names)), names]
+    for enabled in scenarios:
+        problems = _form_problems(ctx, installed, enabled)
+        if problems:
+            ctx.fail(
+                expected=f"with plugins.enabled = {enabled}, every plugin to load through the "
+                "form its entry point names",
+                seen="; ".join(problems),
+                detail="after ep.load(), use the object itself when it is callable (whatever "
+                "its name), else the module's register attribute",
+            )
+
+
+# --- KC-RT-005 ----------------------------------------------------------------------------------
+
+HALF: Final = "probe_half_register"
+HALF_DAEMON: Final = "kc_probe.half"
+IMPORT_ERROR: Final = "probe_import_error"
+
+#: Generated: one fails half-way through register having registered every kind, one fails at
+#: import having registered a daemon into the process defaults, two are healthy (the twin
+#: registers the tool and the command the half-registering one registered).
+G_HALF: Final = "kcr_half"
+G_BROKEN: Final = "kcr_broken"
+G_TWIN: Final = "kcr_twin"
+G_HEALTHY: Final = "kcr_healthy"
+ISOLATION_ORDERS: Final = (
+    [G_HALF, G_BROKEN, G_TWIN, G_HEALTHY],
+    [G_TWIN, G_HALF, G_HEALTHY, G_BROKEN],
+    [G_HEALTHY, G_TWIN, G_BROKEN, G_HALF],
+    [G_HALF, G_BROKEN, G_TWIN, G_HEALTHY],  # again: a second runtime, the modules re-imported
+)
+
+
+def _static_isolation(ctx: CheckContext) -> None:
+    enabled = [HALF, IMPORT_ERROR, "probe_zulu"]
+    problems = []
+    with probe_session(ctx, enabled) as session:
+        loaded = list(session.loaded)
+        errors = dict(session.load_errors)
+        for name in (HALF, IMPORT_ERROR):
+            if name in loaded:
+                problems.append(f"{name} is reported as loaded")
+            if not errors.get(name, "").strip():
+                problems.append(f"no load error is recorded for {name}")
+        if "probe_zulu" not in loaded:
+            why = errors.get("probe_zulu", "no error recorded")
+            problems.append(f"the healthy probe_zulu did not load ({why})")
+        try:
+            outcome = session.resolve_identity()
+        except Exception as exc:  # noqa: BLE001 - reported as seen
+            problems.append(f"resolve_identity raised {type(exc).__name__}: {exc}")
+        else:
+            if outcome.system_prompt != IDENTITIES["probe_zulu"].system_prompt:
+                problems.append(f"{whose_identity(outcome)} won, not probe_zulu's")
+        try:
+            results = list(session.invoke_hook(SESSION_HOOK, session_id="kora-conformance"))
+        except Exception as exc:  # noqa: BLE001 - reported as seen
+            problems.append(f"invoke_hook({SESSION_HOOK!r}) raised {type(exc).__name__}: {exc}")
+            results = []
+        if journal.events("hook", HALF) or HALF in results:
+            problems.append(f"{HALF}'s {SESSION_HOOK} hook was invoked")
+        if "probe_zulu" not in results:
+            problems.append(f"probe_zulu's {SESSION_HOOK} hook was not invoked ({results!r})")
+        daemons = list(session.daemon_names())
+        listeners = list(session.listener_names())
+        if HALF_DAEMON in daemons or HALF_DAEMON in listeners:
+            problems.append(f"{HALF}'s daemon {HALF_DAEMON} is still registered")
+        loading = describe_loading(session)
+    if problems:
+        ctx.fail(
+            expected=f"with plugins.enabled = {enabled}: {HALF} (raises half-way through "
+            f"register) and {IMPORT_ERROR} (raises at import) recorded as failed, everything "
+            f"{HALF} registered rolled back (hook, identity provider, daemon {HALF_DAEMON}), "
+            "probe_zulu loaded",
+            seen="; ".join(problems),
+            detail=loading,
+        )
+
+
+def _winner_problems(session: RuntimeSession) -> list[str]:
+    """The half-registered identity must not win; a healthy plugin's must (which one is
+    KC-RT-001's question)."""
+    try:
+        outcome = session.resolve_identity()
+    except Exception as exc:  # noqa: BLE001 - reported as seen
+        return [f"resolve_identity raised {type(exc).__name__}: {exc}"]
+    healthy = {generated.identity_of(n).system_prompt for n in (G_TWIN, G_HEALTHY)}
+    if outcome.system_prompt == generated.identity_of(G_HALF).system_prompt:
+        return [f"{G_HALF}'s identity won, although it failed to register"]
+    if outcome.system_prompt not in healthy:
+        return [f"neither {G_TWIN}'s nor {G_HEALTHY}'s identity won"]
+    return []
+
+
+def _isolation_problems(
+    ctx: CheckContext, installed: Installed, enabled: Sequence[str]
+) -> tuple[list[str], str]:
+    journal.clear()
+    names = generated.half_names(G_HALF)
+    problems = []
+    with probe_session(ctx, enabled, extra_dirs=(installed.plugin_dir,), static=False) as session:
+        loaded = list(session.loaded)
+        errors = dict(session.load_errors)
+        loading = describe_loading(session)
+        for name in (G_HALF, G_BROKEN):
+            if name in loaded:
+                problems.append(f"{name} is reported as loaded")
+            elif not errors.get(name, "").strip():
+                problems.append(f"no load error is recorded for {name}")
+        for name in (G_TWIN, G_HEALTHY):
+            if name not in loaded:
+                why = errors.get(name, "no error recorded")
+                problems.append(f"the healthy {name} did not load ({why})")
+        problems += _winner_problems(session)
+        try:
+            ended = list(session.invoke_hook(names["hook"], session_id="kora-conformance"))
+        except Exception as exc:  # noqa: BLE001 - reported as seen
+            ended = [f"raised {type(exc).__name__}: {exc}"]
+        if ended:
+            problems.append(f"{G_HALF}'s {names['hook']} hook is still live ({ended!r})")
+        daemons, listeners = list(session.daemon_names()), list(session.listener_names())
+        kept = [f"daemon {names['daemon']}"] if names["daemon"] in daemons else []
+        kept += [f"listener {names['listener']}"] if names["listener"] in listeners else []
+        broken_daemon = installed.by_name(G_BROKEN).import_daemon
+        if broken_daemon in daemons:
+            problems.append(
+                f"{G_BROKEN}'s import failed after registering {broken_daemon} into the "
+                "process-default registry, and the runtime still runs it"
+            )
+        if kept:
+            problems.append(f"{G_HALF}'s {' and '.join(kept)} still registered")
+    return problems, loading
+
+
+@suite.check("KC-RT-005", applies=always)
+def failing_plugins_isolated(ctx: CheckContext) -> None:
+    """Space: a plugin failing half-way through register after registering every kind (hook,
+    identity provider, daemon, listener, tool, command) and one failing at import after
+    registering a daemon into the process defaults, first, in the middle and last among
+    healthy ones, then again in a second runtime (the failed modules imported afresh): each
+    failure recorded, nothing of the failed plugins left, the healthy ones loaded (one of them
+    re-registering the failed plugin's tool and command names)."""
+    prepare(ctx)
+    _static_isolation(ctx)
+    installed = install(
+        ctx,
+        [(n, "directory") for n in (G_HALF, G_BROKEN, G_TWIN, G_HEALTHY)],
+        import_fails=(G_BROKEN,),
+        label="isolation",
+    )
+    generated.REGISTER.clear()
+    generated.REGISTER.update({G_HALF: "half", G_TWIN: f"twin:{G_HALF}"})
+    for enabled in ISOLATION_ORDERS:
+        problems, loading = _isolation_problems(ctx, installed, enabled)
+        if problems:
+            ctx.fail(
+                expected=f"with plugins.enabled = {enabled}: {G_HALF} (raises in register "
+                f"after registering a {', a '.join(generated.HALF_KINDS)}) and {G_BROKEN} "
+                "(raises at import) recorded as failed and everything they registered rolled "
+                "back; the healthy plugins loaded",
+                seen="; ".join(problems),
+                detail=f"{loading}\nstage a plugin's registrations (daemons, listeners, tools, "
+                "commands, hooks) and commit them only when register(ctx) returns",
+            )
+
+
+# --- KC-RT-006 ----------------------------------------------------------------------------------
+
+CLAIM_FIRST: Final = "probe_dm_claim_first"
+CLAIM_SECOND: Final = "probe_dm_claim_second"
+SHARED_DAEMON: Final = "kc_probe.shared"
+TWICE: Final = "probe_dm_twice"
+TWICE_DAEMON: Final = "kc_probe.twice"
+G_SAME: Final = "kcd_same"
+G_CLASH: Final = "kcd_clash"
+
+
+def _static_names(ctx: CheckContext) -> None:
+    with probe_session(ctx, [TWICE]) as session:
+        daemons = list(session.daemon_names())
+        error = session.load_errors.get(TWICE)
+        if error is not None or TWICE not in session.loaded:
+            ctx.fail(
+                expected=f"{TWICE}, registering the same daemon {TWICE_DAEMON} twice, to load "
+                "(the repeat is a no-op)",
+                seen=f"it failed to load: {error or 'no error recorded'}",
+            )
+        if daemons.count(TWICE_DAEMON) != 1:
+            ctx.fail(
+                expected=f"exactly one {TWICE_DAEMON} entry after registering it twice",
+                seen=f"{daemons.count(TWICE_DAEMON)} entries (daemon names: {daemons})",
+            )
+    _clash(ctx, CLAIM_FIRST, CLAIM_SECOND)
+
+
+def _clash(ctx: CheckContext, first: str, second: str) -> None:
+    enabled = [first, second]
+    with probe_session(ctx, enabled) as session:
+        loaded = list(session.loaded)
+        errors = dict(session.load_errors)
+        daemons = list(session.daemon_names())
+    clash = (
+        f"{second} registers a different daemon under {SHARED_DAEMON}, which {first} already holds"
+    )
+    if first not in loaded:
+        ctx.fail(
+            expected=f"{first}, first to claim {SHARED_DAEMON}, to load",
+            seen=f"it did not: {errors.get(first, 'no error recorded')}",
+        )
+    error = errors.get(second)
+    if second in loaded or error is None:
+        ctx.fail(
+            expected=f"{clash}: a load error for {second} naming both owners",
+            seen=f"{second} loaded without error"
+            if second in loaded
+            else f"{second} did not load, but no error is recorded",
+            detail=f"daemon names: {daemons}\nthe fork swallowed every duplicate error, which "
+            "also hid real name clashes; ignore only an identical repeat",
+        )
+    unnamed = [name for name in (first, second) if name not in error]
+    if unnamed:
+        ctx.fail(
+            expected=f"{clash}: an error naming both owners ({first}, {second})",
+            seen=f"the error does not name {', '.join(unnamed)}: {error!r}",
+        )
+    if daemons.count(SHARED_DAEMON) != 1:
+        ctx.fail(
+            expected=f"{clash}: {SHARED_DAEMON} registered once, by {first}",
+            seen=f"{daemons.count(SHARED_DAEMON)} entries (daemon names: {daemons})",
+        )
+
+
+def _either_clash(ctx: CheckContext, enabled: list[str]) -> None:
+    """Both claimants of :data:`SHARED_DAEMON`, in ``enabled`` order: whichever the runtime
+    loads first holds the name (load order is KC-RT-001's question), the other fails with an
+    error naming both."""
+    with probe_session(ctx, enabled) as session:
+        loaded = [n for n in session.loaded if n in enabled]
+        errors = dict(session.load_errors)
+        daemons = list(session.daemon_names())
+    refused = [n for n in enabled if n not in loaded]
+    error = errors.get(refused[0], "") if len(refused) == 1 else ""
+    if len(loaded) != 1 or any(n not in error for n in enabled):
+        ctx.fail(
+            expected=f"with plugins.enabled = {enabled}, both registering a different daemon "
+            f"under {SHARED_DAEMON}: one loads, the other fails with an error naming both",
+            seen=f"loaded: {loaded}; errors: {errors}",
+            detail=f"daemon names: {daemons}",
+        )
+
+
+@suite.check("KC-RT-006", applies=always)
+def daemon_name_ownership(ctx: CheckContext) -> None:
+    """Space: a name registered twice by one plugin, with the same daemon (a no-op) and with a
+    different one (an error), and by two plugins in either order (an error for the later one,
+    naming both), then each claimant alone in a fresh runtime (a name held in another runtime
+    is no clash)."""
+    prepare(ctx)
+    _static_names(ctx)
+    _either_clash(ctx, [CLAIM_SECOND, CLAIM_FIRST])
+    for alone in (CLAIM_FIRST, CLAIM_SECOND):
+        with probe_session(ctx, [alone]) as session:
+            if alone not in session.loaded:
+                ctx.fail(
+                    expected=f"{alone}, alone in a fresh runtime, to load: {SHARED_DAEMON} is "
+                    "held in no other plugin of this runtime",
+                    seen=f"it did not: {session.load_errors.get(alone, 'no error recorded')}",
+                    detail="a daemon registry belongs to one runtime, not to the process",
+                )
+    installed = install(ctx, [(G_SAME, "directory"), (G_CLASH, "directory")], label="names")
+    generated.REGISTER.clear()
+    generated.REGISTER.update({G_SAME: "same_daemon_twice", G_CLASH: "two_daemons_one_name"})
+    with probe_session(
+        ctx, [G_SAME, G_CLASH], extra_dirs=(installed.plugin_dir,), static=False
+    ) as session:
+        loaded, errors = list(session.loaded), dict(session.load_errors)
+        daemons = list(session.daemon_names())
+    same, clash = generated.clash_name(G_SAME), generated.clash_name(G_CLASH)
+    if G_SAME not in loaded or daemons.count(same) != 1:
+        ctx.fail(
+            expected=f"{G_SAME}, registering the same daemon {same} twice, to load with one "
+            "entry (the repeat is a no-op)",
+            seen=f"loaded: {G_SAME in loaded} ({errors.get(G_SAME, 'no error')}); "
+            f"{daemons.count(same)} entries",
+        )
+    if G_CLASH in loaded or G_CLASH not in (errors.get(G_CLASH) or ""):
+        ctx.fail(
+            expected=f"{G_CLASH}, registering two different daemons under {clash}, to fail to "
+            "load with an error naming it",
+            seen=f"{G_CLASH} loaded, keeping {daemons.count(clash)} entry (the second daemon "
+            "silently dropped or replacing the first)"
+            if G_CLASH in loaded
+            else f"the error does not name {G_CLASH}: {errors.get(G_CLASH)!r}",
+            detail="compare the whole entry (callbacks, schedule, owner), not the owner alone",
+        )
