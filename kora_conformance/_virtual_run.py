@@ -20,7 +20,7 @@ import dataclasses
 import inspect
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Literal
 
 from reference_runtime import (
@@ -33,7 +33,7 @@ from reference_runtime import (
 )
 
 from ._registrations import Lifecycle
-from ._watchdog import WALL_BUDGET, Overran, Watch, run_and_close, watchdog
+from ._watchdog import WALL_BUDGET, Overran, Watch, run_and_close, wall_seconds, watchdog
 
 __all__ = [
     "AGAIN",
@@ -45,6 +45,7 @@ __all__ = [
     "WALL_PER_FIRE",
     "Driver",
     "Outcome",
+    "SpawnedTaskError",
     "call_startups",
     "drivers_of",
     "fire_count",
@@ -131,6 +132,30 @@ class Outcome:
     watch: Watch
     #: What ended the run early, raised from the plugin's daemons (``SystemExit``, say).
     error: BaseException | None = None
+    #: Each timeline event with the real (wall-clock) seconds since the run began when it was
+    #: recorded: virtual time stands still while plugin code blocks, wall time does not.
+    wall: list[tuple[TimelineEvent, float]] = dataclasses.field(default_factory=list)
+
+    def shutdown_wall_times(self) -> list[tuple[str, float]]:
+        """Each daemon's shutdown and the wall-clock seconds it took, in shutdown order: from
+        the end of the previous stop step (the drivers' cancellation, or the previous shutdown)
+        to its own outcome event."""
+        stop_kinds = {
+            EventKind.DRIVERS_CANCELLED,
+            EventKind.SHUTDOWN_OK,
+            EventKind.SHUTDOWN_TIMEOUT,
+            EventKind.SHUTDOWN_FAILED,
+        }
+        took: list[tuple[str, float]] = []
+        previous: float | None = None
+        for event, at in self.wall:
+            if event.kind is EventKind.SHUTDOWN_REQUESTED and previous is None:
+                previous = at
+            elif event.kind in stop_kinds:
+                if event.kind is not EventKind.DRIVERS_CANCELLED and previous is not None:
+                    took.append((event.daemon, at - previous))
+                previous = at
+        return took
 
     def events(self, *kinds: EventKind) -> list[TimelineEvent]:
         """The run's timeline events of ``kinds``, in order."""
@@ -159,10 +184,16 @@ def virtual_run(
     :param wall_clock: move ``time.time()`` and friends in step with the virtual clock.
     """
     clock = VirtualClock(wall_clock=wall_clock)
-    coordinator = runtime.coordinator(clock=clock)
+    wall: list[tuple[TimelineEvent, float]] = []
+    started = wall_seconds()
+
+    def stamp(event: TimelineEvent) -> None:
+        wall.append((event, wall_seconds() - started))
+
+    coordinator = runtime.coordinator(clock=clock, on_event=stamp)
     expected = sum(fire_count(seconds, d.spec.interval_seconds) for d in drivers_of(runtime))
     budget = WALL_BUDGET + expected * WALL_PER_FIRE
-    outcome = Outcome(coordinator, seconds, Watch(budget))
+    outcome = Outcome(coordinator, seconds, Watch(budget), wall=wall)
     # Entered first, the clock moves the wall clock (patching every module, which takes a
     # while) before the budget starts and before ``around`` starts watching.
     watching = around(clock) if around is not None else contextlib.nullcontext()
@@ -201,10 +232,17 @@ async def _call_forms(
         args = (coordinator,) if positional else ()
         kwargs = {"coordinator": coordinator} if keyword else {}
         error: BaseException | None = None
-        try:
-            await _settle(lifecycle.startup(*args, **kwargs), clock, STARTUP_WAIT)
-        except Exception as exc:  # noqa: BLE001 - the plugin's error is the finding
-            error = exc
+        with _spawned() as spawned:
+            try:
+                await _settle(lifecycle.startup(*args, **kwargs), clock, STARTUP_WAIT)
+                # Give the tasks the startup spawned their first steps: one that needs the
+                # coordinator fails there, out of sight of the startup's own result.
+                for _ in range(_FIRST_STEPS):
+                    await asyncio.sleep(0)
+            except Exception as exc:  # noqa: BLE001 - the plugin's error is the finding
+                error = exc
+        if error is None:
+            error = next((e for e in _task_errors(spawned)), None)
         # Only resetting state between the forms: KC-DM-005 judges shutdowns.
         with contextlib.suppress(Exception):
             await _settle(lifecycle.shutdown(), clock, lifecycle.shutdown_timeout)
@@ -223,6 +261,53 @@ async def _call_forms(
         # more, tells them apart.
         outcomes[AGAIN] = await start(first, positional, keyword)
     return outcomes
+
+
+#: Event-loop steps the tasks a startup spawned get before its form is judged.
+_FIRST_STEPS: Final = 3
+
+
+class SpawnedTaskError(Exception):
+    """A task a startup spawned failed: the startup returned, its own work did not start."""
+
+
+@contextlib.contextmanager
+def _spawned() -> Iterator[list[asyncio.Task[Any]]]:
+    """The tasks created on the running loop during the block (through its task factory)."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+    tasks: list[asyncio.Task[Any]] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Future[Any]:
+        task = (
+            previous(loop, coro, **options)
+            if previous is not None
+            else asyncio.Task(coro, loop=loop, **options)
+        )
+        if isinstance(task, asyncio.Task):
+            tasks.append(task)
+        return task
+
+    loop.set_task_factory(factory)
+    try:
+        yield tasks
+    finally:
+        loop.set_task_factory(previous)
+
+
+def _task_errors(tasks: Sequence[asyncio.Task[Any]]) -> list[BaseException]:
+    """The errors of the tasks that ended with one (cancellation aside), as
+    :class:`SpawnedTaskError` naming the task."""
+    errors: list[BaseException] = []
+    for task in tasks:
+        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+            name = getattr(task.get_coro(), "__qualname__", task.get_name())
+            errors.append(
+                SpawnedTaskError(
+                    f"the task it spawned ({name}) raised {type(error).__name__}: {error}"
+                )
+            )
+    return errors
 
 
 def call_startups(
