@@ -40,6 +40,8 @@ __all__ = [
     "CYCLES",
     "FIRE_BUDGET",
     "IDLE_RUN",
+    "RECORDED_FIRE_BUDGET",
+    "RECORDED_WALL_PER_FIRE",
     "STARTUP_FORMS",
     "STARTUP_WAIT",
     "WALL_PER_FIRE",
@@ -50,6 +52,7 @@ __all__ = [
     "drivers_of",
     "fire_count",
     "horizon_for",
+    "recorded_horizon",
     "virtual_run",
 ]
 
@@ -61,6 +64,11 @@ FIRE_BUDGET: Final = 10_000
 #: :data:`~kora_conformance._watchdog.WALL_BUDGET` (a fire costs ~20 µs), so that a long run
 #: over the fire budget is not mistaken for a blocked one.
 WALL_PER_FIRE: Final = 1e-4
+#: Wall-clock seconds per fire when every call is recorded (``sys.setprofile`` sees every Python
+#: call of the run, which costs about ten times a bare fire).
+RECORDED_WALL_PER_FIRE: Final = 1e-3
+#: The most periodic fires a recorded run may cost: its horizon is shortened past it.
+RECORDED_FIRE_BUDGET: Final = 2_000
 #: Virtual seconds of a run for daemons that have no periodic task.
 IDLE_RUN: Final = 60.0
 #: Virtual seconds :func:`call_startups` waits for one ``startup`` call to finish before moving on.
@@ -109,18 +117,33 @@ def fire_count(horizon: float, interval: float) -> int:
     return math.floor(horizon / interval)
 
 
-def horizon_for(intervals: Sequence[float], every: Sequence[float]) -> float:
+def horizon_for(
+    intervals: Sequence[float], every: Sequence[float], *, budget: int = FIRE_BUDGET
+) -> float:
     """Virtual seconds to run: :data:`CYCLES` intervals of the longest of ``intervals`` (fewer if
-    the fires of ``every`` task would pass :data:`FIRE_BUDGET`), plus half the shortest interval
-    so that no fire is due exactly at the end."""
+    the fires of ``every`` task would pass ``budget``), plus half the shortest interval so that
+    no fire is due exactly at the end."""
     if not intervals:
         return IDLE_RUN
     longest, margin = max(intervals), min(every) / 2
     for cycles in range(CYCLES, 0, -1):
         seconds = cycles * longest + margin
-        if sum(fire_count(seconds, i) for i in every) <= FIRE_BUDGET:
+        if sum(fire_count(seconds, i) for i in every) <= budget:
             return seconds
     return longest + margin
+
+
+def recorded_horizon(every: Sequence[float]) -> float:
+    """Virtual seconds for a run whose every call is recorded: :func:`horizon_for` over
+    ``every``, shortened (to whole intervals of the shortest task, plus half of one) until its
+    fires stay within :data:`RECORDED_FIRE_BUDGET`; at least two intervals of the shortest."""
+    seconds = horizon_for(every, every, budget=RECORDED_FIRE_BUDGET)
+    if not every or sum(fire_count(seconds, i) for i in every) <= RECORDED_FIRE_BUDGET:
+        return seconds
+    shortest = min(every)
+    per_cycle = sum(shortest / i for i in every)  # fires per interval of the shortest task
+    cycles = max(2, math.floor(RECORDED_FIRE_BUDGET / per_cycle))
+    return cycles * shortest + shortest / 2
 
 
 @dataclasses.dataclass
@@ -177,11 +200,14 @@ def virtual_run(
     *,
     around: Callable[[VirtualClock], Any] | None = None,
     wall_clock: bool = True,
+    per_fire: float = WALL_PER_FIRE,
 ) -> Outcome:
     """Run the daemons ``runtime`` holds for ``seconds`` virtual seconds under its coordinator.
 
     :param around: called with the clock; returns a context manager held around the run.
     :param wall_clock: move ``time.time()`` and friends in step with the virtual clock.
+    :param per_fire: wall-clock seconds of budget per expected fire (see
+        :data:`RECORDED_WALL_PER_FIRE` for a run whose every call is recorded).
     """
     clock = VirtualClock(wall_clock=wall_clock)
     wall: list[tuple[TimelineEvent, float]] = []
@@ -192,7 +218,7 @@ def virtual_run(
 
     coordinator = runtime.coordinator(clock=clock, on_event=stamp)
     expected = sum(fire_count(seconds, d.spec.interval_seconds) for d in drivers_of(runtime))
-    budget = WALL_BUDGET + expected * WALL_PER_FIRE
+    budget = WALL_BUDGET + expected * per_fire
     outcome = Outcome(coordinator, seconds, Watch(budget), wall=wall)
     # Entered first, the clock moves the wall clock (patching every module, which takes a
     # while) before the budget starts and before ``around`` starts watching.

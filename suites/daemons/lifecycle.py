@@ -23,11 +23,13 @@ from kora_conformance._callables import CallbackKey, callback_key
 from kora_conformance._check import CheckContext, Suite, needs_daemons
 from kora_conformance._registrations import Registered, lifecycles, registered_alone
 from kora_conformance._virtual_run import (
+    RECORDED_WALL_PER_FIRE,
     Driver,
     Outcome,
     drivers_of,
     fire_count,
     horizon_for,
+    recorded_horizon,
     virtual_run,
 )
 from reference_runtime import EventKind, VirtualClock, describe_callable
@@ -163,9 +165,10 @@ def _timeouts(registered: Registered) -> dict[str, float]:
     return found
 
 
-def _one_run(
-    registered: Registered, horizon: float, *, wall_clock: bool = True
-) -> tuple[Outcome, CallRecorder, list[Driver]]:
+def _recorded_run(registered: Registered) -> tuple[Outcome, CallRecorder, list[Driver]]:
+    """A second run of the daemons with every call of a periodic callback recorded; the wall
+    clock is left alone (moving it costs more than the run, and who calls a callback does not
+    depend on it) and the run shortened to what recording can afford."""
     drivers = drivers_of(registered.runtime)
     recorders: list[CallRecorder] = []
 
@@ -175,16 +178,18 @@ def _one_run(
         with recorders[-1].recording():
             yield
 
-    outcome = virtual_run(registered.runtime, horizon, around=record, wall_clock=wall_clock)
+    horizon = recorded_horizon([d.spec.interval_seconds for d in drivers])
+    outcome = virtual_run(
+        registered.runtime,
+        horizon,
+        around=record,
+        wall_clock=False,
+        per_fire=RECORDED_WALL_PER_FIRE,
+    )
     return outcome, recorders[0], drivers
 
 
-def _run_problems(
-    outcome: Outcome,
-    recorder: CallRecorder,
-    registered: Registered,
-    drivers: Sequence[Driver],
-) -> list[str]:
+def _run_problems(outcome: Outcome, registered: Registered) -> list[str]:
     if outcome.watch.overran:
         return [outcome.watch.describe()]
     if outcome.error is not None:
@@ -195,9 +200,7 @@ def _run_problems(
     problems = _lifecycle_problems(outcome)
     started = {e.daemon for e in outcome.events(EventKind.STARTUP_OK)}
     problems += _fire_problems(outcome, drivers_of(registered.runtime, started))
-    problems += _blocking_problems(outcome, _timeouts(registered))
-    problems += _outside_problems(outcome, drivers, recorder, set(registered.dual))
-    return problems
+    return problems + _blocking_problems(outcome, _timeouts(registered))
 
 
 @suite.check("KC-DM-005", applies=needs_daemons)
@@ -219,22 +222,20 @@ def lifecycle_in_virtual_time(ctx: CheckContext) -> None:
         "run, and shutdowns within their timeouts in virtual and in wall time, with exit "
         "status 0, on a first and a second run (contract 3.3)"
     )
-    outcome, recorder, drivers = _one_run(registered, horizon)
+    outcome = virtual_run(registered.runtime, horizon)
     detail = outcome.summary()
     if attempts := ctx.sandbox.network.attempts:
         detail += f"\nthe kit blocks the network; {len(attempts)} attempt(s): {', '.join(attempts)}"
-    ctx.fail_if(
-        _run_problems(outcome, recorder, registered, drivers), expected=expected, detail=detail
-    )
+    ctx.fail_if(_run_problems(outcome, registered), expected=expected, detail=detail)
     first_started = {e.daemon for e in outcome.events(EventKind.STARTUP_OK)}
-    # The wall clock left alone: moving it costs more than the run, and what a second run
-    # shows (state the first left behind) does not depend on it.
-    second, recorder, drivers = _one_run(registered, horizon, wall_clock=False)
+    second, recorder, drivers = _recorded_run(registered)
     refused = {e.daemon for e in second.events(EventKind.STARTUP_FAILED)} & first_started
     if refused and not second.watch.overran and second.error is None:
         return  # a one-shot daemon refuses a second start: legitimate, nothing more to compare
     problems = [
         f"on a second run in the same process (a new coordinator, after the first shut down): {p}"
-        for p in _run_problems(second, recorder, registered, drivers)
+        for p in _run_problems(second, registered)
     ]
+    if not second.watch.overran and second.error is None:
+        problems += _outside_problems(second, drivers, recorder, set(registered.dual))
     ctx.fail_if(problems, expected=expected, detail=second.summary())

@@ -16,6 +16,7 @@ from kora_conformance._callables import CallbackKey, callback_key
 from kora_conformance._check import CheckContext, Suite, needs_daemons
 from kora_conformance._registrations import registered_alone
 from kora_conformance._virtual_run import (
+    RECORDED_WALL_PER_FIRE,
     Driver,
     drivers_of,
     fire_count,
@@ -123,7 +124,13 @@ def no_double_scheduling(ctx: CheckContext) -> None:
 
     # Who calls a callback does not depend on the wall clock: leaving it alone spares the cost
     # of moving it at every step, which the call recorder would multiply.
-    outcome = virtual_run(registered.runtime, horizon, around=record, wall_clock=False)
+    outcome = virtual_run(
+        registered.runtime,
+        horizon,
+        around=record,
+        wall_clock=False,
+        per_fire=RECORDED_WALL_PER_FIRE,
+    )
     if outcome.watch.overran or outcome.error is not None:
         ctx.skip("the virtual run did not complete (see KC-DM-005)")
     problems = _double_problems(drivers, recorders[0], horizon, dual)
