@@ -9,16 +9,26 @@ from __future__ import annotations
 from ._clock import DEFAULT_EPOCH, Clock, RealClock, VirtualClock
 from ._config import DEFAULT_ENTRY_POINT_GROUPS, RuntimeConfig, env_flag, load_config
 from ._context import PluginContext
-from ._coordinator import Coordinator, EventKind, TimelineEvent, WorkerThread
+from ._coordinator import (
+    Coordinator,
+    EventKind,
+    Fire,
+    StartedDaemon,
+    TimelineEvent,
+    WorkerThread,
+    current_fire,
+)
 from ._daemons import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     BackgroundDaemonEntry,
     BackgroundDaemonRegistry,
+    DaemonHost,
     PeriodicCallable,
     PeriodicTaskSpec,
     ShutdownCallable,
     StartupCallable,
     background_daemon_registry,
+    install_background_daemon_registry,
     same_daemon,
 )
 from ._discovery import Candidate, Discovery, Shadowing, Skipped, discover
@@ -51,6 +61,7 @@ from ._listeners import (
     ListenerRegistry,
     ListenerTask,
     ResolvedListener,
+    install_listener_defaults,
     listener_registry,
     register_dual_listener,
 )
@@ -97,6 +108,7 @@ __all__ = [
     "CommandRecord",
     "ConfigError",
     "Coordinator",
+    "DaemonHost",
     "DaemonListener",
     "DaemonSpecError",
     "Discovery",
@@ -105,6 +117,7 @@ __all__ = [
     "DuplicateDaemonError",
     "EngineNotConfiguredError",
     "EventKind",
+    "Fire",
     "IdentityProvider",
     "IdentityResolutionError",
     "IdentitySpec",
@@ -141,6 +154,7 @@ __all__ = [
     "ShutdownCallable",
     "SkillPathError",
     "Skipped",
+    "StartedDaemon",
     "StartupCallable",
     "SurfaceCall",
     "SurfaceMethod",
@@ -154,6 +168,7 @@ __all__ = [
     "WorkerThread",
     "__version__",
     "background_daemon_registry",
+    "current_fire",
     "describe_callable",
     "directory_plugins_restored",
     "discover",
@@ -161,6 +176,8 @@ __all__ = [
     "find_manifest",
     "hookimpl",
     "hookspec",
+    "install_background_daemon_registry",
+    "install_listener_defaults",
     "listener_registry",
     "load_config",
     "load_manifest",

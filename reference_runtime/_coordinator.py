@@ -39,6 +39,7 @@ from __future__ import annotations
 import _thread
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import enum
 import inspect
@@ -47,7 +48,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any, Final, Literal, TypeVar
 
 from ._clock import Clock, RealClock, VirtualClock
@@ -61,8 +62,11 @@ __all__ = [
     "EXIT_OK",
     "Coordinator",
     "EventKind",
+    "Fire",
+    "StartedDaemon",
     "TimelineEvent",
     "WorkerThread",
+    "current_fire",
 ]
 
 _log = logging.getLogger("reference_runtime.daemons")
@@ -178,10 +182,48 @@ class WorkerThread:
 
 
 @dataclasses.dataclass
-class _Started:
+class StartedDaemon:
+    """A daemon or listener whose startup succeeded: what the stop phase needs to shut it down.
+
+    :ivar name: the entry's or listener's name.
+    :ivar shutdown: its shutdown callable, called once by the stop phase.
+    :ivar shutdown_timeout: seconds the shutdown may take.
+    """
+
     name: str
     shutdown: ShutdownCallable
     shutdown_timeout: float
+
+
+@dataclasses.dataclass
+class Fire:
+    """One call of a periodic task's callback by a coordinator's driver, as
+    :data:`current_fire` names it while the call runs.
+
+    :ivar owner: the entry's or listener's name (``""`` for a listener-side task of no listener).
+    :ivar spec: the task being fired.
+    :ivar side: ``"daemon"`` for an entry's task, ``"listener"`` for a listener-side one.
+    :ivar number: which fire of this driver it is, from 1.
+    :ivar running: true from just before the callback is called until its call (and the await of
+        what it returned) is over. A task the callback spawns inherits the context, so it still
+        sees this fire in :data:`current_fire`, with ``running`` false once the fire is over.
+    """
+
+    owner: str
+    spec: PeriodicTaskSpec
+    side: Literal["daemon", "listener"]
+    number: int
+    running: bool = True
+
+
+#: The fire in progress in the current context: set by a coordinator's driver around each call
+#: of a periodic callback (and the await of its result), ``None`` anywhere else. Code running
+#: under a driver can tell which task it serves; an observer (the conformance kit) can tell a
+#: call made by the coordinator from one a daemon makes itself. Each driver is a task of its
+#: own, so one driver's fire is never visible to another.
+current_fire: Final[contextvars.ContextVar[Fire | None]] = contextvars.ContextVar(
+    "current_fire", default=None
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -284,7 +326,7 @@ class Coordinator:
         self._keep_timeline = keep_timeline
         self._timeline: list[TimelineEvent] = []
         self._fires: dict[str, int] = {}
-        self._started: list[_Started] = []
+        self._started: list[StartedDaemon] = []
         self._drivers: list[asyncio.Task[None]] | None = None  # None until the drivers start
         self._abandoned: list[asyncio.Task[Any]] = []
         self._abandoned_threads: list[WorkerThread] = []
@@ -386,14 +428,14 @@ class Coordinator:
             self._install_signal_handlers(stack)
             try:
                 if await self._start_all() and self._stop_reason is None:
-                    self._start_drivers()
+                    self.start_drivers()
                     await self._wait(until)
             except asyncio.CancelledError:
                 # Cancelled from outside: still stop what was started, then let it propagate.
                 self._cancelled_from_outside()
             except BaseException as exc:  # noqa: BLE001 - re-raised once everything is down
                 self._escape(exc, f"the run failed: {_describe(exc)}")
-            await self._stop_all()
+            await self.stop_all()
         if self._cancelled:
             raise asyncio.CancelledError
         if self._escaped is not None:
@@ -455,7 +497,7 @@ class Coordinator:
                 if self._stop_reason is not None:
                     break
                 fatal = entry.fatal_on_startup_failure if entry is not None else True
-                task = asyncio.ensure_future(_guarded(self._start_one(name, entry)))
+                task = asyncio.ensure_future(_guarded(self.start_daemon(name, entry)))
                 task.set_name(f"startup:{name}")
                 why = await self._await_startup(task, stop)
                 if why is None and not task.cancelled() and task.exception() is None:
@@ -470,7 +512,7 @@ class Coordinator:
         return True
 
     async def _await_startup(
-        self, task: asyncio.Task[_Started], stop: asyncio.Future[Any]
+        self, task: asyncio.Task[StartedDaemon], stop: asyncio.Future[Any]
     ) -> str | None:
         """Wait for a startup, or for a shutdown request first; ``None``, or why it was cut short.
 
@@ -493,7 +535,7 @@ class Coordinator:
         return why
 
     def _startup_failed(
-        self, name: str, task: asyncio.Task[_Started], why: str | None, *, fatal: bool
+        self, name: str, task: asyncio.Task[StartedDaemon], why: str | None, *, fatal: bool
     ) -> bool:
         """Log and record a failed startup; whether starting may go on."""
         error: BaseException | None = None
@@ -524,7 +566,19 @@ class Coordinator:
             return False
         return True
 
-    async def _start_one(self, name: str, entry: BackgroundDaemonEntry | None) -> _Started:
+    # --- phase hooks: what a subclass (a fork's coordinator) overrides -------------------------
+
+    async def start_daemon(self, name: str, entry: BackgroundDaemonEntry | None) -> StartedDaemon:
+        """Start one daemon (phase 1): call its startup with this coordinator, await the result.
+
+        Called once per daemon of the start plan, in order, each as a task of its own that a
+        shutdown request may cancel. What it raises is that daemon's startup failure.
+
+        :param name: the entry's or listener's name.
+        :param entry: the daemon entry, or ``None`` for a listener without one (its factory is
+            resolved here).
+        :returns: what the stop phase needs to shut it down.
+        """
         startup: StartupCallable
         if entry is not None:
             startup, shutdown, timeout = entry.startup, entry.shutdown, entry.shutdown_timeout
@@ -539,7 +593,7 @@ class Coordinator:
         result = startup(self)
         if result is not None and inspect.isawaitable(result):
             await result
-        return _Started(name, shutdown, timeout)
+        return StartedDaemon(name, shutdown, timeout)
 
     def planned_tasks(
         self, started: Collection[str] | None = None
@@ -573,15 +627,76 @@ class Coordinator:
                 tasks.append((owner, spec, "listener"))
         return tasks
 
-    def _start_drivers(self) -> None:
+    @property
+    def started(self) -> tuple[StartedDaemon, ...]:
+        """The daemons started and not yet shut down, in start order."""
+        return tuple(self._started)
+
+    @property
+    def drivers(self) -> tuple[asyncio.Task[None], ...]:
+        """The periodic drivers running (none before phase 2 or after they are cancelled)."""
+        return tuple(self._drivers or ())
+
+    def start_drivers(self) -> None:
+        """Start the periodic drivers (phase 2), once every startup is done: one
+        :meth:`start_driver` per task of :meth:`planned_tasks` for the daemons that started."""
         tasks = self.planned_tasks({daemon.name for daemon in self._started})
-        self._drivers = [
-            asyncio.create_task(self._drive(owner, spec), name=f"periodic:{spec.name}")
-            for owner, spec, _ in tasks
-        ]
+        for owner, spec, side in tasks:
+            self.start_driver(owner, spec, side)
+        self._drivers = self._drivers or []
         self._record(EventKind.DRIVERS_STARTED, detail=f"{len(tasks)} periodic tasks")
 
-    async def _drive(self, owner: str, spec: PeriodicTaskSpec) -> None:
+    def start_driver(
+        self, owner: str, spec: PeriodicTaskSpec, side: Literal["daemon", "listener"] = "daemon"
+    ) -> asyncio.Task[None]:
+        """Start one periodic driver now, on the running loop: it sleeps one interval, then
+        fires (with :data:`current_fire` set), for ever; :meth:`cancel_drivers` stops it.
+
+        :returns: the driver's task.
+        """
+        task = asyncio.create_task(self._drive(owner, spec, side), name=f"periodic:{spec.name}")
+        if self._drivers is None:
+            self._drivers = []
+        self._drivers.append(task)
+        return task
+
+    def shutdown_order(self, started: Sequence[StartedDaemon]) -> list[StartedDaemon]:
+        """The order the stop phase shuts ``started`` (in start order) down in: the reverse."""
+        return list(reversed(started))
+
+    async def stop_all(self) -> None:
+        """The stop phase (phase 4): :meth:`cancel_drivers`, then :meth:`stop_daemons`."""
+        await self.cancel_drivers()
+        await self.stop_daemons()
+
+    async def cancel_drivers(self) -> None:
+        """Cancel every periodic driver and wait for them to unwind, for a grace at most; one
+        whose callback ignores cancellation is abandoned. A no-op without drivers."""
+        if self._drivers is None:
+            return
+        drivers, self._drivers = self._drivers, None
+        for driver in drivers:
+            driver.cancel()
+        # A callback that ignores cancellation must not hold up the shutdowns: a grace, then
+        # its driver is abandoned.
+        unwound = asyncio.gather(*drivers, return_exceptions=True)
+        if not await self._race(unwound, _CANCEL_GRACE):
+            self._abandoned += [driver for driver in drivers if not driver.done()]
+        self._record(EventKind.DRIVERS_CANCELLED, detail=f"{len(drivers)} periodic tasks")
+
+    async def stop_daemons(self) -> None:
+        """Shut every started daemon down once, in :meth:`shutdown_order`, each bounded by its
+        timeout; one that hangs or raises is recorded and the rest still run. Never raises."""
+        for daemon in self.shutdown_order(tuple(self._started)):
+            # Off the list before its shutdown runs: whatever happens, it is shut down once.
+            self._started = [d for d in self._started if d is not daemon]
+            await self._stop_one(daemon)
+
+    # --- the drivers and the stop phase's machinery ------------------------------------------
+
+    async def _drive(
+        self, owner: str, spec: PeriodicTaskSpec, side: Literal["daemon", "listener"]
+    ) -> None:
         clock, callback, interval, name = (
             self._clock,
             spec.callback,
@@ -590,6 +705,7 @@ class Coordinator:
         )
         fires, record_fires = self._fires, self._record_fires
         fires.setdefault(name, 0)
+        number = 0
         sleeper: Callable[[float], Awaitable[None]] = clock.sleep
         if (
             isinstance(clock, VirtualClock)
@@ -601,6 +717,9 @@ class Coordinator:
         while True:
             await sleeper(interval)
             fires[name] += 1
+            number += 1
+            fire = Fire(owner, spec, side, number)
+            token = current_fire.set(fire)
             try:
                 result = callback()
                 if result is not None and inspect.isawaitable(result):
@@ -630,6 +749,11 @@ class Coordinator:
             else:
                 if record_fires:
                     self._record(EventKind.FIRE_OK, daemon=owner, task=name)
+            finally:
+                fire.running = False
+                # A driver closed from outside its task (the loop is gone) has another context.
+                with contextlib.suppress(ValueError):
+                    current_fire.reset(token)
 
     async def _wait(self, until: float | None) -> None:
         waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._stop.wait())]
@@ -647,23 +771,7 @@ class Coordinator:
             await self._clock.sleep(0)
             self.request_shutdown(self._ran_for())
 
-    async def _stop_all(self) -> None:
-        if self._drivers is not None:
-            drivers = self._drivers
-            for driver in drivers:
-                driver.cancel()
-            # A callback that ignores cancellation must not hold up the shutdowns: a grace,
-            # then its driver is abandoned.
-            unwound = asyncio.gather(*drivers, return_exceptions=True)
-            if not await self._race(unwound, _CANCEL_GRACE):
-                self._abandoned += [driver for driver in drivers if not driver.done()]
-            self._record(EventKind.DRIVERS_CANCELLED, detail=f"{len(drivers)} periodic tasks")
-            self._drivers = None
-        while self._started:
-            daemon = self._started.pop()
-            await self._stop_one(daemon)
-
-    async def _stop_one(self, daemon: _Started) -> None:
+    async def _stop_one(self, daemon: StartedDaemon) -> None:
         """Shut ``daemon`` down, bounded by its timeout; record how it went. Never raises."""
         name = daemon.name
         try:
@@ -686,7 +794,7 @@ class Coordinator:
             return
         self._record(EventKind.SHUTDOWN_OK, daemon=name)
 
-    async def _shut_down(self, daemon: _Started) -> str | None:
+    async def _shut_down(self, daemon: StartedDaemon) -> str | None:
         """Call the shutdown; ``None``, or why it did not finish in time. Its error propagates.
 
         A coroutine function is called on the loop and awaited, bounded on the clock. Anything

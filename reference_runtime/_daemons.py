@@ -2,7 +2,8 @@
 
 A *daemon* is a named pair of lifecycle callbacks, ``startup(coordinator)`` and ``shutdown()``,
 with at most one :class:`PeriodicTaskSpec` that the coordinator fires every interval between the
-two. Registration only records; :class:`~reference_runtime._coordinator.Coordinator` runs them.
+two. Registration only records; :class:`~reference_runtime.Coordinator` runs them, handing each
+startup itself as the :class:`DaemonHost` it is.
 
 Every callback may be sync or async: the coordinator awaits whatever is awaitable. Entries are
 validated when they are built, so a malformed daemon fails at registration with a
@@ -19,28 +20,43 @@ import numbers
 import re
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeAlias
+from typing import Protocol, TypeAlias
 
+from ._clock import Clock
 from ._errors import DaemonSpecError, DuplicateDaemonError
-
-if TYPE_CHECKING:
-    from ._coordinator import Coordinator
 
 __all__ = [
     "DEFAULT_SHUTDOWN_TIMEOUT",
     "BackgroundDaemonEntry",
     "BackgroundDaemonRegistry",
+    "DaemonHost",
     "PeriodicCallable",
     "PeriodicTaskSpec",
     "ShutdownCallable",
     "StartupCallable",
     "background_daemon_registry",
     "import_path",
+    "install_background_daemon_registry",
     "same_daemon",
 ]
 
+
+class DaemonHost(Protocol):
+    """What a daemon's ``startup`` is handed: the coordinator running it, as far as a daemon
+    may use it (:class:`~reference_runtime.Coordinator` is one)."""
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the run schedules on; a daemon sleeps on it to follow virtual time."""
+        ...
+
+    def request_shutdown(self, reason: str = "requested") -> None:
+        """Ask the run to stop (idempotent, safe from any thread)."""
+        ...
+
+
 #: ``startup(coordinator)``; its return value is awaited when awaitable, otherwise ignored.
-StartupCallable: TypeAlias = Callable[["Coordinator"], "Awaitable[object] | None"]
+StartupCallable: TypeAlias = Callable[[DaemonHost], "Awaitable[object] | None"]
 #: ``shutdown()``; awaited when awaitable.
 ShutdownCallable: TypeAlias = Callable[[], "Awaitable[object] | None"]
 #: A periodic task's callback; awaited when awaitable.
@@ -355,3 +371,20 @@ def background_daemon_registry() -> BackgroundDaemonRegistry:
         if _default_registry is None:
             _default_registry = BackgroundDaemonRegistry()
         return _default_registry
+
+
+def install_background_daemon_registry(
+    registry: BackgroundDaemonRegistry | None,
+) -> BackgroundDaemonRegistry | None:
+    """Make ``registry`` the process default :func:`background_daemon_registry` returns.
+
+    For a host that loads plugins repeatedly in one process and must not let one load's
+    import-time registrations leak into the next (see ``compat.isolated_defaults``).
+
+    :param registry: the new default; ``None`` makes a fresh one on next use.
+    :returns: the default it replaces (``None`` if none had been made yet), to put back later.
+    """
+    global _default_registry
+    with _default_lock:
+        previous, _default_registry = _default_registry, registry
+        return previous

@@ -25,13 +25,14 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import threading
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeAlias, TypeVar, cast
 
 from ._daemons import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     BackgroundDaemonEntry,
     BackgroundDaemonRegistry,
+    DaemonHost,
     PeriodicTaskSpec,
     ShutdownCallable,
     StartupCallable,
@@ -42,9 +43,6 @@ from ._daemons import (
 )
 from ._errors import DaemonSpecError
 
-if TYPE_CHECKING:
-    from ._coordinator import Coordinator
-
 __all__ = [
     "DEFAULT_LISTENER_SHUTDOWN_TIMEOUT",
     "DaemonListener",
@@ -53,6 +51,7 @@ __all__ = [
     "ListenerRegistry",
     "ListenerTask",
     "ResolvedListener",
+    "install_listener_defaults",
     "listener_registry",
     "register_dual_listener",
 ]
@@ -237,6 +236,28 @@ def listener_registry() -> ListenerRegistry:
         return _default_listeners
 
 
+def install_listener_defaults(
+    registry: ListenerRegistry | None, singletons: Mapping[object, DaemonListener] | None = None
+) -> tuple[ListenerRegistry | None, dict[object, DaemonListener]]:
+    """Make ``registry`` the process default :func:`listener_registry` returns, and
+    ``singletons`` the instances :meth:`DaemonListener.instance` hands out.
+
+    For a host that loads plugins repeatedly in one process (see ``compat.isolated_defaults``).
+
+    :param registry: the new default; ``None`` makes a fresh one on next use.
+    :param singletons: the listener instances by class, copied; ``None`` means none yet.
+    :returns: the default registry it replaces (``None`` if none had been made yet) and a copy
+        of the singletons it replaces, to put back later.
+    """
+    global _default_listeners  # noqa: PLW0603 - the one deliberate process default
+    with _lock:
+        previous = _default_listeners, dict(_singletons)
+        _default_listeners = registry
+        _singletons.clear()
+        _singletons.update(singletons or {})
+        return previous
+
+
 class DaemonListener:
     """Base class for a listener that lives in both registries.
 
@@ -280,7 +301,7 @@ class DaemonListener:
                 existing = _singletons[key] = cls()
         return cast("_L", existing)
 
-    async def startup(self, coordinator: Coordinator | None = None) -> None:
+    async def startup(self, coordinator: DaemonHost | None = None) -> None:
         """Start; ``coordinator`` is ``None`` when a listener-side consumer calls it bare."""
         return
 

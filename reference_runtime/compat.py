@@ -28,14 +28,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
-from . import _daemons, _listeners
 from ._daemons import (
     BackgroundDaemonEntry,
     BackgroundDaemonRegistry,
     PeriodicTaskSpec,
     background_daemon_registry,
+    install_background_daemon_registry,
 )
 from ._identity import IdentityProvider, IdentitySpec
+from ._listeners import install_listener_defaults
 
 __all__ = [
     "ALIASES",
@@ -268,17 +269,10 @@ def isolated_defaults() -> Iterator[None]:
     one process (the conformance kit does, once per check) uses this so nothing one load
     registered is seen by the next.
     """
-    saved = (
-        _daemons._default_registry,
-        _listeners._default_listeners,
-        dict(_listeners._singletons),
-    )
-    _daemons._default_registry = None
-    _listeners._default_listeners = None
-    _listeners._singletons.clear()
+    daemons = install_background_daemon_registry(None)
+    listeners, singletons = install_listener_defaults(None)
     try:
         yield
     finally:
-        _daemons._default_registry, _listeners._default_listeners = saved[0], saved[1]
-        _listeners._singletons.clear()
-        _listeners._singletons.update(saved[2])
+        install_background_daemon_registry(daemons)
+        install_listener_defaults(listeners, singletons)

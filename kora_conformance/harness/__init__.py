@@ -11,7 +11,9 @@ minimal distribution written so entry points are discoverable (:func:`write_dist
 
 from __future__ import annotations
 
-from kora_conformance._distribution import write_distribution
+from kora_conformance._distribution import (
+    write_distribution,
+)
 from kora_conformance.harness._callables import (
     CallbackKey,
     bound_to_instance,
@@ -29,6 +31,8 @@ from kora_conformance.harness._registrations import (
     names_in,
     register_again,
     registered_alone,
+    shape_changes,
+    shapes_in,
 )
 from kora_conformance.harness._reload import (
     load_after_reload,
@@ -41,15 +45,19 @@ from kora_conformance.harness._virtual_run import (
     CYCLES,
     FIRE_BUDGET,
     IDLE_RUN,
+    RECORDED_FIRE_BUDGET,
+    RECORDED_WALL_PER_FIRE,
     STARTUP_FORMS,
     STARTUP_WAIT,
     WALL_PER_FIRE,
     Driver,
     Outcome,
+    SpawnedTaskError,
     call_startups,
     drivers_of,
     fire_count,
     horizon_for,
+    recorded_horizon,
     virtual_run,
 )
 from kora_conformance.harness._watchdog import (
@@ -74,6 +82,8 @@ __all__ = [
     "FIRE_BUDGET",
     "IDLE_RUN",
     "PROBE_MESSAGE",
+    "RECORDED_FIRE_BUDGET",
+    "RECORDED_WALL_PER_FIRE",
     "STARTUP_FORMS",
     "STARTUP_WAIT",
     "WALL_BUDGET",
@@ -86,6 +96,7 @@ __all__ = [
     "Overran",
     "Registered",
     "Sent",
+    "SpawnedTaskError",
     "Watch",
     "bound_to_instance",
     "call_startups",
@@ -101,6 +112,7 @@ __all__ = [
     "messages_reply",
     "names_in",
     "plugin_modules",
+    "recorded_horizon",
     "register_again",
     "registered_alone",
     "reload_modules",
@@ -108,6 +120,8 @@ __all__ = [
     "run_and_close",
     "same_bound",
     "send_captured",
+    "shape_changes",
+    "shapes_in",
     "system_texts",
     "virtual_run",
     "wall_seconds",

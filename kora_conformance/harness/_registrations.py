@@ -18,9 +18,11 @@ from reference_runtime import (
     DaemonSpecError,
     ListenerRegistry,
     LoadedPlugin,
+    PeriodicTaskSpec,
     ResolvedListener,
     Runtime,
     background_daemon_registry,
+    describe_callable,
     listener_registry,
 )
 
@@ -34,6 +36,8 @@ __all__ = [
     "names_in",
     "register_again",
     "registered_alone",
+    "shape_changes",
+    "shapes_in",
 ]
 
 #: Daemon names, listener names and listener-side task names, in registration order.
@@ -56,6 +60,10 @@ class Registered:
     def listeners(self) -> ListenerRegistry:
         """The listener side."""
         return self.runtime.listeners
+
+    def listener_tasks_of(self, listener: str) -> list[PeriodicTaskSpec]:
+        """The listener-side tasks of ``listener``, in registration order."""
+        return [t.spec for t in self.listeners.tasks() if t.listener == listener]
 
     @property
     def dual(self) -> list[str]:
@@ -108,6 +116,64 @@ def names_in(runtime: Runtime) -> Names:
     """Daemon names, listener names and listener-side task names, in registration order."""
     tasks = [task.spec.name for task in runtime.listeners.tasks()]
     return [e.name for e in runtime.daemons.list_entries()], runtime.listeners.names(), tasks
+
+
+#: One registration's shape, by what it is: ``("daemon", name)``, ``("listener", name)`` or
+#: ``("task", name)`` → its fields that a consumer relies on.
+Shapes = dict[tuple[str, str], dict[str, object]]
+
+
+def _callable_shape(fn: object) -> str:
+    # By name: a reload makes new function objects, which must do the same work.
+    return describe_callable(fn)
+
+
+def shapes_in(runtime: Runtime) -> Shapes:
+    """Every registration of ``runtime``'s two sides with the fields a consumer relies on:
+    intervals, timeouts, the fatal flag, task names and which callables (by qualified name)."""
+    shapes: Shapes = {}
+    for entry in runtime.daemons.list_entries():
+        task = entry.periodic_task
+        shapes[("daemon", entry.name)] = {
+            "startup": _callable_shape(entry.startup),
+            "shutdown": _callable_shape(entry.shutdown),
+            "shutdown_timeout": entry.shutdown_timeout,
+            "fatal_on_startup_failure": entry.fatal_on_startup_failure,
+            "periodic_task": None
+            if task is None
+            else (task.name, task.interval_seconds, _callable_shape(task.callback)),
+        }
+    for name in runtime.listeners.names():
+        try:
+            resolved = runtime.listeners.resolve(name)
+        except DaemonSpecError as exc:
+            shapes[("listener", name)] = {"factory": f"fails: {exc}"}
+            continue
+        shapes[("listener", name)] = {
+            "startup": _callable_shape(resolved.startup),
+            "shutdown": _callable_shape(resolved.shutdown),
+            "shutdown_timeout": resolved.shutdown_timeout,
+        }
+    for listener_task in runtime.listeners.tasks():
+        spec = listener_task.spec
+        shapes[("task", spec.name)] = {
+            "listener": listener_task.listener,
+            "interval_seconds": spec.interval_seconds,
+            "callback": _callable_shape(spec.callback),
+        }
+    return shapes
+
+
+def shape_changes(before: Shapes, after: Shapes) -> list[str]:
+    """How ``after`` differs from ``before``, one line per changed field, for a report."""
+    changes = []
+    for key in before.keys() & after.keys():
+        kind, name = key
+        for field in before[key].keys() | after[key].keys():
+            old, new = before[key].get(field), after[key].get(field)
+            if old != new:
+                changes.append(f"{kind} {name!r}: {field} was {old!r}, now {new!r}")
+    return sorted(changes)
 
 
 def default_names() -> tuple[list[str], list[str]]:

@@ -20,11 +20,18 @@ import dataclasses
 import inspect
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, Literal
 
 from kora_conformance.harness._registrations import Lifecycle
-from kora_conformance.harness._watchdog import WALL_BUDGET, Overran, Watch, run_and_close, watchdog
+from kora_conformance.harness._watchdog import (
+    WALL_BUDGET,
+    Overran,
+    Watch,
+    run_and_close,
+    wall_seconds,
+    watchdog,
+)
 from reference_runtime import (
     Coordinator,
     EventKind,
@@ -39,15 +46,19 @@ __all__ = [
     "CYCLES",
     "FIRE_BUDGET",
     "IDLE_RUN",
+    "RECORDED_FIRE_BUDGET",
+    "RECORDED_WALL_PER_FIRE",
     "STARTUP_FORMS",
     "STARTUP_WAIT",
     "WALL_PER_FIRE",
     "Driver",
     "Outcome",
+    "SpawnedTaskError",
     "call_startups",
     "drivers_of",
     "fire_count",
     "horizon_for",
+    "recorded_horizon",
     "virtual_run",
 ]
 
@@ -59,6 +70,11 @@ FIRE_BUDGET: Final = 10_000
 #: :data:`~kora_conformance.harness._watchdog.WALL_BUDGET` (a fire costs ~20 µs), so that a long run
 #: over the fire budget is not mistaken for a blocked one.
 WALL_PER_FIRE: Final = 1e-4
+#: Wall-clock seconds per fire when every call is recorded (``sys.setprofile`` sees every Python
+#: call of the run, which costs about ten times a bare fire).
+RECORDED_WALL_PER_FIRE: Final = 1e-3
+#: The most periodic fires a recorded run may cost: its horizon is shortened past it.
+RECORDED_FIRE_BUDGET: Final = 2_000
 #: Virtual seconds of a run for daemons that have no periodic task.
 IDLE_RUN: Final = 60.0
 #: Virtual seconds :func:`call_startups` waits for one ``startup`` call to finish before moving on.
@@ -107,18 +123,33 @@ def fire_count(horizon: float, interval: float) -> int:
     return math.floor(horizon / interval)
 
 
-def horizon_for(intervals: Sequence[float], every: Sequence[float]) -> float:
+def horizon_for(
+    intervals: Sequence[float], every: Sequence[float], *, budget: int = FIRE_BUDGET
+) -> float:
     """Virtual seconds to run: :data:`CYCLES` intervals of the longest of ``intervals`` (fewer if
-    the fires of ``every`` task would pass :data:`FIRE_BUDGET`), plus half the shortest interval
-    so that no fire is due exactly at the end."""
+    the fires of ``every`` task would pass ``budget``), plus half the shortest interval so that
+    no fire is due exactly at the end."""
     if not intervals:
         return IDLE_RUN
     longest, margin = max(intervals), min(every) / 2
     for cycles in range(CYCLES, 0, -1):
         seconds = cycles * longest + margin
-        if sum(fire_count(seconds, i) for i in every) <= FIRE_BUDGET:
+        if sum(fire_count(seconds, i) for i in every) <= budget:
             return seconds
     return longest + margin
+
+
+def recorded_horizon(every: Sequence[float]) -> float:
+    """Virtual seconds for a run whose every call is recorded: :func:`horizon_for` over
+    ``every``, shortened (to whole intervals of the shortest task, plus half of one) until its
+    fires stay within :data:`RECORDED_FIRE_BUDGET`; at least two intervals of the shortest."""
+    seconds = horizon_for(every, every, budget=RECORDED_FIRE_BUDGET)
+    if not every or sum(fire_count(seconds, i) for i in every) <= RECORDED_FIRE_BUDGET:
+        return seconds
+    shortest = min(every)
+    per_cycle = sum(shortest / i for i in every)  # fires per interval of the shortest task
+    cycles = max(2, math.floor(RECORDED_FIRE_BUDGET / per_cycle))
+    return cycles * shortest + shortest / 2
 
 
 @dataclasses.dataclass
@@ -130,6 +161,30 @@ class Outcome:
     watch: Watch
     #: What ended the run early, raised from the plugin's daemons (``SystemExit``, say).
     error: BaseException | None = None
+    #: Each timeline event with the real (wall-clock) seconds since the run began when it was
+    #: recorded: virtual time stands still while plugin code blocks, wall time does not.
+    wall: list[tuple[TimelineEvent, float]] = dataclasses.field(default_factory=list)
+
+    def shutdown_wall_times(self) -> list[tuple[str, float]]:
+        """Each daemon's shutdown and the wall-clock seconds it took, in shutdown order: from
+        the end of the previous stop step (the drivers' cancellation, or the previous shutdown)
+        to its own outcome event."""
+        stop_kinds = {
+            EventKind.DRIVERS_CANCELLED,
+            EventKind.SHUTDOWN_OK,
+            EventKind.SHUTDOWN_TIMEOUT,
+            EventKind.SHUTDOWN_FAILED,
+        }
+        took: list[tuple[str, float]] = []
+        previous: float | None = None
+        for event, at in self.wall:
+            if event.kind is EventKind.SHUTDOWN_REQUESTED and previous is None:
+                previous = at
+            elif event.kind in stop_kinds:
+                if event.kind is not EventKind.DRIVERS_CANCELLED and previous is not None:
+                    took.append((event.daemon, at - previous))
+                previous = at
+        return took
 
     def events(self, *kinds: EventKind) -> list[TimelineEvent]:
         """The run's timeline events of ``kinds``, in order."""
@@ -151,17 +206,26 @@ def virtual_run(
     *,
     around: Callable[[VirtualClock], Any] | None = None,
     wall_clock: bool = True,
+    per_fire: float = WALL_PER_FIRE,
 ) -> Outcome:
     """Run the daemons ``runtime`` holds for ``seconds`` virtual seconds under its coordinator.
 
     :param around: called with the clock; returns a context manager held around the run.
     :param wall_clock: move ``time.time()`` and friends in step with the virtual clock.
+    :param per_fire: wall-clock seconds of budget per expected fire (see
+        :data:`RECORDED_WALL_PER_FIRE` for a run whose every call is recorded).
     """
     clock = VirtualClock(wall_clock=wall_clock)
-    coordinator = runtime.coordinator(clock=clock)
+    wall: list[tuple[TimelineEvent, float]] = []
+    started = wall_seconds()
+
+    def stamp(event: TimelineEvent) -> None:
+        wall.append((event, wall_seconds() - started))
+
+    coordinator = runtime.coordinator(clock=clock, on_event=stamp)
     expected = sum(fire_count(seconds, d.spec.interval_seconds) for d in drivers_of(runtime))
-    budget = WALL_BUDGET + expected * WALL_PER_FIRE
-    outcome = Outcome(coordinator, seconds, Watch(budget))
+    budget = WALL_BUDGET + expected * per_fire
+    outcome = Outcome(coordinator, seconds, Watch(budget), wall=wall)
     # Entered first, the clock moves the wall clock (patching every module, which takes a
     # while) before the budget starts and before ``around`` starts watching.
     watching = around(clock) if around is not None else contextlib.nullcontext()
@@ -200,10 +264,17 @@ async def _call_forms(
         args = (coordinator,) if positional else ()
         kwargs = {"coordinator": coordinator} if keyword else {}
         error: BaseException | None = None
-        try:
-            await _settle(lifecycle.startup(*args, **kwargs), clock, STARTUP_WAIT)
-        except Exception as exc:  # noqa: BLE001 - the plugin's error is the finding
-            error = exc
+        with _spawned() as spawned:
+            try:
+                await _settle(lifecycle.startup(*args, **kwargs), clock, STARTUP_WAIT)
+                # Give the tasks the startup spawned their first steps: one that needs the
+                # coordinator fails there, out of sight of the startup's own result.
+                for _ in range(_FIRST_STEPS):
+                    await asyncio.sleep(0)
+            except Exception as exc:  # noqa: BLE001 - the plugin's error is the finding
+                error = exc
+        if error is None:
+            error = next((e for e in _task_errors(spawned)), None)
         # Only resetting state between the forms: KC-DM-005 judges shutdowns.
         with contextlib.suppress(Exception):
             await _settle(lifecycle.shutdown(), clock, lifecycle.shutdown_timeout)
@@ -222,6 +293,53 @@ async def _call_forms(
         # more, tells them apart.
         outcomes[AGAIN] = await start(first, positional, keyword)
     return outcomes
+
+
+#: Event-loop steps the tasks a startup spawned get before its form is judged.
+_FIRST_STEPS: Final = 3
+
+
+class SpawnedTaskError(Exception):
+    """A task a startup spawned failed: the startup returned, its own work did not start."""
+
+
+@contextlib.contextmanager
+def _spawned() -> Iterator[list[asyncio.Task[Any]]]:
+    """The tasks created on the running loop during the block (through its task factory)."""
+    loop = asyncio.get_running_loop()
+    previous = loop.get_task_factory()
+    tasks: list[asyncio.Task[Any]] = []
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **options: Any) -> asyncio.Future[Any]:
+        task = (
+            previous(loop, coro, **options)
+            if previous is not None
+            else asyncio.Task(coro, loop=loop, **options)
+        )
+        if isinstance(task, asyncio.Task):
+            tasks.append(task)
+        return task
+
+    loop.set_task_factory(factory)
+    try:
+        yield tasks
+    finally:
+        loop.set_task_factory(previous)
+
+
+def _task_errors(tasks: Sequence[asyncio.Task[Any]]) -> list[BaseException]:
+    """The errors of the tasks that ended with one (cancellation aside), as
+    :class:`SpawnedTaskError` naming the task."""
+    errors: list[BaseException] = []
+    for task in tasks:
+        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+            name = getattr(task.get_coro(), "__qualname__", task.get_name())
+            errors.append(
+                SpawnedTaskError(
+                    f"the task it spawned ({name}) raised {type(error).__name__}: {error}"
+                )
+            )
+    return errors
 
 
 def call_startups(

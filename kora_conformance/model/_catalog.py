@@ -201,31 +201,38 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "plugin",
         "Well-formed daemons",
-        "Daemon entries are well formed: unique valid names, interval > 0, shutdown timeout > 0.",
-        "Give each daemon a unique name and positive interval and timeout.",
+        "Daemon entries are well formed: unique valid names, interval > 0, shutdown timeout > 0, "
+        "as registered and after the startups ran.",
+        "Give each daemon a unique name and positive interval and timeout; build each spec with "
+        "its final values instead of rewriting it later.",
     ),
     Check(
         "KC-DM-002",
         "MUST",
         "plugin",
         "Startup call forms",
-        "Each startup accepts the coordinator positionally, by keyword, and not at all.",
-        "Declare startup as def startup(self, coordinator=None).",
+        "Each startup accepts the coordinator positionally, by keyword, and not at all, and so do "
+        "the tasks it spawns.",
+        "Declare startup as def startup(self, coordinator=None) and handle coordinator=None in "
+        "everything it starts.",
     ),
     Check(
         "KC-DM-003",
         "MUST",
         "plugin",
         "Singleton reuse",
-        "For each listener on both sides, both registries hold the same instance's bound methods.",
-        "Create one process-wide listener instance and register its bound methods on both sides.",
+        "For each listener on both sides, both registries hold the same instance's bound "
+        "methods, after a re-import and a reload too.",
+        "Create one process-wide listener instance (DaemonListener.instance()) and register its "
+        "bound methods on both sides.",
     ),
     Check(
         "KC-DM-004",
         "MUST",
         "plugin",
         "Reload-safe registration",
-        "Re-import and re-register leave exactly one entry per name on each side, without error.",
+        "Re-import and re-register leave exactly one entry per name on each side, of the same "
+        "shape, without error.",
         "Register through the dual-registry helper, which makes a repeat registration a no-op.",
     ),
     Check(
@@ -233,18 +240,21 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "plugin",
         "Lifecycle in virtual time",
-        "Under the reference coordinator startup completes, each periodic task fires once per "
-        "interval (not at t=0) and survives its own exception, and shutdown finishes within its "
-        "timeout.",
-        "Make startup return, keep periodic callbacks free of sleeps of their own, and make "
-        "shutdown finish within shutdown_timeout.",
+        "Under the reference coordinator, on a first and a second run, startup completes, each "
+        "periodic task runs once per interval from its driver only (not at t=0, not from a loop "
+        "of its own) and survives its own exception, and shutdown finishes within its timeout, "
+        "in virtual and in wall time.",
+        "Make startup return without running the task, keep periodic callbacks free of sleeps "
+        "and loops of their own, make shutdown finish within shutdown_timeout without blocking "
+        "the loop, and keep no asyncio object from one run to the next.",
     ),
     Check(
         "KC-DM-006",
         "MUST",
         "plugin",
         "No double scheduling",
-        "A periodic task known to both sides fires once per interval, not twice.",
+        "A periodic task known to both sides fires once per interval, not twice, however it is "
+        "wrapped.",
         "Register the task once: as the daemon entry's periodic_task, not also as a listener task.",
     ),
     Check(

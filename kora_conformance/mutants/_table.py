@@ -98,9 +98,20 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "writes interval_seconds=0 into a validated spec with object.__setattr__",
     ),
     Mutant(
+        "dm001_interval_from_startup",
+        "KC-DM-001",
+        "the startup writes interval_seconds=0 into its registered spec (the run spins too)",
+        also_breaks=("KC-DM-005",),
+    ),
+    Mutant(
         "dm002_required_coordinator",
         "KC-DM-002",
         "startup(coordinator) without a default, registered with register_background_daemon",
+    ),
+    Mutant(
+        "dm002_bare_background",
+        "KC-DM-002",
+        "startup() bare returns, but the task it spawns needs the coordinator and dies",
     ),
     Mutant(
         "dm003_two_instances",
@@ -108,21 +119,52 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "the listener factory builds a new instance; the daemon side holds the singleton's",
     ),
     Mutant(
+        "dm003_instance_per_register",
+        "KC-DM-003",
+        "register() builds the instance: a re-import leaves the two sides on two instances",
+    ),
+    Mutant(
         "dm004_counter_name",
         "KC-DM-004",
         "the daemon name takes a number from a counter that survives reloads",
     ),
+    Mutant(
+        "dm004_listener_backoff",
+        "KC-DM-004",
+        "a listener-side interval from a reload-surviving backoff: same names, new interval",
+    ),
     Mutant("dm005_hung_shutdown", "KC-DM-005", "shutdown awaits an event nobody sets"),
     Mutant("dm005_blocking_poll", "KC-DM-005", "a periodic callback blocks in time.sleep"),
+    Mutant("dm005_warm_start", "KC-DM-005", "the startup runs the periodic task once at t=0"),
+    Mutant(
+        "dm005_sleepy_shutdown",
+        "KC-DM-005",
+        "an async shutdown blocks the loop in time.sleep for 4x its timeout (wall time only)",
+    ),
+    Mutant(
+        "dm005_stale_event",
+        "KC-DM-005",
+        "an asyncio.Event kept from the first run fails the second run's shutdown",
+    ),
     Mutant(
         "dm006_wrapped_twice",
         "KC-DM-006",
         "the primary task again on the listener side, wrapped in a lambda, so it fires twice",
     ),
     Mutant(
+        "dm006_named_wrapper",
+        "KC-DM-006",
+        "the primary task again on the listener side, awaited by a named wrapper",
+    ),
+    Mutant(
         "dm007_pure_on_listener_side",
         "KC-DM-007",
         "a pure-periodic daemon also registered on the listener side (SHOULD)",
+    ),
+    Mutant(
+        "dm007_noop_instance",
+        "KC-DM-007",
+        "no-op methods of a plain instance, with a periodic task, on the listener side (SHOULD)",
     ),
     Mutant("pl007_narrow_hook", "KC-PL-007", "a session hook without **kwargs"),
     Mutant(

@@ -9,17 +9,18 @@ Certify one with::
 :data:`kora_conformance.mutants._table.RUNTIME_MUTANTS` lists them with the check each one breaks.
 
 The subclasses use the reference runtime's extension seams (``Runtime.context_class``,
-``daemon_registry_class``, ``coordinator_class``, ``import_plugin``) and, being part of this
-project, some of its private attributes; they are test fixtures, not examples to follow.
+``daemon_registry_class``, ``coordinator_class``, ``import_plugin``, the coordinator's phase
+hooks ``start_daemon``, ``start_driver``, ``start_drivers``, ``shutdown_order``, ``stop_all``,
+``stop_daemons`` and ``cancel_drivers``) and, being part of this project, some of its private
+attributes; they are test fixtures, not examples to follow.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,9 @@ from reference_runtime import (
     ResolvedIdentity,
     Runtime,
     RuntimeConfig,
+    StartedDaemon,
     read_fallback_identity,
 )
-from reference_runtime._coordinator import _cancel, _Started
 
 __all__ = [
     "anonymous_identity",
@@ -200,9 +201,8 @@ def swallowing_registry() -> RuntimeAdapter:
 class FifoShutdownCoordinator(Coordinator):
     """Shuts the started daemons down in startup (FIFO) order instead of reverse order."""
 
-    async def _stop_all(self) -> None:
-        self._started.reverse()  # the base class pops from the end
-        await super()._stop_all()
+    def shutdown_order(self, started: Sequence[StartedDaemon]) -> list[StartedDaemon]:
+        return list(started)
 
 
 class FifoShutdownRuntime(Runtime):
@@ -244,16 +244,13 @@ class EarlyDriversCoordinator(Coordinator):
     """Starts each daemon's periodic driver as soon as that daemon has started, before the
     later startups have run."""
 
-    async def _start_one(self, name: str, entry: BackgroundDaemonEntry | None) -> _Started:
-        started = await super()._start_one(name, entry)
+    async def start_daemon(self, name: str, entry: BackgroundDaemonEntry | None) -> StartedDaemon:
+        started = await super().start_daemon(name, entry)
         if entry is not None and entry.periodic_task is not None:
-            if self._drivers is None:
-                self._drivers = []
-            driver = self._drive(name, entry.periodic_task)
-            self._drivers.append(asyncio.create_task(driver, name=f"periodic:{name}"))
+            self.start_driver(name, entry.periodic_task)
         return started
 
-    def _start_drivers(self) -> None:
+    def start_drivers(self) -> None:
         return None  # already running
 
 
@@ -272,12 +269,9 @@ class LateDriverCancelCoordinator(Coordinator):
     """Shuts the daemons down first and cancels the periodic drivers only afterwards, so tasks
     keep firing into daemons that are shutting down."""
 
-    async def _stop_all(self) -> None:
-        drivers, self._drivers = self._drivers, None
-        while self._started:
-            await self._stop_one(self._started.pop())
-        if drivers is not None:
-            await _cancel(drivers)
+    async def stop_all(self) -> None:
+        await self.stop_daemons()
+        await self.cancel_drivers()
 
 
 class LateDriverCancelRuntime(Runtime):

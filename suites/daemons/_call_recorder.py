@@ -1,8 +1,10 @@
 """Which of the coordinator's drivers ran a periodic callback, recorded during a virtual run.
 
 The recorder watches, with ``sys.setprofile``, every call of the drivers' callbacks' code, so a
-callback wrapped in a lambda or ``functools.partial`` on the other side, or run by a loop a
-listener keeps itself, is seen for what it is and attributed to the driver it came from.
+callback wrapped in a lambda, a named function or ``functools.partial`` on the other side, or run
+by a loop a daemon keeps itself, is seen for what it is. Which fire (if any) a call belongs to is
+read from the coordinator's public :data:`reference_runtime.current_fire`, set around each call
+of a periodic callback: nothing here depends on how the coordinator's code is written.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from kora_conformance.harness import CallbackKey, Driver, callback_key
-from reference_runtime import Coordinator, VirtualClock
+from reference_runtime import Fire, VirtualClock, current_fire
 
 __all__ = ["Call", "CallRecorder"]
 
@@ -26,7 +28,6 @@ _GENERATOR_FLAGS: Final = (
     | inspect.CO_ASYNC_GENERATOR
     | inspect.CO_ITERABLE_COROUTINE
 )
-_DRIVE_CODE: Final = Coordinator._drive.__code__
 
 
 @dataclasses.dataclass
@@ -34,14 +35,20 @@ class Call:
     """One call of a watched callback."""
 
     at: float
-    driver: Driver | None  # None: not directly under a coordinator driver
-    nested: bool  # called by a named function under a driver (another task's own work)
+    #: The driver whose fire made the call; ``None``: made outside any fire of the coordinator
+    #: (a daemon's startup, a loop of its own, a shutdown).
+    driver: Driver | None
+    #: Made from inside another callback's code during the fire (a named function between the
+    #: fire's callback and this one: another task's own work), not by the fire's callback itself
+    #: or through a lambda or partial standing in for it.
+    nested: bool
+    #: The fire number of its driver (``0`` outside any fire).
+    fire: int = 0
 
 
 class CallRecorder:
-    """Records, with ``sys.setprofile``, each time a watched callback starts running, the virtual
-    time and which driver ran it. A driver "runs" a callback when only lambdas (or
-    ``functools.partial``, which has no frame) stand between them.
+    """Records, with ``sys.setprofile``, each time a watched callback starts running: the virtual
+    time, and the coordinator's fire it belongs to (:data:`reference_runtime.current_fire`).
 
     :param drivers: the drivers whose callbacks are watched.
     :param clock: the run's clock, read for each call's time.
@@ -60,17 +67,28 @@ class CallRecorder:
         self._resumable: list[types.FrameType] = []  # kept alive so their ids stay unique
         self._seen: set[int] = set()
 
-    def _attribute(self, frame: types.FrameType) -> tuple[Driver | None, bool]:
+    def _attribute(self, frame: types.FrameType, fire: Fire | None) -> tuple[Driver | None, bool]:
+        """The driver of the fire in progress, and whether the call is nested in other work."""
+        if fire is None or not fire.running:
+            return None, False  # a task spawned by an earlier fire: the daemon's own work
+        driver = self._by_spec.get(id(fire.spec))
+        own = callback_key(fire.spec.callback)
+        if own is None or frame.f_code is own.code:
+            return driver, False
+        # Up the stack to the fire's own callback: only lambdas between keep the call the
+        # fire's; a named function between makes it that function's own work.
         caller, thin = frame.f_back, True
         for _ in range(64):
             if caller is None:
                 break
-            if caller.f_code is _DRIVE_CODE:
-                return self._by_spec.get(id(caller.f_locals.get("spec"))), not thin
+            if caller.f_code is own.code:
+                return driver, not (thin and caller.f_code.co_name == "<lambda>")
             if caller.f_code.co_name != "<lambda>":
                 thin = False
             caller = caller.f_back
-        return None, False
+        # The fire's callback is not on the stack: it returned an awaitable the driver awaits
+        # (a lambda returning a coroutine), so the call is the fire's own.
+        return driver, False
 
     def _profile(self, frame: types.FrameType, event: str, arg: object) -> None:
         if event != "call":
@@ -90,8 +108,10 @@ class CallRecorder:
         key = next((k for k in keys if k.instance is None or k.instance == instance), None)
         if key is None:
             return
-        driver, nested = self._attribute(frame)
-        self.calls.setdefault(key, []).append(Call(self._clock.now(), driver, nested))
+        fire = current_fire.get()
+        driver, nested = self._attribute(frame, fire)
+        number = fire.number if fire is not None and driver is not None else 0
+        self.calls.setdefault(key, []).append(Call(self._clock.now(), driver, nested, number))
 
     @contextmanager
     def recording(self) -> Iterator[None]:
