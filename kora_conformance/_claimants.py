@@ -40,6 +40,7 @@ __all__ = [
     "is_spec",
     "load_plugin",
     "observe",
+    "shown",
     "snapshot",
 ]
 
@@ -225,16 +226,33 @@ def snapshot(value: object, depth: int = 0) -> object:  # noqa: PLR0911 - a retu
     return (_type_name(value), _safe_repr(value))
 
 
+def shown(picture: object) -> object:
+    """A :func:`snapshot` turned back into plain values, for messages."""
+    if not isinstance(picture, tuple) or len(picture) < 2:
+        return picture
+    kind, *content = picture
+    if kind == "IdentitySpec":
+        return tuple(shown(part) for part in content)
+    if kind == "mapping":
+        return {key: shown(value) for key, value in content[0]}
+    if kind in {"list", "tuple"}:
+        return [shown(item) for item in content[0]]
+    return content[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class Round:
     """One pass over the plugin's claimants at one moment of :func:`observe`'s schedule.
 
     :ivar when: the moment, for messages ("call 2, back to back", "after re-importing ...").
     :ivar calls: one call per claimant, in :func:`claimants` order.
+    :ivar same_inputs: the claimants got what call 1 got (an engine of the same settings, no
+        further keywords): a deterministic claimant must return what it returned then.
     """
 
     when: str
     calls: tuple[DirectCall, ...]
+    same_inputs: bool = True
 
 
 #: How far :func:`observe` moves the clock: the year, date, hour, minute and second all change.
@@ -243,8 +261,8 @@ CLOCK_MOVE: Final = datetime.timedelta(days=366, hours=1, minutes=1, seconds=1)
 _API_BASE_URL: Final = "https://api.anthropic.com"
 
 
-def _round(when: str, found: Sequence[Claimant], **kwargs: Any) -> Round:
-    return Round(when, tuple(call_directly(c, **kwargs) for c in found))
+def _round(when: str, found: Sequence[Claimant], *, same: bool = True, **kwargs: Any) -> Round:
+    return Round(when, tuple(call_directly(c, **kwargs) for c in found), same_inputs=same)
 
 
 def observe(ctx: CheckContext, plugin: LoadedPlugin) -> list[Round]:
@@ -264,6 +282,7 @@ def observe(ctx: CheckContext, plugin: LoadedPlugin) -> list[Round]:
         _round(
             "a call with another engine (other model and max_tokens)",
             first,
+            same=False,
             engine=ProbeEngine(model="kora-conformance-other-model", max_tokens=64),
         ),
     ]
