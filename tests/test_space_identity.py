@@ -140,7 +140,8 @@ class _UpdatableView(dict[str, Any]):
     """A mapping that refuses item assignment but not update()."""
 
     def __setitem__(self, key: str, value: Any) -> None:
-        raise TypeError("read-only")
+        msg = "read-only"
+        raise TypeError(msg)
 
 
 def test_metadata_that_changes_through_update_is_not_read_only() -> None:
