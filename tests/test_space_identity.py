@@ -26,7 +26,7 @@ import pytest
 from kora_conformance._claimants import Claimant, is_spec, snapshot
 from kora_conformance._mutants import mutant_dir
 from kora_conformance._reload import describe_changes, registrations
-from kora_conformance.suites.identity.checks import spec_problems
+from kora_conformance.suites.identity.checks import _shared_views, spec_problems
 from reference_runtime import IdentitySpec, Runtime, RuntimeConfig
 
 SPACE = Path(__file__).resolve().parent / "plugins_space"
@@ -216,3 +216,18 @@ def test_registrations_count_callables_by_name_for_every_kind(
     line = "middleware 'tool_request' (callback=hermes_plugins.counted.audit, kind='tool_request')"
     assert counts == {line: 2}
     assert describe_changes(counts, counts - Counter({line: 1})) == f"dropped {line} x1"
+
+
+#: A dict this module holds, for a spec whose metadata is a view over it.
+HELD_METADATA: dict[str, Any] = {"agent_name": "probe"}
+
+
+def test_a_view_over_a_dict_someone_holds_is_not_read_only() -> None:
+    private = _spec()
+    leaky = _spec()
+    object.__setattr__(leaky, "identity_metadata", types.MappingProxyType(HELD_METADATA))
+
+    assert _shared_views([private, private]) == []
+    problems = _shared_views([private, leaky])
+    assert len(problems) == 1
+    assert f"module {__name__}'s globals also holds" in problems[0]
