@@ -35,8 +35,10 @@ from kora_conformance.harness._registrations import (
     shapes_in,
 )
 from kora_conformance.harness._reload import (
+    describe_changes,
     load_after_reload,
     plugin_modules,
+    registrations,
     reload_modules,
     reload_or_fail,
 )
@@ -103,6 +105,7 @@ __all__ = [
     "callback_key",
     "default_names",
     "describe_bound",
+    "describe_changes",
     "describe_names",
     "drivers_of",
     "fire_count",
@@ -115,6 +118,7 @@ __all__ = [
     "recorded_horizon",
     "register_again",
     "registered_alone",
+    "registrations",
     "reload_modules",
     "reload_or_fail",
     "run_and_close",

@@ -80,7 +80,8 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Discoverable and loadable",
         "The plugin is discovered by its declared route (a directory with plugin.yaml, or an "
-        "entry point in either form) and loads without error; register(ctx) is callable.",
+        "entry point in either form) and loads without error, into the first runtime of a "
+        "process and into a later fresh one alike; register(ctx) is callable.",
         "Give the directory a plugin.yaml and an __init__.py defining register(ctx), or point "
         "the entry point at 'package' or 'package:register'; fix the import error shown.",
     ),
@@ -92,7 +93,7 @@ CATALOG: Final[tuple[Check, ...]] = (
         "The manifest, where there is one, is a valid YAML mapping (contract 2.2): a name of "
         "letters, digits, '_' and '-', typed fields (a version YAML would not rewrite), no key "
         "given twice, within the size and alias bounds; its name is the key the plugin is "
-        "enabled by.",
+        "enabled by (for an entry-point plugin's shipped plugin.yaml, the entry point's name).",
         'Correct the manifest field named in the message (quote a version: version: "1.10"); '
         "enable the plugin by its manifest name, not its directory name.",
     ),
@@ -101,7 +102,8 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "plugin",
         "Known hooks only",
-        "The plugin registers only hook names the runtime knows.",
+        "The plugin registers only hook names the runtime knows, in register(ctx) and later "
+        "alike (through the context it kept, from a callback, in a second runtime).",
         "Correct the hook name's spelling, or drop the registration the runtime never calls.",
     ),
     Check(
@@ -110,7 +112,8 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Manifest declares its hooks",
         "The hooks the manifest declares (hooks / provides_hooks) are exactly the hooks the plugin "
-        "registers.",
+        "registers, whenever it registers them: none declared and never registered, none "
+        "registered and not declared.",
         "List every registered hook under 'hooks:' in plugin.yaml, and nothing else.",
     ),
     Check(
@@ -130,7 +133,8 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Reload-safe plugin",
         "Re-importing the plugin (importlib.reload) and registering it again into a fresh runtime "
-        "gives the same registrations, no duplicates and no error.",
+        "gives the same registrations of every kind (the same callables, by qualified name, in "
+        "the same numbers), no duplicates and no error, reload after reload.",
         "Keep registration in register(ctx), free of process-wide state that survives a reload.",
     ),
     Check(
@@ -138,8 +142,9 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "plugin",
         "Provider return type",
-        "Each identity provider returns an IdentitySpec or None; never another type, and it never "
-        "raises.",
+        "Each identity provider returns an IdentitySpec (its real type, a subclass included) or "
+        "None, on every call and for every engine; never another type or a lookalike, and it "
+        "never raises.",
         "Return IdentitySpec(...) to claim or None to decline; catch your own errors and decline.",
     ),
     Check(
@@ -148,15 +153,18 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Well-formed spec",
         "The IdentitySpec a provider returns is well formed: str persona, non-blank str system "
-        "prompt, read-only metadata with str keys.",
-        "Build the spec with IdentitySpec(...) and never modify it or its metadata afterwards.",
+        "prompt, read-only metadata with str keys; and it stays so: nothing in it, nested "
+        "metadata values included, changes after it is returned.",
+        "Build the spec with IdentitySpec(...) and never modify it or its metadata afterwards; "
+        "put fresh values in it, not a list or dict the plugin keeps and changes.",
     ),
     Check(
         "KC-ID-003",
         "MUST",
         "plugin",
         "Provider signature",
-        "The provider accepts engine= and tolerates unknown extra keyword arguments.",
+        "The provider accepts engine= and tolerates unknown extra keyword arguments: with them "
+        "it returns what it returns without them.",
         "Declare the provider as def provider(*, engine=None, **kwargs).",
     ),
     Check(
@@ -175,16 +183,18 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "plugin",
         "Deterministic identity",
-        "Repeated calls to the provider give equal specs.",
-        "Build the spec from stable inputs; keep timestamps and counters out of it.",
+        "Repeated calls to the provider with the same inputs give equal specs: back to back, as "
+        "the clock moves, in a fresh runtime and after a re-import.",
+        "Build the spec from stable inputs; keep timestamps, dates, counters and values made "
+        "at import out of it.",
     ),
     Check(
         "KC-ID-006",
         "MUST",
         "plugin",
         "System prompt on the wire",
-        "The plugin's system prompt reaches the wire: the reference engine's Messages API request "
-        "carries it in 'system'.",
+        "The plugin's system prompt reaches the wire: every Messages API request of the reference "
+        "engine (the first and later ones, of every engine) carries it in 'system'.",
         "Do not rewrite the request's system content from other hooks.",
     ),
     Check(

@@ -3,7 +3,8 @@
 Every MUST check of the contract has at least one mutant: the project's tests certify each mutant
 and assert that its check fails (SHOULD mutants: warns) and, for MUST checks, that the verdict is
 NOT CONFORMANT. A mutant is a directory plugin under ``kora_conformance/mutants/<name>/``; its
-directory name equals its manifest name (the key it is enabled by). Each mutant's module
+directory name equals its manifest name (the key it is enabled by), or, for a project declaring
+an entry point, the entry point's name. Each mutant's module
 docstring says how it breaks its check.
 """
 
@@ -51,13 +52,33 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
     Mutant("pl001_no_register", "KC-PL-001", "the entry function is named setup, not register"),
     Mutant("pl001_import_error", "KC-PL-001", "import reads a data file the package omits"),
     Mutant(
+        "pl001_second_runtime",
+        "KC-PL-001",
+        "register raises when called again in the process, so a second runtime cannot load it",
+    ),
+    Mutant(
         "pl002_float_version",
         "KC-PL-002",
         "manifest says version: 1.10 unquoted, a YAML float (so it cannot load either)",
         also_breaks=("KC-PL-001",),
     ),
+    Mutant(
+        "pl002_entry_point_name",
+        "KC-PL-002",
+        "an entry-point project whose shipped plugin.yaml names the plugin before its rename",
+    ),
     Mutant("pl003_typo_hook", "KC-PL-003", "registers the misspelt hook on_sesion_start"),
+    Mutant(
+        "pl003_late_hook",
+        "KC-PL-003",
+        "registers the misspelt on_sesion_end later, from its first on_session_start call",
+    ),
     Mutant("pl004_undeclared_hook", "KC-PL-004", "manifest omits a registered hook (SHOULD)"),
+    Mutant(
+        "pl004_declared_not_registered",
+        "KC-PL-004",
+        "provides_hooks lists post_llm_call, which it no longer registers (SHOULD)",
+    ),
     Mutant("pl005_telemetry_ping", "KC-PL-005", "opens a socket at import, swallowing errors"),
     Mutant(
         "pl005_fetch_config",
@@ -73,25 +94,74 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "KC-PL-006",
         "a decorator registry in a submodule doubles the providers after a reload",
     ),
+    Mutant(
+        "pl006_middleware_doubled",
+        "KC-PL-006",
+        "a decorator registry in a submodule doubles the middleware after a reload",
+    ),
     Mutant("id001_returns_str", "KC-ID-001", "the provider returns the prompt as a str"),
+    Mutant(
+        "id001_model_lookup",
+        "KC-ID-001",
+        "looks its prompt up by the engine's model: KeyError for any other model",
+    ),
+    Mutant(
+        "id001_lookalike_spec",
+        "KC-ID-001",
+        "returns a vendored frozen lookalike whose __class__ says IdentitySpec",
+    ),
     Mutant(
         "id002_mutable_metadata",
         "KC-ID-002",
         "swaps the spec's metadata for a mutable dict with object.__setattr__",
     ),
+    Mutant(
+        "id002_live_view",
+        "KC-ID-002",
+        "the metadata is a read-only view over a module dict the provider updates each call",
+    ),
+    Mutant(
+        "id002_shared_history",
+        "KC-ID-002",
+        "the metadata holds a module-level list the provider appends to (so a re-import, which "
+        "starts the list afresh, changes the spec too)",
+        also_breaks=("KC-ID-005",),
+    ),
     Mutant("id003_no_kwargs", "KC-ID-003", "the provider has no **kwargs"),
+    Mutant(
+        "id003_declines_extras",
+        "KC-ID-003",
+        "takes **kwargs but returns None whenever any arrive",
+    ),
     Mutant(
         "id004_silences_kora",
         "KC-ID-004",
         "sets KORA_DISABLE_IDENTITY_PROVIDER in register to win even when second",
     ),
+    Mutant(
+        "id004_defers_to_kora",
+        "KC-ID-004",
+        "declines whenever hermes_plugins.kora is loaded, so it loses even when first",
+    ),
     Mutant("id005_counter_metadata", "KC-ID-005", "metadata carries a call counter"),
+    Mutant("id005_dated_prompt", "KC-ID-005", "the system prompt carries today's date"),
+    Mutant("id005_minted_at_import", "KC-ID-005", "the metadata carries an id minted at import"),
     Mutant(
         "id006_overrides_system",
         "KC-ID-006",
         "a pre_api_request_mutable hook replaces the request's system content",
     ),
+    Mutant(
+        "id006_compacts_history",
+        "KC-ID-006",
+        "a request hook replaces the system content once the conversation has history",
+    ),
     Mutant("id007_no_agent_name", "KC-ID-007", "metadata lacks agent_name (SHOULD)"),
+    Mutant(
+        "id007_module_name",
+        "KC-ID-007",
+        "plugin_name is the module's __name__ (hermes_plugins.<key>), not the key (SHOULD)",
+    ),
     Mutant(
         "dm001_zero_interval",
         "KC-DM-001",

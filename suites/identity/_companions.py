@@ -25,6 +25,8 @@ from reference_runtime import (
     IDENTITY_HOOK,
     Discovery,
     IdentityResolutionError,
+    ReasoningEngine,
+    ResolvedIdentity,
     Runtime,
     RuntimeConfig,
 )
@@ -43,6 +45,10 @@ __all__ = [
 #: The kit's stand-in for the bundled Kora identity plugin (kora_conformance/probes).
 KORA_PROBE: Final = "kora_identity"
 
+#: The key the stand-in takes among companions: the bundled Kora plugin's own, so a plugin that
+#: looks for Kora by its key or module (``hermes_plugins.kora``) finds the stand-in.
+KORA_KEY: Final = "kora"
+
 #: The most companions KC-ID-004 puts around the plugin in one example.
 MAX_COMPANIONS: Final = 4
 
@@ -58,31 +64,54 @@ def register(ctx):
     ctx.register_identity_provider(provider)
 '''
 
+_ASYNC_COMPANION = '''\
+"""Conformance kit companion plugin: an async provider that {behaviour}."""
 
-def write_companions(root: Path) -> dict[ProviderBehaviour, list[str]]:
-    """Companion directory plugins in ``root``: :data:`MAX_COMPANIONS` of each behaviour.
+from kora_conformance.strategies import make_provider
 
-    :returns: each behaviour's companion names.
+_behave = make_provider({behaviour!r}, name={name!r})
+
+
+async def provider(**kwargs):
+    return _behave(**kwargs)
+
+
+def register(ctx):
+    ctx.register_identity_provider(provider)
+'''
+
+#: A companion's kind: its behaviour, and whether its provider is a coroutine function.
+Kind = tuple[ProviderBehaviour, bool]
+
+
+def write_companions(root: Path) -> dict[Kind, list[str]]:
+    """Companion directory plugins in ``root``: :data:`MAX_COMPANIONS` of each behaviour, with
+    a sync and with an async provider.
+
+    :returns: each kind's companion names.
     """
-    pool: dict[ProviderBehaviour, list[str]] = {}
+    pool: dict[Kind, list[str]] = {}
     for behaviour in BEHAVIOURS:
-        for i in range(MAX_COMPANIONS):
-            name = f"kc_companion_{behaviour}_{i}"
-            directory = root / name
-            directory.mkdir(parents=True)
-            (directory / "plugin.yaml").write_text(
-                f"name: {name}\nversion: '0'\nhooks: [{IDENTITY_HOOK}]\n", encoding="utf-8"
-            )
-            (directory / "__init__.py").write_text(
-                _COMPANION.format(behaviour=behaviour, name=name), encoding="utf-8"
-            )
-            pool.setdefault(behaviour, []).append(name)
+        for is_async in (False, True):
+            template = _ASYNC_COMPANION if is_async else _COMPANION
+            for i in range(MAX_COMPANIONS):
+                name = f"kc_companion_{'async_' if is_async else ''}{behaviour}_{i}"
+                directory = root / name
+                directory.mkdir(parents=True)
+                (directory / "plugin.yaml").write_text(
+                    f"name: {name}\nversion: '0'\nhooks: [{IDENTITY_HOOK}]\n", encoding="utf-8"
+                )
+                (directory / "__init__.py").write_text(
+                    template.format(behaviour=behaviour, name=name), encoding="utf-8"
+                )
+                pool.setdefault((behaviour, is_async), []).append(name)
     return pool
 
 
 def place_kora_probe(root: Path, target: str) -> str:
-    """Copy the shipped Kora identity probe into ``root``, under a name ``target`` does not use."""
-    name = KORA_PROBE if target != KORA_PROBE else f"{KORA_PROBE}_companion"
+    """Copy the shipped Kora identity probe into ``root`` as :data:`KORA_KEY`, or, when that is
+    ``target``'s own key, under the probe's name."""
+    name = KORA_KEY if target != KORA_KEY else KORA_PROBE
     source = PROBES_DIR / KORA_PROBE
     directory = root / name
     directory.mkdir(parents=True)
@@ -136,7 +165,12 @@ def _environ_kept() -> Iterator[None]:
 
 
 def winner(ctx: CheckContext, arena: Arena, enabled: list[str]) -> str:
-    """Who supplies the identity in a fresh runtime with ``enabled``, described for humans."""
+    """Who supplies the identity in a fresh runtime with ``enabled``, described for humans.
+
+    Two engines are built on the runtime, one after the other: a probe engine's resolution, then
+    a reference :class:`~reference_runtime.ReasoningEngine`. When they disagree, both winners
+    are named ("a for the first engine, b for the second").
+    """
     with _environ_kept():
         runtime = arena.runtime(enabled)
         report = runtime.load()
@@ -144,9 +178,17 @@ def winner(ctx: CheckContext, arena: Arena, enabled: list[str]) -> str:
             why = report.errors.get(ctx.target.name, "not found")
             return f"nobody: the plugin did not load ({why})"
         try:
-            resolved = runtime.resolve_identity(engine=ProbeEngine())
+            first = runtime.resolve_identity(engine=ProbeEngine())
+            second = ReasoningEngine(runtime, api_key="test-key").identity
         except IdentityResolutionError:
             return "nobody: no provider claimed"
+    seen = [_who(first), _who(second)]
+    if seen[0] == seen[1]:
+        return seen[0]
+    return f"{seen[0]} for the first engine, {seen[1]} for the second"
+
+
+def _who(resolved: ResolvedIdentity) -> str:
     return resolved.plugin if resolved.plugin is not None else f"the fallback file {resolved.path}"
 
 
@@ -177,7 +219,7 @@ class Example:
 
 
 def find_wrong_winner(
-    ctx: CheckContext, arena: Arena, pool: dict[ProviderBehaviour, list[str]], kora: str
+    ctx: CheckContext, arena: Arena, pool: dict[Kind, list[str]], kora: str
 ) -> Example | None:
     """Search mixes of companions from ``pool`` (and the Kora probe ``kora``, at any place or
     none) around the plugin for one where the winner is not the first valid provider in
@@ -193,6 +235,7 @@ def find_wrong_winner(
     examples = st.tuples(
         provider_mixes(max_companions=MAX_COMPANIONS),
         st.none() | st.integers(0, MAX_COMPANIONS + 1),
+        st.lists(st.booleans(), min_size=MAX_COMPANIONS, max_size=MAX_COMPANIONS),
     )
 
     @seed(ctx.options.seed)
@@ -212,14 +255,19 @@ def find_wrong_winner(
     )
     @given(examples)
     def first_valid_wins(example: Any) -> None:
-        mix, kora_at = example
-        taken = dict.fromkeys(BEHAVIOURS, 0)
+        mix, kora_at, asyncs = example
+        taken = dict.fromkeys(pool, 0)
         names = []
-        for behaviour in mix.companions:
-            names.append(pool[behaviour][taken[behaviour]])
-            taken[behaviour] += 1
+        kinds: dict[str, str] = {}
+        for behaviour, is_async in zip(mix.companions, asyncs, strict=False):
+            kind = (behaviour, is_async)
+            names.append(pool[kind][taken[kind]])
+            taken[kind] += 1
+            kinds[names[-1]] = f"{behaviour} (async)" if is_async else behaviour
         enabled = list(mix.enabled(name, names))
-        slots: list[str] = list(mix.slots())
+        slots: list[str] = [
+            kinds.get(n, slot) for n, slot in zip(enabled, mix.slots(), strict=True)
+        ]
         if kora_at is not None:
             at = min(kora_at, len(enabled))
             enabled.insert(at, kora)

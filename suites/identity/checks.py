@@ -1,77 +1,82 @@
-"""KC-ID-*: the plugin's identity — return type, spec, signature, precedence, determinism, wire.
+"""KC-ID-001, 002, 005, 007: what the plugin's identity claimants return, call after call.
 
 The kit calls the plugin's identity claimants (its providers and raw identity hooks, see
-:mod:`._claimants`) directly, with ``engine=`` a probe engine object, and through fresh
-reference runtimes, alone and among companion plugins (:mod:`._companions`).
+:mod:`._claimants`) directly, across one schedule (:func:`observe`): calls back
+to back, other engines, the clock moved, a second fresh runtime, a re-import. The other identity
+checks are in :mod:`.signature` (KC-ID-003), :mod:`.precedence` (KC-ID-004) and :mod:`.wire`
+(KC-ID-006).
 
 Checks that need a spec from the plugin skip, pointing at KC-ID-001, when no claimant returns a
-valid one: one root cause is reported once.
+valid one on its first call: one root cause is reported once.
 """
 
 from __future__ import annotations
 
+import gc
 import inspect
 import reprlib
-from collections.abc import Mapping
+import types
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Final
 
 from kora_conformance import CheckContext, Suite, needs_identity
-from kora_conformance.harness import send_captured
 from kora_conformance.suites.identity._claimants import (
     Claimant,
-    ProbeEngine,
-    call_directly,
-    claimants,
+    DirectCall,
+    Round,
+    is_spec,
     load_plugin,
+    observe,
+    shown,
+    snapshot,
 )
-from kora_conformance.suites.identity._companions import (
-    Arena,
-    find_wrong_winner,
-    place_kora_probe,
-    winner,
-    write_companions,
-)
-from reference_runtime import IdentityResolutionError, IdentitySpec, LoadedPlugin, ReasoningEngine
+from reference_runtime import IdentitySpec
 
 suite = Suite("identity")
-
-#: Keywords a future runtime might pass; providers must tolerate them (KC-ID-003).
-FUTURE_KEYWORDS: Final[Mapping[str, Any]] = {
-    "kora_future_context": "conformance-probe",
-    "another_future_keyword": 1,
-}
-
-MESSAGES_URL: Final = "https://api.anthropic.com/v1/messages"
-API_BASE_URL: Final = "https://api.anthropic.com"
 
 _PROBE_KEY: Final = "__kora_conformance_probe__"
 
 
-def _specs(ctx: CheckContext, plugin: LoadedPlugin) -> list[tuple[Claimant, IdentitySpec]]:
-    """Each claimant's spec from one direct call; skip when none returns one."""
-    calls = [call_directly(c) for c in claimants(plugin)]
-    specs = [(call.claimant, spec) for call in calls if (spec := call.spec) is not None]
-    if specs:
-        return specs
+def _observed(ctx: CheckContext) -> list[Round]:
+    """The schedule's rounds; skip when no claimant returns a spec on its first call."""
+    rounds = observe(ctx, load_plugin(ctx))
+    calls = rounds[0].calls
+    if any(call.spec is not None for call in calls):
+        return rounds
     if all(call.error is None and call.result is None for call in calls):
         ctx.skip("every identity provider declined (returned None) when called directly")
     return ctx.skip("no identity provider returned an IdentitySpec (see KC-ID-001)")
 
 
+def _specs(rounds: list[Round]) -> list[tuple[str, DirectCall, IdentitySpec]]:
+    return [
+        (r.when, call, spec) for r in rounds for call in r.calls if (spec := call.spec) is not None
+    ]
+
+
 @suite.check("KC-ID-001", applies=needs_identity)
 def provider_return_type(ctx: CheckContext) -> None:
-    plugin = load_plugin(ctx)
-    problems = []
-    for call in map(call_directly, claimants(plugin)):
-        if call.error is not None:
-            error = call.error
-            problems.append(f"{call.claimant.label} raised {type(error).__name__}: {error}")
-        elif (problem := call.claimant.problem(call.result)) is not None:
-            problems.append(problem)
+    """Space: every claimant (provider or raw hook, sync or async) on its first, second and
+    later calls; with probe engines of other settings and with a reference ``ReasoningEngine``;
+    with the clock moved; as a second fresh runtime and a re-import of the plugin's modules
+    register it again. A spec is judged by its real type: a lookalike posing as ``IdentitySpec``
+    (a ``Mock(spec=IdentitySpec)``) is another type, a subclass is a spec."""
+    rounds = observe(ctx, load_plugin(ctx))
+    problems: list[str] = []
+    for moment in rounds:
+        for call in moment.calls:
+            if call.error is not None:
+                error = call.error
+                problem = f"{call.claimant.label} raised {type(error).__name__}: {error}"
+            elif (found := call.claimant.problem(call.result)) is not None:
+                problem = found
+            else:
+                continue
+            problems.append(f"{problem} (on {moment.when})")
     ctx.fail_if(
         problems,
-        expected="IdentitySpec or None from every identity provider, without raising "
-        "(raw hooks: {'identity': IdentitySpec} or None)",
+        expected="IdentitySpec or None from every identity provider on every call, without "
+        "raising (raw hooks: {'identity': IdentitySpec} or None)",
     )
 
 
@@ -94,115 +99,152 @@ def spec_problems(spec: IdentitySpec) -> list[str]:
         if bad_keys:
             problems.append(f"identity_metadata has non-str keys {reprlib.repr(bad_keys)}")
         problems += _writable_metadata(metadata)
-    try:
-        setattr(spec, "system_prompt_content", prompt)  # noqa: B010 - probing the frozen field
-    except (AttributeError, TypeError):
-        pass
-    else:
-        problems.append("its fields can be assigned (the spec must be frozen)")
+    for field in ("soul_md_content", "system_prompt_content", "identity_metadata"):
+        try:
+            setattr(spec, field, getattr(spec, field))
+        except (AttributeError, TypeError):
+            continue
+        problems.append(f"its field {field} can be assigned (the spec must be frozen)")
+        break
     return problems
 
 
 def _writable_metadata(metadata: Mapping[str, Any]) -> list[str]:
-    target: Any = metadata
+    """Whether any of a mapping's ways of changing takes: item assignment, ``update``,
+    ``setdefault``, ``|=``."""
     kind = type(metadata).__name__
-    try:
-        target[_PROBE_KEY] = True
-    except TypeError:
+    if isinstance(metadata, MutableMapping):
+        return [f"identity_metadata is a {kind}, a mutable mapping (it must be read-only)"]
+    target: Any = metadata
+    for how, method, args in _CHANGES:
+        try:
+            getattr(target, method)(*args)
+        except Exception:  # noqa: BLE001 - refusing in any way is what read-only means
+            continue
+        if _PROBE_KEY in metadata:
+            _undo(target)
+            return [f"identity_metadata is a {kind} that {how} (it must be read-only)"]
+    return []
+
+
+#: The ways a mapping could change: what the message says, the method, its arguments.
+_CHANGES: Final[tuple[tuple[str, str, tuple[Any, ...]], ...]] = (
+    ("accepts item assignment", "__setitem__", (_PROBE_KEY, True)),
+    ("changes through update()", "update", ({_PROBE_KEY: True},)),
+    ("changes through setdefault()", "setdefault", (_PROBE_KEY, True)),
+    ("changes through |=", "__ior__", ({_PROBE_KEY: True},)),
+)
+
+
+def _undo(target: Any) -> None:
+    for method in ("__delitem__", "pop"):
+        try:
+            getattr(target, method)(_PROBE_KEY)
+        except Exception:  # noqa: BLE001 - best effort: the finding is already made
+            continue
+        return
+
+
+def _shared_views(specs: list[IdentitySpec]) -> list[str]:
+    """Metadata that is a read-only view over a mapping something else holds (a module's dict,
+    say): the holder changes the spec after it was returned. The constructor's view is over a
+    private copy nobody else holds."""
+    views = {id(m): m for s in specs if type(m := s.identity_metadata) is types.MappingProxyType}
+    backings = {
+        id(b): b for view in views.values() for b in gc.get_referents(view) if isinstance(b, dict)
+    }
+    if not backings:
         return []
-    except Exception as exc:  # noqa: BLE001 - any other outcome is reported as found
-        return [f"assigning to identity_metadata raised {type(exc).__name__}, not TypeError"]
-    del target[_PROBE_KEY]
-    return [f"identity_metadata is a {kind} that accepts assignment (it must be read-only)"]
+    ours = {id(views), id(backings), *views}
+    problems = []
+    for holder in gc.get_referrers(*backings.values()):
+        if id(holder) in ours or inspect.isframe(holder):
+            continue
+        what = _holder(holder)
+        problems.append(
+            f"identity_metadata is a read-only view over a dict that {what} also holds, so the "
+            "spec changes whenever that dict does (build the spec with IdentitySpec(...), which "
+            "keeps a private copy)"
+        )
+        break
+    return problems
+
+
+def _holder(holder: object) -> str:
+    if isinstance(holder, dict) and isinstance(holder.get("__name__"), str):
+        return f"module {holder['__name__']}'s globals"
+    return f"a {type(holder).__name__}"
 
 
 @suite.check("KC-ID-002", applies=needs_identity)
 def well_formed_spec(ctx: CheckContext) -> None:
-    plugin = load_plugin(ctx)
-    for claimant, spec in _specs(ctx, plugin):
+    """Space: every spec of every call of :func:`observe`'s schedule (first, later, other
+    engines, moved clock, second runtime, re-import); its field types; every way of changing a
+    mapping (assignment, ``update``, ``setdefault``, ``|=``) and of assigning a field; metadata
+    that is a view over a dict something else holds; and, differentially, each spec's whole
+    content (nested values included) right after its call against after all the later calls:
+    a spec the plugin's code changes after returning it is not read-only."""
+    rounds = _observed(ctx)
+    found = _specs(rounds)
+    for when, call, spec in found:
         problems = spec_problems(spec)
         if problems:
             ctx.fail(
                 expected="a well-formed IdentitySpec: str persona, non-blank str system prompt, "
                 "read-only metadata with str keys, frozen fields (contract 1.1)",
-                seen=f"the spec from {claimant.label}: {'; '.join(problems)}",
+                seen=f"the spec from {call.claimant.label} ({when}): {'; '.join(problems)}",
             )
-
-
-@suite.check("KC-ID-003", applies=needs_identity)
-def provider_signature(ctx: CheckContext) -> None:
-    plugin = load_plugin(ctx)
-    calls: tuple[tuple[str, Mapping[str, Any]], ...] = (
-        ("engine=", {}),
-        (f"engine= and unknown keywords ({', '.join(FUTURE_KEYWORDS)})", FUTURE_KEYWORDS),
-    )
-    for claimant in claimants(plugin):
-        try:
-            signature: inspect.Signature | None = inspect.signature(claimant.function)
-        except (TypeError, ValueError):
-            signature = None
-        for what, extra in calls:
-            kwargs = {"engine": ProbeEngine(), **extra}
-            try:
-                if signature is not None:
-                    signature.bind(**kwargs)
-                claimant.call(**kwargs)
-            except TypeError as exc:
-                ctx.fail(
-                    expected="providers to accept engine= and unknown extra keywords "
-                    "(def provider(*, engine=None, **kwargs))",
-                    seen=f"{claimant.label}{claimant.signature()} rejects a call with {what}: "
-                    f"TypeError: {exc}",
-                )
-            except Exception:  # noqa: BLE001 - other errors are KC-ID-001's finding
-                pass
-
-
-@suite.check("KC-ID-004", applies=needs_identity)
-def precedence(ctx: CheckContext) -> None:
-    plugin = load_plugin(ctx)
-    calls = [call_directly(c) for c in claimants(plugin)]
-    if not any(call.spec is not None for call in calls):
-        if all(call.error is None and call.result is None for call in calls):
+    for when, call, spec in found:
+        now = snapshot(spec)
+        if now != call.snapshot:
             ctx.fail(
-                expected="alone, the plugin supplies the identity",
-                seen="every identity provider declined (returned None) when called directly",
+                expected="a spec that never changes after it is returned (contract 1.1: deeply "
+                "read-only, nested metadata values included)",
+                seen=f"the spec from {call.claimant.label} ({when}) changed as the plugin's code "
+                f"ran again: {_changed(call.snapshot, now)}",
+                detail="the plugin keeps a reference to a mutable value inside the spec (a "
+                "module-level dict or list put in the metadata); put a fresh, immutable copy "
+                "in each spec (tuples, not lists)",
             )
-        ctx.skip("no identity provider returned an IdentitySpec (see KC-ID-001)")
-    name = ctx.target.name
-    root = ctx.sandbox.scratch / "companions"
-    pool = write_companions(root)
-    kora = place_kora_probe(root, name)
-    arena = Arena(ctx, [root])
-    scenarios = (
-        ("alone", [name], name),
-        ("first, before the Kora identity", [name, kora], name),
-        ("second, after the Kora identity", [kora, name], kora),
+    problems = _shared_views([spec for _, _, spec in found])
+    ctx.fail_if(
+        problems,
+        expected="read-only metadata that nothing else can change (contract 1.1)",
     )
-    for what, enabled, expected in scenarios:
-        seen = winner(ctx, arena, enabled)
-        if seen != expected:
-            ctx.fail(
-                expected=f"{what} (plugins.enabled = {enabled}), {expected} wins",
-                seen=f"{seen} won",
-            )
-    example = find_wrong_winner(ctx, arena, pool, kora)
-    if example is not None:
-        ctx.fail(
-            expected=f"the first valid provider in plugins.enabled order ({example.expected}) "
-            "to win among companion providers",
-            seen=f"{example.seen} won",
-            detail=example.describe(ctx.options.seed),
-        )
+
+
+def _changed(before: object, after: object) -> str:
+    """What changed between two snapshots of a spec, field by field and key by key."""
+    was, now = shown(before), shown(after)
+    if not (isinstance(was, tuple) and isinstance(now, tuple)):
+        return f"{reprlib.repr(was)} became {reprlib.repr(now)}"
+    changes = []
+    for field, a, b in zip(_FIELDS, was, now, strict=False):
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted({*a, *b}):
+                if a.get(key, _PROBE_KEY) != b.get(key, _PROBE_KEY):
+                    old, new = a.get(key, "(absent)"), b.get(key, "(absent)")
+                    changes.append(f"{field}[{key}]: {reprlib.repr(old)} -> {reprlib.repr(new)}")
+        else:
+            changes.append(f"{field}: {reprlib.repr(a)} -> {reprlib.repr(b)}")
+    return "; ".join(changes)
+
+
+_FIELDS: Final = ("soul_md_content", "system_prompt_content", "identity_metadata")
 
 
 def _differences(first: object, other: object) -> str:
-    if not (isinstance(first, IdentitySpec) and isinstance(other, IdentitySpec)):
+    if not (is_spec(first) and is_spec(other)):
         return f"{reprlib.repr(first)} then {reprlib.repr(other)}"
     diffs = []
     for field in ("soul_md_content", "system_prompt_content"):
         if getattr(first, field) != getattr(other, field):
-            diffs.append(f"{field} changed")
+            diffs.append(
+                f"{field} changed ({reprlib.repr(getattr(first, field))} -> "
+                f"{reprlib.repr(getattr(other, field))})"
+            )
     a, b = first.identity_metadata, other.identity_metadata
     if a != b:
         keys = sorted(
@@ -213,66 +255,58 @@ def _differences(first: object, other: object) -> str:
     return "; ".join(diffs) or "unequal specs with equal fields (a custom __eq__?)"
 
 
+def _comparable(call: DirectCall) -> bool:
+    """A call KC-ID-005 compares: a spec or ``None`` (errors and wrong types are KC-ID-001's)."""
+    return call.error is None and call.claimant.problem(call.result) is None
+
+
 @suite.check("KC-ID-005", applies=needs_identity)
 def deterministic(ctx: CheckContext) -> None:
-    plugin = load_plugin(ctx)
-    for claimant, first in _specs(ctx, plugin):
-        for attempt in (2, 3):
-            try:
-                again = claimant.spec_of(claimant.call(engine=ProbeEngine()))
-            except Exception as exc:  # noqa: BLE001 - the plugin's error is the finding
-                again = exc
-            if again != first:
+    """Space: each claimant's result on call 1 against its results across :func:`observe`'s
+    schedule with the same inputs: back to back, with a reference engine of the same settings,
+    after the clock moved a year, a day, an hour, a minute and a second, as a second fresh
+    runtime registers it, after a re-import of the plugin's modules, and last; a spec against
+    ``None`` counts. Equal specs each time: a timestamp, a date, a counter, a random or
+    per-import value breaks it. (An engine of other settings may get another spec.)"""
+    rounds = _observed(ctx)
+    first = rounds[0].calls
+    for moment in rounds[1:]:
+        if not moment.same_inputs:
+            continue  # a spec may depend on the engine's settings
+        if len(moment.calls) != len(first):
+            continue  # the registrations changed: KC-PL-006's finding
+        for before, call in zip(first, moment.calls, strict=True):
+            if not (_comparable(before) and _comparable(call)):
+                continue
+            was, now = before.claimant.spec_of(before.result), call.claimant.spec_of(call.result)
+            # Content, not ==: a spec class re-imported is another class, and a dataclass's ==
+            # is False across classes.
+            if (before.snapshot, was is None) != (call.snapshot, now is None):
                 ctx.fail(
                     expected="equal specs from repeated calls",
-                    seen=f"call {attempt} of {claimant.label} differs from call 1: "
-                    f"{_differences(first, again)}",
+                    seen=f"{call.claimant.label} on {moment.when} differs from call 1: "
+                    f"{_differences(was, now)}",
                 )
-
-
-@suite.check("KC-ID-006", applies=needs_identity)
-def system_prompt_on_the_wire(ctx: CheckContext) -> None:
-    plugin = load_plugin(ctx)
-    claimant, spec = _specs(ctx, plugin)[0]
-    prompt = spec.system_prompt_content
-    try:
-        engine = ReasoningEngine(ctx.runtime(), api_key="test-key", base_url=API_BASE_URL)
-    except IdentityResolutionError as exc:
-        ctx.fail(expected="the engine to take the plugin's identity", seen=str(exc))
-    sent = send_captured(engine.send, url=MESSAGES_URL)
-    if sent.body is None:
-        ctx.fail(
-            expected="one Messages API request carrying the system prompt",
-            seen=f"no request reached the wire ({type(sent.error).__name__}: {sent.error})",
-        )
-    system = sent.body.get("system")
-    blocks = system if isinstance(system, list) else []
-    texts = [b.get("text") for b in blocks if isinstance(b, Mapping) and b.get("type") == "text"]
-    if prompt not in texts:
-        ctx.fail(
-            expected=f"the request's system content to carry the system prompt of "
-            f"{claimant.label} as a text block ({reprlib.repr(prompt)})",
-            seen=f"system = {reprlib.repr(system)}",
-            detail="a pre_api_request_mutable hook (this plugin's or another's) may have "
-            "overridden 'system'",
-        )
 
 
 @suite.check("KC-ID-007", applies=needs_identity)
 def metadata_names_agent(ctx: CheckContext) -> None:
-    plugin = load_plugin(ctx)
-    for claimant, spec in _specs(ctx, plugin):
+    """Space: every spec of every call of :func:`observe`'s schedule; ``agent_name`` a
+    non-blank str and ``plugin_name``, when present, the key the plugin is enabled by."""
+    rounds = _observed(ctx)
+    for when, call, spec in _specs(rounds):
+        claimant: Claimant = call.claimant
         metadata = spec.identity_metadata
         agent = metadata.get("agent_name")
         if not isinstance(agent, str) or not agent.strip():
             ctx.fail(
                 expected="identity_metadata['agent_name'], a non-empty str",
-                seen=f"the spec from {claimant.label} has agent_name={agent!r} "
+                seen=f"the spec from {claimant.label} ({when}) has agent_name={agent!r} "
                 f"(keys: {', '.join(map(str, metadata)) or 'none'})",
             )
         owner = metadata.get("plugin_name", ctx.target.name)
         if owner != ctx.target.name:
             ctx.fail(
                 expected=f"identity_metadata['plugin_name'] == {ctx.target.name!r} when present",
-                seen=f"the spec from {claimant.label} has plugin_name={owner!r}",
+                seen=f"the spec from {claimant.label} ({when}) has plugin_name={owner!r}",
             )
