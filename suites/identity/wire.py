@@ -1,7 +1,7 @@
 """KC-ID-006: the plugin's system prompt on the wire, request after request, engine after engine.
 
-Requests go to a respx-mocked Messages API (:func:`kora_conformance.harness.send_captured`); the kit reads
-the ``system`` content of each.
+Requests go to a respx-mocked Messages API (:func:`kora_conformance.harness.send_captured`);
+the kit reads the ``system`` content of each.
 """
 
 from __future__ import annotations
