@@ -48,6 +48,7 @@ from reference_runtime import Runtime, find_manifest
 from . import _audit as audit
 from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
 from ._check import CheckContext, KitOptions, Profile
+from ._coverage import registrations_of
 from ._errors import CheckFailed, CheckSkipped
 from ._sandbox import sandbox
 from ._suites import implementations
@@ -152,6 +153,7 @@ def learn_profile(target: Target) -> Profile:
             daemons=len(plugin.daemons),
             listeners=len(plugin.listeners),
             registered=tuple(kinds.items()),
+            registrations=registrations_of(runtime, plugin),
         )
 
 

@@ -6,6 +6,7 @@ select as users expect.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from _pytest._code.code import ExceptionInfo, TerminalRepr
 from ._catalog import Check, Scope, iter_checks
 from ._check import Implementation
 from ._errors import CheckFailed, CheckProcessError
+from ._results import REGISTRATIONS_CHECK
 from ._targets import Target
 
 if TYPE_CHECKING:
@@ -146,6 +148,9 @@ class CheckItem(pytest.Item):
             self._skip("this kit version does not implement the check yet")
         state = self.state
         profile = state.profile(self.target)
+        if self.check.id == REGISTRATIONS_CHECK:
+            # What the verdict rests on travels with one item's report (see Results.record).
+            self.user_properties.append(("kora_registrations", json.dumps(profile.registrations)))
         reason = self.impl.applies(profile)
         if reason is not None:
             self._skip(reason)

@@ -28,7 +28,8 @@ DIRECTORY_PACKAGE = "hermes_plugins"
 
 
 def _module_name(key: str) -> str:
-    return f"{DIRECTORY_PACKAGE}.{key.replace('-', '_')}"
+    # As upstream: a category plugin's key "platforms/pager" imports as platforms__pager.
+    return f"{DIRECTORY_PACKAGE}.{key.replace('/', '__').replace('-', '_')}"
 
 
 class _DirectoryPluginFinder(importlib.abc.MetaPathFinder):

@@ -80,6 +80,9 @@ _UPSTREAM_FIELDS: Final = frozenset(
 _CORE_FIELDS: Final = frozenset(
     {"name", "version", "description", "author", "hooks", "provides_hooks"}
 )
+#: Every top-level manifest key the contract or upstream defines (``provides_*`` aside, all
+#: of which are upstream's); any other is an unknown key.
+KNOWN_MANIFEST_KEYS: Final = _CORE_FIELDS | _UPSTREAM_FIELDS
 
 # PyYAML's C loader is several times faster; discovery of thousands of plugins notices.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
