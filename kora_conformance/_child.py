@@ -43,7 +43,7 @@ from typing import Any, Final, Literal
 
 import pytest
 
-from reference_runtime import Runtime, find_manifest
+from reference_runtime import Runtime
 
 from . import _audit as audit
 from ._adapter import RuntimeAdapter, load_adapter, reference_adapter
@@ -136,7 +136,7 @@ def learn_profile(target: Target) -> Profile:
     """Load ``target`` in a sandbox and say what it registers (runs in a child)."""
     if target.route == "runtime":
         return Profile(True)
-    manifest = find_manifest(target.plugin_dir) if target.plugin_dir is not None else None
+    manifest = target.manifest_path
     with sandbox() as box, target.installed(box.scratch):
         runtime = Runtime(target.config())
         report = runtime.load()
