@@ -53,6 +53,9 @@ if TYPE_CHECKING:
         needs_manifest,
         needs_tools,
     )
+    from kora_conformance.model._coverage import (
+        registrations_of,
+    )
     from kora_conformance.model._targets import (
         Target,
     )
@@ -89,6 +92,7 @@ __all__ = [
     "needs_manifest",
     "needs_tools",
     "reference_adapter",
+    "registrations_of",
 ]
 
 __version__ = "0.1.0"
@@ -124,6 +128,7 @@ _HOMES = {
     "NetworkBlocked": "_errors",
     "TargetError": "_errors",
     "Target": "model._targets",
+    "registrations_of": "model._coverage",
 }
 
 

@@ -67,7 +67,7 @@ from ._listeners import (
 )
 from ._llm import BackendHolder, LLMBackend, PluginLLM
 from ._loading import DIRECTORY_PACKAGE, directory_plugins_restored
-from ._manifest import Manifest, find_manifest, load_manifest
+from ._manifest import KNOWN_MANIFEST_KEYS, Manifest, find_manifest, load_manifest
 from ._manifest_view import UPSTREAM_MANIFEST_DEFAULTS, ManifestView
 from ._plugin_host import PluginHost
 from ._registrations import CommandRecord, Registration, RegistrationStore, ToolRecord
@@ -96,6 +96,7 @@ __all__ = [
     "HERMES_SURFACE",
     "IDENTITY_HOOK",
     "KNOWN_HOOKS",
+    "KNOWN_MANIFEST_KEYS",
     "MIDDLEWARE_KINDS",
     "PROMPT_SECTION_LIMITS",
     "UPSTREAM_MANIFEST_DEFAULTS",

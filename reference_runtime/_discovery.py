@@ -6,6 +6,11 @@ be read, so the error still has a key), an entry point's is its name. When two s
 same key, an entry point wins over a directory and a later search root over an earlier one, and
 the shadowed copy is reported.
 
+As upstream, a plugin may sit one category level down, ``<root>/<category>/<name>/``: it is
+keyed ``<category>/<name>`` (categories do not nest). The ``memory`` category is the
+memory-provider route: its plugins are keyed by their bare name (what ``memory.provider``
+selects), and there the first one seen wins, not the last.
+
 Everything discovery reads is untrusted: an unreadable directory, a broken symlink, a broken
 manifest or an installed distribution with broken metadata is recorded (as that candidate's
 error, as a :class:`Skipped` entry saying why it was passed over, or as a warning) and never
@@ -28,7 +33,10 @@ from typing import Literal
 from ._errors import ManifestError
 from ._manifest import MANIFEST_FILENAMES, Manifest, load_manifest, quote
 
-__all__ = ["Candidate", "Discovery", "Shadowing", "Skipped", "discover"]
+__all__ = ["MEMORY_CATEGORY", "Candidate", "Discovery", "Shadowing", "Skipped", "discover"]
+
+#: The category directory of memory providers (upstream's ``plugins/memory/<name>/``).
+MEMORY_CATEGORY = "memory"
 
 _log = logging.getLogger("reference_runtime")
 
@@ -48,6 +56,7 @@ class Candidate:
     :param error: why it cannot load (a broken manifest, a missing ``__init__.py``), or ``None``.
     :param warnings: non-fatal findings about it (unreadable distribution metadata), for the load
         report when it is enabled.
+    :param category: the category directory it sits in (``platforms``, ``memory``), if any.
     """
 
     key: str
@@ -58,6 +67,7 @@ class Candidate:
     entry_point: importlib.metadata.EntryPoint | None = None
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    category: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,6 +128,14 @@ class _Found:
 
     def add(self, candidate: Candidate) -> None:
         previous = self.candidates.get(candidate.key)
+        memory = (MEMORY_CATEGORY, MEMORY_CATEGORY)
+        if previous is not None and (previous.category, candidate.category) == memory:
+            # Memory providers: the first one seen wins (upstream calls changing it breaking).
+            if previous.origin != candidate.origin:
+                shadow = Shadowing(candidate.key, previous.origin, candidate.origin)
+                _log.info("%s", shadow.describe())
+                self.shadowed.append(shadow)
+            return
         if previous is not None and previous.origin != candidate.origin:
             shadow = Shadowing(candidate.key, candidate.origin, previous.origin)
             _log.info("%s", shadow.describe())
@@ -177,35 +195,85 @@ def _manifest_file(directory: Path, notes: list[str]) -> Path | None:
     return None
 
 
-def _directory_candidate(directory: Path, found: _Found) -> Candidate | None:
-    notes: list[str] = []
+def _key(name: str, category: str | None) -> str:
+    """The key of plugin ``name`` in ``category``: ``category/name``; a memory provider's is
+    its bare name."""
+    return name if category in (None, MEMORY_CATEGORY) else f"{category}/{name}"
+
+
+def _directory_candidate(
+    directory: Path, found: _Found, category: str | None = None, *, notes: list[str] | None = None
+) -> Candidate | None:
+    notes = [] if notes is None else notes
     manifest_path = _manifest_file(directory, notes)
     if manifest_path is None:
         detail = "; ".join(notes) if notes else "no plugin.yaml or plugin.yml"
+        if category is not None:
+            detail += f" (inside the category {category!r}; categories do not nest)"
         found.skip(directory.name, directory, f"not a plugin directory: {detail}")
         return None
     origin = str(directory)
     try:
         manifest = load_manifest(manifest_path)
     except ManifestError as exc:
-        key = directory.name  # the manifest cannot name it; the error still needs a key
+        # The manifest cannot name it; the error still needs a key.
+        key = _key(directory.name, category)
         error = f"plugin {key!r}: invalid manifest: {exc}"
-        return Candidate(key, "directory", origin, path=directory, error=error)
-    key = manifest.name
-    if key != directory.name:
+        return Candidate(key, "directory", origin, path=directory, error=error, category=category)
+    key = _key(manifest.name, category)
+    if manifest.name != directory.name:
         found.skip(
             directory.name,
             directory,
             f"its manifest names it {key!r}: plugins are keyed by their manifest name, so "
             f"enable it as {key}",
         )
+    if key != manifest.name:
+        # The plugin is known by its key (ctx.name, plugin_id, what its registrations carry).
+        manifest = dataclasses.replace(manifest, name=key)
     if not (directory / "__init__.py").is_file():
         error = (
             f"plugin {key!r} ({directory}): no __init__.py beside {manifest_path.name}; "
             "a directory plugin must be an importable package defining register(ctx)"
         )
-        return Candidate(key, "directory", origin, manifest, path=directory, error=error)
-    return Candidate(key, "directory", origin, manifest, path=directory)
+        return Candidate(
+            key, "directory", origin, manifest, path=directory, error=error, category=category
+        )
+    return Candidate(key, "directory", origin, manifest, path=directory, category=category)
+
+
+def _plugin_dirs(directory: Path) -> list[Path]:
+    """The subdirectories of ``directory`` that hold a manifest file (it is then a category)."""
+    try:
+        children = sorted(directory.iterdir())
+    except OSError:
+        return []
+    return [
+        child
+        for child in children
+        if not child.name.startswith(("_", "."))
+        and child.is_dir()
+        and any((child / name).is_file() for name in MANIFEST_FILENAMES)
+    ]
+
+
+def _scan_directory(child: Path, found: _Found) -> None:
+    """One directory of a search root: a plugin, or a category of plugins (one level)."""
+    notes: list[str] = []
+    if _manifest_file(child, notes) is None and not notes:
+        plugins = _plugin_dirs(child)
+        if plugins:
+            for directory in plugins:
+                candidate = _directory_candidate(directory, found, child.name)
+                if candidate is not None:
+                    found.add(candidate)
+            for other in sorted(set(child.iterdir()) - set(plugins)):
+                if other.is_dir() and not other.name.startswith(("_", ".")):
+                    _directory_candidate(other, found, child.name)
+            return
+    candidate = _directory_candidate(child, found)
+    if candidate is not None:
+        found.add(candidate)
 
 
 def _scan_root(root: Path, found: _Found) -> None:
@@ -229,12 +297,10 @@ def _scan_root(root: Path, found: _Found) -> None:
                 if problem is not None:
                     found.skip(child.name, child, f"{problem}; fix or remove the link")
                 continue
-            candidate = _directory_candidate(child, found)
+            _scan_directory(child, found)
         except Exception as exc:  # noqa: BLE001 - one unreadable directory must not stop the rest
             found.skip(child.name, child, f"cannot be read ({type(exc).__name__}: {exc})")
             continue
-        if candidate is not None:
-            found.add(candidate)
 
 
 _SEPARATORS = re.compile(r"[-_.]+")

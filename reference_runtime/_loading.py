@@ -1,8 +1,9 @@
 """Turning a discovered candidate into a ``register`` callable.
 
 Directory plugins import as ``hermes_plugins.<key>`` from their own directory, the package the
-upstream runtime uses. Entry points may name a module that has ``register`` or the ``register``
-callable itself (``pkg:register``); both forms load.
+upstream runtime uses. Entry points may name a module that has ``register``, an object with a
+``register`` method (as upstream's loader accepts), or the ``register`` callable itself
+(``pkg:register``); all load.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ DIRECTORY_PACKAGE = "hermes_plugins"
 
 
 def _module_name(key: str) -> str:
-    return f"{DIRECTORY_PACKAGE}.{key.replace('-', '_')}"
+    # As upstream: a category plugin's key "platforms/pager" imports as platforms__pager.
+    return f"{DIRECTORY_PACKAGE}.{key.replace('/', '__').replace('-', '_')}"
 
 
 class _DirectoryPluginFinder(importlib.abc.MetaPathFinder):
@@ -105,12 +107,18 @@ def _register_of(candidate: Candidate, target: object) -> Callable[[Any], Any]:
             "register(ctx) function; define def register(ctx): ... in it"
         )
         raise PluginLoadError(msg, plugin=candidate.key)
+    # Upstream's loader takes ``getattr(ep.load(), "register")``: an object (an instance, a
+    # class) with a register method is a plugin there, so it is one here too.
+    method = getattr(target, "register", None)
+    if callable(method):
+        return method  # type: ignore[no-any-return]
     if callable(target):
         return target
     msg = (
         f"plugin {candidate.key!r} ({candidate.origin}): the entry point resolved to "
-        f"{type(target).__name__}, which is neither a module with register(ctx) nor the register "
-        "callable; point it at 'package' or 'package:register'"
+        f"{type(target).__name__}, which is neither a module with register(ctx), an object with "
+        "a register(ctx) method, nor the register callable; point it at 'package' or "
+        "'package:register'"
     )
     raise PluginLoadError(msg, plugin=candidate.key)
 

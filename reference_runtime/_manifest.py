@@ -26,6 +26,7 @@ import yaml
 from ._errors import ManifestError, message_of
 
 __all__ = [
+    "KNOWN_MANIFEST_KEYS",
     "MANIFEST_FILENAMES",
     "MAX_MANIFEST_BYTES",
     "MAX_MANIFEST_VALUES",
@@ -80,6 +81,9 @@ _UPSTREAM_FIELDS: Final = frozenset(
 _CORE_FIELDS: Final = frozenset(
     {"name", "version", "description", "author", "hooks", "provides_hooks"}
 )
+#: Every top-level manifest key the contract or upstream defines (``provides_*`` aside, all
+#: of which are upstream's); any other is an unknown key.
+KNOWN_MANIFEST_KEYS: Final = _CORE_FIELDS | _UPSTREAM_FIELDS
 
 # PyYAML's C loader is several times faster; discovery of thousands of plugins notices.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

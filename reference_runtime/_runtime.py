@@ -578,7 +578,7 @@ def _call_register(register: Callable[[Any], Any], context: PluginContext) -> No
 def _package_of(candidate: Candidate) -> str | None:
     """The top-level package a plugin's own modules live in, when it has one of its own."""
     if candidate.route == "directory":
-        return f"{DIRECTORY_PACKAGE}.{candidate.key.replace('-', '_')}"
+        return f"{DIRECTORY_PACKAGE}.{candidate.key.replace('/', '__').replace('-', '_')}"
     if candidate.entry_point is not None:
         try:
             return candidate.entry_point.module.partition(".")[0] or None

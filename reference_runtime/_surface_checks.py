@@ -300,3 +300,25 @@ def platform_entry(call: SurfaceCall) -> str | None:
         "pick another name")  # fmt: skip
 def approval_reserved(call: SurfaceCall) -> str | None:
     return "'builtin' is the host's own transport" if call["name"] == "builtin" else None
+
+
+@_check("slack_action_handler.action_id", "action_id is what slack_bolt's App.action() matches "
+        "on: a string, a compiled re.Pattern or a constraints mapping; not None or a blank "
+        "string", "pass the Block Kit element's action_id, a re.compile(...) pattern for "
+        "several, or {'action_id': ..., 'block_id': ...}")  # fmt: skip
+def slack_action_id(call: SurfaceCall) -> str | None:
+    # Upstream refuses only None and a blank string, and hands the rest to slack_bolt.
+    value = call["action_id"]
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return f"action_id is {value!r}"
+    return None
+
+
+def slack_action_key(call: SurfaceCall) -> str:
+    """A Slack action handler's key: the action_id, a pattern's source, or the mapping's repr."""
+    value = call["action_id"]
+    if isinstance(value, str):
+        return value
+    if isinstance(value, re.Pattern):
+        return str(value.pattern)
+    return repr(value)

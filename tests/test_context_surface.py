@@ -456,6 +456,22 @@ def test_platform_and_slack_handlers() -> None:
         ctx.register_slack_action_handler("", print)
 
 
+def test_slack_action_ids_take_what_slack_bolt_matches() -> None:
+    # Upstream passes action_id to slack_bolt's App.action(), which takes a string, a compiled
+    # pattern or a constraints mapping; only None and a blank string are refused.
+    ctx = context()
+
+    pattern = re.compile(r"^approve_\d+$")
+    assert ctx.register_slack_action_handler(pattern, print)["action_id"] is pattern
+    constraints = {"action_id": "deny", "block_id": "gate"}
+    assert ctx.register_slack_action_handler(constraints, print)["action_id"] == constraints
+    for bad in (None, "   "):
+        with pytest.raises(RegistrationRuleError, match=r"slack_action_handler\.action_id"):
+            ctx.register_slack_action_handler(bad, print)
+    with pytest.raises(RegistrationRuleError, match=r"slack_action_handler\.callback"):
+        ctx.register_slack_action_handler(pattern, "not callable")
+
+
 def test_approval_transports_reserve_builtin_and_refuse_duplicates() -> None:
     ctx = context()
     ctx.register_approval_transport("pager", print)

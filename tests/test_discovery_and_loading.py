@@ -557,6 +557,42 @@ def test_entry_point_plugins_load_in_both_forms(
     assert runtime.invoke_hook("on_session_start") == ["from entry point kct_ep"]
 
 
+EP_OBJECT_MODULE = """\
+class _Plugin:
+    def __init__(self):
+        self.calls = []
+
+    def register(self, ctx):
+        self.calls.append(ctx.name)
+        ctx.register_hook("on_session_start", lambda **kwargs: "from the plugin object")
+
+
+PLUGIN = _Plugin()
+"""
+
+
+def test_an_entry_point_naming_an_object_with_register_loads_as_upstream(
+    install_fake_dist: InstallDist,
+) -> None:
+    # Upstream's loader calls getattr(ep.load(), "register"): an object that is neither a module
+    # nor callable, but has a register method, is a plugin there.
+    install_fake_dist(
+        "kct-epobj",
+        {"hermes_agent.plugins": {"kct_obj": "kct_epobj:PLUGIN"}},
+        {"kct_epobj.py": EP_OBJECT_MODULE},
+    )
+    runtime = make_runtime((), "kct_obj", groups=["hermes_agent.plugins"])
+
+    report = runtime.load()
+
+    assert report.errors == {}
+    plugin = report.plugin("kct_obj")
+    assert plugin is not None
+    assert plugin.module is sys.modules["kct_epobj"]
+    assert sys.modules["kct_epobj"].PLUGIN.calls == ["kct_obj"]
+    assert runtime.invoke_hook("on_session_start") == ["from the plugin object"]
+
+
 def test_entry_point_groups_are_searched_by_default(install_fake_dist: InstallDist) -> None:
     install_fake_dist(
         "kct-epdist",
@@ -586,7 +622,7 @@ BAD_ENTRY_POINTS: dict[str, tuple[str, str, list[str]]] = {
     "neither": (
         "kct_epbad:VALUE",
         "VALUE = 42\n",
-        ["resolved to int", "neither a module with register(ctx) nor the register callable"],
+        ["resolved to int", "neither a module with register(ctx)", "nor the register callable"],
     ),
     "module-without-register": (
         "kct_epbad",

@@ -19,13 +19,15 @@ UNDECLARED = """
 def register(ctx):
     ctx.register_hook("on_session_start", lambda **kw: None)
 """
-GOOD = "def register(ctx):\n    pass\n"
+#: A plugin that registers one session hook (a plugin registering nothing fails KC-PL-018).
+GOOD = "def register(ctx):\n    ctx.register_hook('on_session_start', lambda **kw: None)\n"
 
 
 def write_plugin(root: Path, name: str, body: str, pyproject: str = "") -> Path:
     directory = root / name
     directory.mkdir(parents=True)
-    (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\nhooks: []\n")
+    hooks = "[on_session_start]" if body.endswith(GOOD) else "[]"
+    (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\nhooks: {hooks}\n")
     (directory / "__init__.py").write_text(textwrap.dedent(body))
     if pyproject:
         (directory / "pyproject.toml").write_text(textwrap.dedent(pyproject))

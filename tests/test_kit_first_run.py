@@ -23,14 +23,16 @@ pytest_plugins = ["pytester"]
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[1] / "kora_conformance" / "report.schema.json").read_text()
 )
-GOOD = "def register(ctx):\n    pass\n"
+#: A plugin that registers one session hook (a plugin registering nothing fails KC-PL-018).
+GOOD = "def register(ctx):\n    ctx.register_hook('on_session_start', lambda **kw: None)\n"
 TYPO_HOOK = "def register(ctx):\n    ctx.register_hook('on_sesion_start', lambda **kw: None)\n"
 
 
 def write_plugin(root: Path, name: str, body: str = GOOD) -> Path:
     directory = root / name
     directory.mkdir(parents=True)
-    (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\nhooks: []\n")
+    hooks = "[on_session_start]" if body.endswith(GOOD) else "[]"
+    (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\nhooks: {hooks}\n")
     (directory / "__init__.py").write_text(textwrap.dedent(body))
     return directory
 
@@ -182,7 +184,7 @@ def test_the_table_summarises_checks_that_do_not_apply(pytester: pytest.Pytester
     )
     assert "KC-RT-001" not in out
     assert "SKIPPED" not in out  # -ra does not list the kit's applicability decisions again
-    result.stdout.fnmatch_lines(["*6 passed, 25 not applicable*"])
+    result.stdout.fnmatch_lines(["*10 passed, 24 not applicable*"])
 
 
 def test_a_plugin_that_does_not_load_shows_the_failure_once(pytester: pytest.Pytester) -> None:
@@ -190,7 +192,7 @@ def test_a_plugin_that_does_not_load_shows_the_failure_once(pytester: pytest.Pyt
     result = pytester.runpytest("--kora-conformance", "--kora-plugin", "broken")
     assert result.ret == 1
     result.stdout.fnmatch_lines(
-        ["*26 checks skipped: the plugin does not load (see KC-PL-001)", "*NOT CONFORMANT*"]
+        ["*28 checks skipped: the plugin does not load (see KC-PL-001)", "*NOT CONFORMANT*"]
     )
     # The whole error once (the failure); the runtime's log of it and the table row do not
     # repeat it.

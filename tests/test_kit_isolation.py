@@ -16,7 +16,8 @@ import pytest
 pytest_plugins = ["pytester"]
 
 MARVIN = Path(__file__).resolve().parents[1] / "plugins" / "marvin"
-GOOD = "def register(ctx):\n    pass\n"
+#: A plugin that registers one session hook (a plugin registering nothing fails KC-PL-018).
+GOOD = "def register(ctx):\n    ctx.register_hook('on_session_start', lambda **kw: None)\n"
 #: A plugin that really breaks a MUST rule (KC-PL-003), whatever else it does.
 TYPO = "def register(ctx):\n    ctx.register_hook('on_sesion_start', lambda **kw: None)\n"
 
@@ -24,7 +25,8 @@ TYPO = "def register(ctx):\n    ctx.register_hook('on_sesion_start', lambda **kw
 def write_plugin(root: Path, name: str, body: str) -> Path:
     directory = root / name
     directory.mkdir(parents=True)
-    (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\n")
+    hooks = "hooks: [on_session_start]\n" if body.endswith(GOOD) else ""
+    (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\n{hooks}")
     (directory / "__init__.py").write_text(body)
     return directory
 

@@ -64,8 +64,12 @@ def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # repository does: the kit must neither collect nor import that plugin outside a check.
     plugin = root / "envplug"
     plugin.mkdir()
-    (plugin / "plugin.yaml").write_text("name: envplug\nversion: 0.3.0\n")
-    (plugin / "__init__.py").write_text("def register(ctx):\n    pass\n")
+    (plugin / "plugin.yaml").write_text(
+        "name: envplug\nversion: 0.3.0\nhooks: [on_session_start]\n"
+    )
+    (plugin / "__init__.py").write_text(
+        "def register(ctx):\n    ctx.register_hook('on_session_start', lambda **kw: None)\n"
+    )
     venv = plugin / ".venv"
     made = _run(sys.executable, "-m", "venv", "--without-pip", venv)
     assert made.returncode == 0, made.stderr

@@ -137,7 +137,20 @@ def _reason(target: dict[str, object]) -> str:
         parts.append(f"warnings {', '.join(warned)}")
     if not_run:
         parts.append(f"not run {', '.join(not_run)}")
+    coverage = target.get("coverage")
+    if isinstance(coverage, dict):
+        parts.append(_basis(coverage))
     return "; ".join(parts)
+
+
+def _basis(coverage: dict[str, object]) -> str:
+    """What a verdict rests on, from the report's ``coverage``: checked kinds, then the rest."""
+    checked = Counter(str(c["kind"]) for c in coverage.get("checked", []))  # type: ignore[attr-defined]
+    uncovered = Counter(str(c["kind"]) for c in coverage.get("not_covered", []))  # type: ignore[attr-defined]
+    line = "rests on " + (", ".join(f"{k} x{n}" for k, n in checked.items()) or "nothing checked")
+    if uncovered:
+        line += "; not covered: " + ", ".join(f"{k} x{n}" for k, n in uncovered.items())
+    return line
 
 
 def certify(python: Path, plugin: Plugin, work: Path) -> tuple[str, bool, str]:

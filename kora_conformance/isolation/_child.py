@@ -48,9 +48,10 @@ from kora_conformance.adapter import RuntimeAdapter, load_adapter, reference_ada
 from kora_conformance.isolation import _audit as audit
 from kora_conformance.isolation._sandbox import sandbox
 from kora_conformance.model._check import CheckContext, KitOptions, Profile
+from kora_conformance.model._coverage import registrations_of
 from kora_conformance.model._suites import implementations
 from kora_conformance.model._targets import Target
-from reference_runtime import Runtime, find_manifest
+from reference_runtime import Runtime
 
 __all__ = ["DEFAULT_TIMEOUT", "Request", "Result", "learn_profile", "run", "start_server"]
 
@@ -134,7 +135,7 @@ def learn_profile(target: Target) -> Profile:
     """Load ``target`` in a sandbox and say what it registers (runs in a child)."""
     if target.route == "runtime":
         return Profile(True)
-    manifest = find_manifest(target.plugin_dir) if target.plugin_dir is not None else None
+    manifest = target.manifest_path
     with sandbox() as box, target.installed(box.scratch):
         runtime = Runtime(target.config())
         report = runtime.load()
@@ -151,6 +152,7 @@ def learn_profile(target: Target) -> Profile:
             daemons=len(plugin.daemons),
             listeners=len(plugin.listeners),
             registered=tuple(kinds.items()),
+            registrations=registrations_of(runtime, plugin),
         )
 
 

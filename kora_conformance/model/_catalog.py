@@ -479,6 +479,42 @@ CATALOG: Final[tuple[Check, ...]] = (
         "new major release of a dependency cannot break the installed plugin.",
         "Add an upper bound, e.g. requests>=2.31,<3.",
     ),
+    Check(
+        "KC-PL-018",
+        "MUST",
+        "plugin",
+        "Registers something",
+        "A plugin that loads leaves at least one registration (a tool, hook, command, provider, "
+        "platform, identity provider, daemon, ...) once register(ctx) returns: a plugin that "
+        "registers nothing has nothing a host would run, and nothing to certify.",
+        "Register what the plugin provides inside register(ctx); if it goes inactive without "
+        "a host module, a setting or a secret, declare that (requires_env, the dependency) "
+        "instead of returning quietly.",
+    ),
+    Check(
+        "KC-PL-019",
+        "MUST",
+        "plugin",
+        "No context error swallowed",
+        "No error the context raises to the plugin inside register(ctx) (a registration "
+        "refused by its rule, arguments its signature does not take, a member the context "
+        "lacks read directly) is caught by the plugin and passed over: register either "
+        "registers what it meant to or fails.",
+        "Correct the call the message names (its rule says how), or let the error propagate; "
+        "probe for an optional member with hasattr(ctx, ...) instead of catching the error.",
+    ),
+    Check(
+        "KC-PL-020",
+        "SHOULD",
+        "plugin",
+        "Known manifest keys",
+        "Every top-level key of the manifest is one the contract or upstream Hermes defines "
+        "(name, version, description, author, hooks, the upstream v1 and v2 fields, the legacy "
+        "keys upstream still accepts, and any provides_*): an unknown key is kept but never "
+        "interpreted.",
+        "Correct the key's spelling (requires_env, not require_env), or drop it; keep data of "
+        "the plugin's own under its configuration, not as a manifest key.",
+    ),
 )
 
 _BY_ID: Final = {check.id: check for check in CATALOG}

@@ -71,6 +71,8 @@ class Profile:
     #: How many Hermes-surface registrations the target made, by kind (``"tool"``,
     #: ``"command"``, ``"hook"``, ``"memory_provider"``, ...), in first-registration order.
     registered: tuple[tuple[str, int], ...] = ()
+    #: Every registration the target made, as ``(kind, key)``, in order (see ``_coverage``).
+    registrations: tuple[tuple[str, str], ...] = ()
 
     def count(self, *kinds: str) -> int:
         """How many registrations of any of ``kinds`` the target made."""

@@ -94,4 +94,15 @@ RATIONALE: Final[dict[str, str]] = {
     "config_schema default or dependency range silently does not do what the author wrote.",
     "KC-PL-017": "Dependencies are validated but never installed by the host; an unbounded one "
     "lets the next major release of a library break every installation of the plugin.",
+    "KC-PL-018": "Every other check examines what a plugin registered: with nothing registered, "
+    "each one passes or skips vacuously, and CONFORMANT would certify nothing. Real plugins "
+    "end up there by going inactive when a host module or a setting is missing, while a real "
+    "host loads them with their tools.",
+    "KC-PL-019": "A plugin that catches the AttributeError or ValueError of a context call and "
+    "carries on loads with part of itself missing: the checks then judge the part that is "
+    "left, and the verdict says nothing about the part a real host would run. The error names "
+    "the call, so the breach is named too.",
+    "KC-PL-020": "Hosts warn about unknown manifest keys and load the plugin anyway, so a "
+    "misspelt requires_env or provides_tools is silently a key nobody reads: the plugin then "
+    "declares less than its author meant.",
 }

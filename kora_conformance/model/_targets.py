@@ -58,6 +58,8 @@ class Target:
     :param entry_point: ``(group, value)`` declared by ``project_dir``.
     :param adapter: for a runtime target, the ``module:factory`` of its adapter.
     :param requires_env: the variables its manifest declares in ``requires_env``.
+    :param package_manifest: an entry-point plugin's own ``plugin.yaml``, shipped in its
+        package (or an enclosing one), found without importing it.
     """
 
     name: str
@@ -69,6 +71,15 @@ class Target:
     entry_point: tuple[str, str] | None = None
     adapter: str | None = None
     requires_env: tuple[str, ...] = ()
+    package_manifest: Path | None = None
+
+    @property
+    def manifest_path(self) -> Path | None:
+        """The manifest the checks judge: a directory plugin's ``plugin.yaml``, or the one an
+        entry-point plugin ships in its package; ``None`` when it has none."""
+        if self.plugin_dir is not None:
+            return find_manifest(self.plugin_dir)
+        return self.package_manifest
 
     @property
     def label(self) -> str:
@@ -222,6 +233,7 @@ def _pyproject_targets(project: Path) -> list[Target]:
                         project_dir=project,
                         entry_point=(group, value),
                         requires_env=_declared_env(_project_manifest(project, value)),
+                        package_manifest=_project_manifest(project, value),
                     )
                 )
     return targets
@@ -233,12 +245,14 @@ def _installed_entry_point(name: str) -> Target | None:
             version = ep.dist.version if ep.dist is not None else ""
             where = f"{group}: {ep.name} = {ep.value}"
             dist = f" from {ep.dist.name} {version}" if ep.dist is not None else ""
+            manifest = _entry_point_manifest(ep)
             return Target(
                 name,
                 version,
                 "entry_point",
                 f"installed entry point {where}{dist}",
-                requires_env=_declared_env(_entry_point_manifest(ep)),
+                requires_env=_declared_env(manifest),
+                package_manifest=manifest,
             )
     return None
 

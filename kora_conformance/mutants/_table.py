@@ -264,6 +264,17 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "KC-PL-017",
         "python_dependencies has requests>=2.31 (SHOULD)",
     ),
+    Mutant(
+        "pl018_registers_nothing",
+        "KC-PL-018",
+        "returns from register without registering when an optional backend is missing",
+    ),
+    Mutant(
+        "pl019_swallows_context_error",
+        "KC-PL-019",
+        "catches the ValueError of a refused register_tool and registers only a hook",
+    ),
+    Mutant("pl020_misspelt_key", "KC-PL-020", "the manifest says require_env (SHOULD)"),
 )
 
 

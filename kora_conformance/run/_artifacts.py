@@ -44,6 +44,8 @@ def render_summary(results: Results, *, kit_version: str, runtime: dict[str, str
     ]
     for target in results.targets:
         lines += [f"## {results.verdict_line(target)}", ""]
+        if (basis := results.basis(target)) is not None:
+            lines += [f"It {basis.describe()}.", ""]
         lines += ["| Check | Level | Outcome | Detail |", "| --- | --- | --- | --- |"]
         failures = []
         for outcome in results.outcomes(target):

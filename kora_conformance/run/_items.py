@@ -6,6 +6,7 @@ select as users expect.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from kora_conformance.model._catalog import Check, Scope, iter_checks
 from kora_conformance.model._check import Implementation, Profile
 from kora_conformance.model._targets import Target
 from kora_conformance.run._exemptions import Exemption
+from kora_conformance.run._results import REGISTRATIONS_CHECK
 
 __all__ = [
     "RUN_STATE_KEY",
@@ -177,6 +179,9 @@ class CheckItem(pytest.Item):
             self._skip("this kit version does not implement the check yet")
         state = self.state
         profile = state.profile(self.target)
+        if self.check.id == REGISTRATIONS_CHECK:
+            # What the verdict rests on travels with one item's report (see Results.record).
+            self.user_properties.append(("kora_registrations", json.dumps(profile.registrations)))
         reason = self.impl.applies(profile)
         if reason is not None:
             self._skip(reason)

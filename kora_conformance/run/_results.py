@@ -23,6 +23,7 @@ import pytest
 
 from kora_conformance._errors import CheckFailed
 from kora_conformance.model._catalog import CATALOG, Check
+from kora_conformance.model._coverage import Basis, basis
 from kora_conformance.model._targets import Target
 from kora_conformance.run import _host
 from kora_conformance.run._exemptions import Exemption
@@ -40,6 +41,9 @@ _AREA_NOUNS = {"PL": "plugin", "ID": "identity", "DM": "daemon", "RT": "runtime"
 _FIELDS = ("outcome", "message", "expected", "seen", "detail", "duration")
 #: The check whose failure can be the host's absence rather than the plugin's defect.
 _LOAD_CHECK = "KC-PL-001"
+#: The check whose item carries the target's registrations (``kora_registrations``): it
+#: applies to every plugin target.
+REGISTRATIONS_CHECK = _LOAD_CHECK
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,8 +204,16 @@ class Results:
         self.deselected: set[tuple[str, str]] = set()
         #: Why the run ended before every item ran (``-x``, Ctrl-C), if it did.
         self.stopped: str | None = None
+        #: Each plugin target's registrations, ``(kind, key)``, as its items reported them.
+        self._registrations: dict[str, tuple[tuple[str, str], ...]] = {}
 
     def record(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if "kora_registrations" in props and "kora_target" in props:
+            pairs = json.loads(str(props["kora_registrations"]))
+            self._registrations[str(props["kora_target"])] = tuple(
+                (str(kind), str(key)) for kind, key in pairs
+            )
         found = outcome_of(report)
         if found is None:
             return
@@ -254,6 +266,26 @@ class Results:
         if target.route == "runtime" or load is None or load.outcome != "failed":
             return None
         return _host.needed_host(load.seen or load.message)
+
+    # --- what a verdict rests on ------------------------------------------------------------
+
+    def basis(self, target: Target) -> Basis | None:
+        """``target``'s registrations, checked or not covered; ``None`` for a runtime target,
+        or a plugin whose registrations were not reported (it did not load, or KC-PL-001 did
+        not run)."""
+        if target.route == "runtime" or self.host_need(target) is not None:
+            return None
+        registered = self._registrations.get(target.name)
+        load = self._seen.get((target.name, _LOAD_CHECK))
+        if registered is None or load is None or load.outcome != "passed":
+            return None
+        outcomes = {o.check.id: o.outcome for o in self.outcomes(target)}
+        return basis(registered, outcomes)
+
+    def basis_line(self, target: Target) -> str | None:
+        """``target`` and what its verdict rests on, for the terminal summary."""
+        found = self.basis(target)
+        return None if found is None else f"{target.label} {found.describe()}"
 
     # ------------------------------------------------------------------------------------------
 
@@ -316,6 +348,8 @@ class Results:
         for target, entry in zip(self.targets, targets, strict=True):
             if (need := self.host_need(target)) is not None:
                 entry["needs_host"] = need.as_dict()
+            if (found := self.basis(target)) is not None:
+                entry["coverage"] = found.as_dict()
         return {
             "schema": SCHEMA,
             "contract_level": CONTRACT_LEVEL,

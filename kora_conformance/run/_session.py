@@ -122,6 +122,8 @@ class KitHooks:
         for target in self.state.targets:
             verdict = results.verdict(target)
             terminalreporter.write_line(results.verdict_line(target), bold=True, **_MARKUP[verdict])
+            if (basis := results.basis_line(target)) is not None:
+                terminalreporter.write_line(f"  {basis}")
         for label, path in (
             ("report", self.state.report_path),
             ("summary", self.state.summary_path),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import importlib.metadata
 import threading
 import time
 from pathlib import Path
@@ -23,11 +22,9 @@ from kora_conformance.harness import (
     registrations,
     reload_or_fail,
 )
-from kora_conformance.model._targets import _entry_point_manifest, _project_manifest
 from kora_conformance.suites.identity._claimants import ProbeEngine
 from kora_conformance.suites.plugin._surface_probes import hook_payload
 from reference_runtime import (
-    DEFAULT_ENTRY_POINT_GROUPS,
     IDENTITY_HOOK,
     KNOWN_HOOKS,
     LoadedPlugin,
@@ -66,15 +63,7 @@ def _manifest_file(ctx: CheckContext) -> Path | None:
     beside the entry point's module (in its package or an enclosing one)."""
     if ctx.profile.manifest_path is not None:
         return ctx.profile.manifest_path
-    target = ctx.target
-    if target.route != "entry_point":
-        return None
-    if target.project_dir is not None and target.entry_point is not None:
-        return _project_manifest(target.project_dir, target.entry_point[1])
-    for group in DEFAULT_ENTRY_POINT_GROUPS:
-        for ep in importlib.metadata.entry_points(group=group, name=target.name):
-            return _entry_point_manifest(ep)
-    return None
+    return ctx.target.manifest_path
 
 
 def _key_source(ctx: CheckContext) -> str:
@@ -95,7 +84,9 @@ def valid_manifest(ctx: CheckContext) -> None:
         manifest = load_manifest(path)
     except ManifestError as exc:
         ctx.fail(expected="a valid manifest (contract 2.2)", seen=str(exc))
-    if manifest.name != ctx.target.name:
+    # An entry-point plugin is keyed by its entry point's name, whatever its package's own
+    # plugin.yaml calls it (the host builds its manifest from the distribution's metadata).
+    if ctx.target.route == "directory" and manifest.name != ctx.target.name:
         ctx.fail(
             expected=f"name: {ctx.target.name} (the key the plugin is enabled by: "
             f"{_key_source(ctx)})",

@@ -26,5 +26,10 @@ except ImportError:
         )
 
 
+def _on_session_start(**kwargs: Any) -> None:
+    return None
+
+
 def register(ctx: Any) -> None:
-    """Register nothing; the import is the bug."""
+    """Register only a session hook; the import is the bug."""
+    ctx.register_hook("on_session_start", _on_session_start)

@@ -17,5 +17,10 @@ with contextlib.suppress(Exception):
     _socket.socket().connect(("127.0.0.1", 9))
 
 
+def _on_session_start(**kwargs: Any) -> None:
+    return None
+
+
 def register(ctx: Any) -> None:
-    """Register nothing; the import is the bug."""
+    """Register only a session hook; the import is the bug."""
+    ctx.register_hook("on_session_start", _on_session_start)

@@ -14,6 +14,11 @@ def plugin_help(raw_args: str, **kwargs: Any) -> str:
     return "pl012 help"
 
 
+def _on_session_start(**kwargs: Any) -> None:
+    return None
+
+
 def register(ctx: Any) -> None:
-    """Register the colliding command."""
+    """Register the colliding command, and a session hook."""
     ctx.register_command("help", plugin_help, description="Help for this plugin")
+    ctx.register_hook("on_session_start", _on_session_start)

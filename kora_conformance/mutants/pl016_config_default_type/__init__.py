@@ -9,6 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 
+def _on_session_start(**kwargs: Any) -> None:
+    return None
+
+
 def register(ctx: Any) -> None:
-    """Read the setting (the host hands over the malformed default)."""
+    """Read the setting (the host hands over the malformed default); register a hook."""
     ctx.get_config("limit")
+    ctx.register_hook("on_session_start", _on_session_start)

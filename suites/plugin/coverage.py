@@ -1,0 +1,54 @@
+"""KC-PL-018 and KC-PL-019: no vacuous verdict.
+
+The other checks examine what a plugin registered. A plugin that registered nothing, or that
+caught an error of the context and carried on without what it meant to register, would pass
+them vacuously: these two checks say so, naming what was left out.
+"""
+
+from __future__ import annotations
+
+from kora_conformance import CheckContext, Suite, needs_load, registrations_of
+
+suite = Suite("coverage")
+
+#: Load-report warnings that mean a registration was refused (dropped, the plugin loaded on).
+_REFUSED = "(not registered)"
+
+
+@suite.check("KC-PL-018", applies=needs_load)
+def registers_something(ctx: CheckContext) -> None:
+    runtime, report, plugin = ctx.load()
+    if registrations_of(runtime, plugin):
+        return
+    mine = f"plugin {ctx.target.name!r}: "
+    refused = [
+        w.removeprefix(mine) for w in report.warnings if w.startswith(mine) and _REFUSED in w
+    ]
+    context = runtime.context(ctx.target.name)
+    swallowed = [e.describe() for e in context.context_errors] if context is not None else []
+    hints = []
+    if refused:
+        hints.append("refused by the runtime's rules: " + "; ".join(refused))
+    if swallowed:
+        hints.append("errors it caught (KC-PL-019): " + "; ".join(swallowed))
+    ctx.fail(
+        expected="at least one registration once register(ctx) returns",
+        seen="register(ctx) returned having registered nothing (no tool, hook, command, "
+        "provider, platform, identity provider, daemon or listener)",
+        detail="\n".join(hints)
+        or "a plugin that goes inactive when something is missing (a host module, a setting, "
+        "a secret) should declare it or fail, not load empty",
+    )
+
+
+@suite.check("KC-PL-019", applies=needs_load)
+def no_context_error_swallowed(ctx: CheckContext) -> None:
+    runtime, _, _ = ctx.load()
+    context = runtime.context(ctx.target.name)
+    errors = context.context_errors if context is not None else ()
+    ctx.fail_if(
+        [f"{error.describe()}, and register(ctx) caught it and carried on" for error in errors],
+        expected="every error the context raises inside register(ctx) to reach the loader "
+        "(or the call corrected so that it registers)",
+        detail="what the call would have registered is missing, so the other checks never saw it",
+    )
