@@ -130,8 +130,23 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "KC-PL-007",
         "a memory provider's sync_turn rejects the host's session_id=",
     ),
+    Mutant(
+        "pl007_strict_options",
+        "KC-PL-007",
+        "a memory provider method with **options that raises ValueError for unknown ones",
+    ),
     Mutant("pl008_command_args_only", "KC-PL-008", "a command handler of (raw_args) (SHOULD)"),
+    Mutant(
+        "pl008_strict_options",
+        "KC-PL-008",
+        "a command handler with **options that answers with its usage when given one (SHOULD)",
+    ),
     Mutant("pl009_block_as_string", "KC-PL-009", "an async pre_tool_call returns 'block'"),
+    Mutant(
+        "pl009_later_turn_list",
+        "KC-PL-009",
+        "pre_llm_call returns {'context': ...} on the first turn and a list on later ones",
+    ),
     Mutant("pl010_schema_typo", "KC-PL-010", "the tool's parameters have type 'objekt'"),
     Mutant("pl011_raises_on_input", "KC-PL-011", "the handler raises KeyError without 'limit'"),
     Mutant("pl012_builtin_command", "KC-PL-012", "registers /help, a host built-in command"),
