@@ -148,8 +148,28 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "pre_llm_call returns {'context': ...} on the first turn and a list on later ones",
     ),
     Mutant("pl010_schema_typo", "KC-PL-010", "the tool's parameters have type 'objekt'"),
+    Mutant(
+        "pl010_dangling_ref",
+        "KC-PL-010",
+        "a property's $ref names #/$defs/unit, which the schema does not have",
+    ),
     Mutant("pl011_raises_on_input", "KC-PL-011", "the handler raises KeyError without 'limit'"),
+    Mutant(
+        "pl011_cached_dict",
+        "KC-PL-011",
+        "the handler returns its cached dict, not JSON, on a second call with the same place",
+    ),
+    Mutant(
+        "pl011_nan_average",
+        "KC-PL-011",
+        "the handler's JSON holds NaN (which Python's parser reads) when given no numbers",
+    ),
     Mutant("pl012_builtin_command", "KC-PL-012", "registers /help, a host built-in command"),
+    Mutant(
+        "pl012_command_twice",
+        "KC-PL-012",
+        "registers /notes twice with different handlers; the second silently replaces the first",
+    ),
     Mutant("pl013_renamed_tool", "KC-PL-013", "provides_tools names the tool's old name"),
     Mutant(
         "pl014_undeclared_env",
