@@ -172,20 +172,45 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
     ),
     Mutant("pl013_renamed_tool", "KC-PL-013", "provides_tools names the tool's old name"),
     Mutant(
+        "pl013_late_tool",
+        "KC-PL-013",
+        "its on_session_start hook registers a second tool provides_tools does not list",
+    ),
+    Mutant(
         "pl014_undeclared_env",
         "KC-PL-014",
         "a tool's requires_env is missing from the manifest (SHOULD)",
     ),
+    Mutant(
+        "pl014_reads_unlisted_key",
+        "KC-PL-014",
+        "a tool handler needs os.environ['KCT_FORECAST_KEY'], declared nowhere (SHOULD)",
+    ),
     Mutant("pl015_disjoint_hermes", "KC-PL-015", "requires_hermes '>=0.30,<0.20'"),
+    Mutant(
+        "pl015_space_separated",
+        "KC-PL-015",
+        "requires_hermes '>=0.19 <0.30': clauses separated by a space, as npm writes them",
+    ),
     Mutant(
         "pl016_config_default_type",
         "KC-PL-016",
         "config_schema declares an integer with the default 'ten'",
     ),
     Mutant(
+        "pl016_plugin_version_key",
+        "KC-PL-016",
+        "a requires_plugins entry gives its range as version:, which the host ignores",
+    ),
+    Mutant(
         "pl017_unbounded_dependency",
         "KC-PL-017",
         "python_dependencies has requests>=2.31 (SHOULD)",
+    ),
+    Mutant(
+        "pl017_unpinned_git",
+        "KC-PL-017",
+        "python_dependencies has a git URL that names no revision (SHOULD)",
     ),
 )
 
