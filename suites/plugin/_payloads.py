@@ -75,6 +75,11 @@ def payload_variants(
     yield sample
     indices = itertools.product(*(range(len(values)) for values in fields.values()))
     ordered = sorted(indices, key=lambda at: (sum(at), at))
-    for at in ordered[: max(limit - 1, 0)]:
-        chosen = {field: fields[field][i] for field, i in zip(fields, at, strict=True)}
-        yield {**sample, **chosen}
+    seen = [sample]
+    for at in ordered:
+        if len(seen) >= limit:
+            return
+        variant = {**sample, **{f: fields[f][i] for f, i in zip(fields, at, strict=True)}}
+        if variant not in seen:  # the first values may be the sample's own
+            seen.append(variant)
+            yield variant
