@@ -75,12 +75,15 @@ def _run_callbacks(runtime: Runtime, plugin: str) -> None:
     each, as the host does (sample payloads, an empty argument string, no arguments), ignoring
     what they return or raise: what they register or read while running is what matters."""
     for record in runtime.registrations(plugin):
-        if record.kind == "hook" and record.key != IDENTITY_HOOK:
-            call_for_real(record["callback"], (), hook_payload(record.key), probe=False, fill=True)
-        elif record.kind == "command":
-            call_for_real(record["handler"], ("",), probe=False)
-        elif record.kind == "tool":
-            call_for_real(record["handler"], ({},), {"task_id": "kc-task"}, probe=False)
+        # A command that exits the process (a /quit of its own) has nothing more to register.
+        with contextlib.suppress(SystemExit):
+            if record.kind == "hook" and record.key != IDENTITY_HOOK:
+                payload = hook_payload(record.key)
+                call_for_real(record["callback"], (), payload, probe=False, fill=True)
+            elif record.kind == "command":
+                call_for_real(record["handler"], ("",), probe=False)
+            elif record.kind == "tool":
+                call_for_real(record["handler"], ({},), {"task_id": "kc-task"}, probe=False)
 
 
 @suite.check("KC-PL-013", applies=all_of(needs_load, has_manifest))
