@@ -186,6 +186,11 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "KC-PL-014",
         "a tool handler needs os.environ['KCT_FORECAST_KEY'], declared nowhere (SHOULD)",
     ),
+    Mutant(
+        "pl014_stale_variable",
+        "KC-PL-014",
+        "requires_env lists a variable only a comment still names (SHOULD)",
+    ),
     Mutant("pl015_disjoint_hermes", "KC-PL-015", "requires_hermes '>=0.30,<0.20'"),
     Mutant(
         "pl015_space_separated",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -171,20 +171,32 @@ def _sources(plugin: LoadedPlugin) -> list[Path]:
 
 
 def _string_constants(sources: Iterable[Path]) -> str:
-    """The plugin's string literals, joined: the names its code can look up (a comment that
-    mentions a variable reads nothing)."""
+    """The plugin's string literals, docstrings aside, joined: the names its code can look up
+    (a comment or a docstring that mentions a variable reads nothing)."""
     found = []
     for source in sources:
         try:
             tree = ast.parse(source.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
             continue
+        docstrings = {id(doc) for doc in _docstrings(tree)}
         found += [
             node.value
             for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
         ]
     return "\n".join(found)
+
+
+def _docstrings(tree: ast.Module) -> Iterator[ast.Constant]:
+    """The docstring nodes of a module and of its classes and functions: prose, not code."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                yield first.value
 
 
 def _mentioned(plugin: LoadedPlugin, names: Iterable[str]) -> set[str]:
@@ -213,7 +225,7 @@ def manifest_declares_its_environment(ctx: CheckContext) -> None:
     ``requires_env``, a platform's ``required_env``) or when the plugin's own code reads it
     with ``os.environ[name]`` while it is unset; every needed variable must be listed. A
     listed variable must be needed, read in any way (``os.environ.get``, ``os.getenv``,
-    ``in``), or named in a string literal of the plugin's code."""
+    ``in``), or named in a string literal of the plugin's code (not a comment or docstring)."""
     path, manifest = _manifest(ctx)
     declared = _declared_env(manifest.get("requires_env"))
     with reading_environ() as read:
