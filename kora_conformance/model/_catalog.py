@@ -368,9 +368,11 @@ CATALOG: Final[tuple[Check, ...]] = (
         "Callbacks take new keywords",
         "Every hook callback (the identity hook aside: KC-ID-003), middleware callback, tool "
         "handler and memory-provider method the host calls with keywords, called for real with "
-        "an unknown extra keyword, accepts it.",
+        "an unknown extra keyword, accepts it: it neither rejects it nor raises where the call "
+        "without it does not, and returns what it returns without it.",
         "Give each callback a **kwargs parameter, e.g. def on_session_start(session_id, "
-        "**kwargs) or def handler(args, **kwargs), and ignore the keywords you do not use.",
+        "**kwargs) or def handler(args, **kwargs), and ignore the keywords you do not use "
+        "(never check them against a list of known ones).",
     ),
     Check(
         "KC-PL-008",
@@ -378,8 +380,9 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Commands take new keywords",
         "Each slash command handler, called with its raw argument string and an unknown extra "
-        "keyword, accepts it (the host passes only the string today).",
-        "Declare the handler as def handler(raw_args, **kwargs).",
+        "keyword, accepts it and does what it does without it (the host passes only the string "
+        "today).",
+        "Declare the handler as def handler(raw_args, **kwargs) and ignore the keywords.",
     ),
     Check(
         "KC-PL-009",
@@ -387,8 +390,9 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Hook results the host reads",
         "Callbacks of the hooks whose results the host interprets (pre_tool_call, pre_llm_call, "
-        "the transform_* hooks, ...), called with a sample payload and awaited when they return "
-        "an awaitable, return None or the documented shape.",
+        "the transform_* hooks, ...), called with the hook's payloads (first and later turns, "
+        "any tool, empty texts, ...) and awaited when they return an awaitable, return None or "
+        "the documented shape for each.",
         "Return the shape the hook documents: {'action': 'block', 'message': ...} from "
         "pre_tool_call, a string or {'context': ...} from pre_llm_call, a string from "
         "transform_*; return None to leave the value alone.",
@@ -399,8 +403,9 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Valid tool schemas",
         "Each tool's schema, in the shape the host sends the model, is valid: a JSON-serialisable "
-        "mapping whose parameters are a valid JSON Schema of type object, whose name (when "
-        "given) is the registered name, and whose description (when given) is a string.",
+        "mapping whose parameters are a valid JSON Schema of type object, every $ref of which "
+        "resolves inside the schema, whose name (when given) is the registered name, and whose "
+        "description (when given) is a string.",
         "Pass schema={'name': <the tool's name>, 'description': '...', 'parameters': {'type': "
         "'object', 'properties': {...}}} and check it with jsonschema.",
     ),
@@ -410,10 +415,12 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Tool handlers return JSON",
         "Each tool handler, called with arguments generated from its schema plus task_id= and an "
-        "unknown keyword, with the network blocked, returns a JSON string (awaitable exactly "
-        "when registered with is_async=True) and never raises.",
+        "unknown keyword, with the network blocked, returns a strict JSON string (no NaN or "
+        "Infinity) on every call, a second one with the same arguments included (awaitable "
+        "exactly when registered with is_async=True), and never raises.",
         "Catch errors in the handler and return them as JSON (json.dumps({'error': ...})); "
-        "return json.dumps(...), never a dict; pass is_async=True for an async handler.",
+        "return json.dumps(...), never a dict, also from a cache; keep NaN out of the result; "
+        "pass is_async=True for an async handler.",
     ),
     Check(
         "KC-PL-012",
@@ -421,9 +428,10 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "No name collisions",
         "No tool, slash command or CLI command the plugin registers takes a name the host uses "
-        "itself or one already held (by another plugin, or by the same plugin in another "
-        "toolset), unless it is a tool override the contract allows (override=True with the "
-        "tools.override capability).",
+        "itself or one already held (by a plugin it requires, by the same plugin in another "
+        "toolset, or by the same plugin earlier in the same load with other code), unless it is "
+        "a tool override the contract allows (override=True with the tools.override "
+        "capability).",
         "Rename the tool or command, e.g. prefix it with the plugin's name; override a tool "
         "only with override=True and capabilities: [tools.override].",
     ),
@@ -434,7 +442,8 @@ CATALOG: Final[tuple[Check, ...]] = (
         "Manifest declares what it provides",
         "Every tool the plugin registers is listed in provides_tools, and every provides_* list "
         "the manifest has (provides_tools, provides_commands, ...; hooks: KC-PL-004) names "
-        "exactly what the plugin registers of that kind.",
+        "exactly what the plugin registers of that kind, in register() or later (from its "
+        "hooks, commands or tools).",
         "List each registered tool under provides_tools in plugin.yaml (and each command under "
         "provides_commands, ...), and drop names the plugin does not register.",
     ),
@@ -443,11 +452,12 @@ CATALOG: Final[tuple[Check, ...]] = (
         "SHOULD",
         "plugin",
         "Manifest declares its environment",
-        "The manifest's requires_env lists every variable the plugin's registrations require "
-        "(tool requires_env, platform required_env), and each variable it lists is required by "
-        "a registration or read by the plugin.",
-        "List those variables under requires_env in plugin.yaml, and drop the ones the plugin "
-        "never reads.",
+        "The manifest's requires_env lists every variable the plugin needs: those its "
+        "registrations require (tool requires_env, platform required_env) and those its code "
+        "reads with os.environ[...] while unset (at import, in register() or when called); each "
+        "variable it lists is needed or read by the plugin.",
+        "List those variables under requires_env in plugin.yaml (or read optional ones with "
+        "os.environ.get), and drop the ones the plugin never reads.",
     ),
     Check(
         "KC-PL-015",
@@ -466,7 +476,8 @@ CATALOG: Final[tuple[Check, ...]] = (
         "The manifest v2 fields, when given, are well formed: manifest_version 1 or 2, "
         "api_version an integer >= 1, requires_plugins plugin IDs with parseable version "
         "ranges, python_dependencies PEP 508 requirements, config_schema entries with a known "
-        "type and a default of that type.",
+        "type and a default of that type, and no entry key misspelt (version for version_range, "
+        "defualt for default).",
         "Correct the field named in the message (see the manifest v2 rules in "
         "docs/doctor-and-validate.md).",
     ),
@@ -475,9 +486,11 @@ CATALOG: Final[tuple[Check, ...]] = (
         "SHOULD",
         "plugin",
         "Bounded python_dependencies",
-        "Each python_dependencies requirement has an upper bound (<, <=, ==, ~= or ===), so a "
-        "new major release of a dependency cannot break the installed plugin.",
-        "Add an upper bound, e.g. requests>=2.31,<3.",
+        "Each python_dependencies requirement has an upper bound (<, <=, ==, ~= or ===; a "
+        "version control reference names a revision), so a new major release of a dependency "
+        "cannot break the installed plugin.",
+        "Add an upper bound, e.g. requests>=2.31,<3, or a revision, e.g. pkg @ "
+        "git+https://host/pkg.git@v1.2.",
     ),
     Check(
         "KC-PL-018",

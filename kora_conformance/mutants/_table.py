@@ -242,27 +242,92 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "KC-PL-007",
         "a memory provider's sync_turn rejects the host's session_id=",
     ),
+    Mutant(
+        "pl007_strict_options",
+        "KC-PL-007",
+        "a memory provider method with **options that raises ValueError for unknown ones",
+    ),
     Mutant("pl008_command_args_only", "KC-PL-008", "a command handler of (raw_args) (SHOULD)"),
+    Mutant(
+        "pl008_strict_options",
+        "KC-PL-008",
+        "a command handler with **options that answers with its usage when given one (SHOULD)",
+    ),
     Mutant("pl009_block_as_string", "KC-PL-009", "an async pre_tool_call returns 'block'"),
+    Mutant(
+        "pl009_later_turn_list",
+        "KC-PL-009",
+        "pre_llm_call returns {'context': ...} on the first turn and a list on later ones",
+    ),
     Mutant("pl010_schema_typo", "KC-PL-010", "the tool's parameters have type 'objekt'"),
+    Mutant(
+        "pl010_dangling_ref",
+        "KC-PL-010",
+        "a property's $ref names #/$defs/unit, which the schema does not have",
+    ),
     Mutant("pl011_raises_on_input", "KC-PL-011", "the handler raises KeyError without 'limit'"),
+    Mutant(
+        "pl011_cached_dict",
+        "KC-PL-011",
+        "the handler returns its cached dict, not JSON, on a second call with the same place",
+    ),
+    Mutant(
+        "pl011_nan_average",
+        "KC-PL-011",
+        "the handler's JSON holds NaN (which Python's parser reads) when given no numbers",
+    ),
     Mutant("pl012_builtin_command", "KC-PL-012", "registers /help, a host built-in command"),
+    Mutant(
+        "pl012_command_twice",
+        "KC-PL-012",
+        "registers /notes twice with different handlers; the second silently replaces the first",
+    ),
     Mutant("pl013_renamed_tool", "KC-PL-013", "provides_tools names the tool's old name"),
+    Mutant(
+        "pl013_late_tool",
+        "KC-PL-013",
+        "its on_session_start hook registers a second tool provides_tools does not list",
+    ),
     Mutant(
         "pl014_undeclared_env",
         "KC-PL-014",
         "a tool's requires_env is missing from the manifest (SHOULD)",
     ),
+    Mutant(
+        "pl014_reads_unlisted_key",
+        "KC-PL-014",
+        "a tool handler needs os.environ['KCT_FORECAST_KEY'], declared nowhere (SHOULD)",
+    ),
+    Mutant(
+        "pl014_stale_variable",
+        "KC-PL-014",
+        "requires_env lists a variable only a comment still names (SHOULD)",
+    ),
     Mutant("pl015_disjoint_hermes", "KC-PL-015", "requires_hermes '>=0.30,<0.20'"),
+    Mutant(
+        "pl015_space_separated",
+        "KC-PL-015",
+        "requires_hermes '>=0.19 <0.30': clauses separated by a space, as npm writes them",
+    ),
     Mutant(
         "pl016_config_default_type",
         "KC-PL-016",
         "config_schema declares an integer with the default 'ten'",
     ),
     Mutant(
+        "pl016_plugin_version_key",
+        "KC-PL-016",
+        "a requires_plugins entry gives its range as version:, which the host ignores",
+    ),
+    Mutant(
         "pl017_unbounded_dependency",
         "KC-PL-017",
         "python_dependencies has requests>=2.31 (SHOULD)",
+    ),
+    Mutant(
+        "pl017_unpinned_git",
+        "KC-PL-017",
+        "python_dependencies has a git URL that names no revision (SHOULD)",
     ),
     Mutant(
         "pl018_registers_nothing",

@@ -8,11 +8,14 @@ these rules read the file itself, so every field (``provides_commands`` too) is 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
@@ -20,10 +23,14 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 __all__ = [
+    "CONFIG_ENTRY_KEYS",
     "CONFIG_TYPES",
+    "PLUGIN_ENTRY_KEYS",
     "SUPPORTED_MANIFEST_VERSIONS",
     "V2_FIELDS",
+    "EnvironReads",
     "clause_problem",
+    "misspelt_keys",
     "raw_manifest",
     "reading_environ",
     "unbounded",
@@ -51,6 +58,10 @@ CONFIG_TYPES: Final[Mapping[str, tuple[type, ...]]] = {
 }
 _CLAUSE: Final = re.compile(r"\s*(>=|<=|==|!=|>|<)\s*(\S+?)\s*")
 _UPPER_BOUNDS: Final = ("<", "<=", "==", "~=", "===")
+_VCS_SCHEMES: Final = frozenset({"git", "hg", "svn", "bzr"})
+#: The keys of a ``requires_plugins`` entry and of a ``config_schema`` entry the host reads.
+PLUGIN_ENTRY_KEYS: Final = ("id", "version_range")
+CONFIG_ENTRY_KEYS: Final = ("type", "default", "description", "required")
 
 
 def raw_manifest(path: Path) -> dict[str, Any]:
@@ -99,8 +110,16 @@ def _candidates(versions: list[Version]) -> Iterator[Version]:
 
 
 def unbounded(requirement: Requirement) -> bool:
-    """Whether ``requirement`` has no upper bound (a URL requirement is pinned)."""
+    """Whether ``requirement`` has no upper bound.
+
+    A direct reference to a file (an archive or a wheel) is pinned; one to a version control
+    repository is pinned only when it names a revision (``git+https://host/repo.git@v1.2``):
+    without one it installs whatever the default branch holds that day.
+    """
     if requirement.url:
+        parts = urlsplit(requirement.url)
+        if parts.scheme.partition("+")[0] in _VCS_SCHEMES:
+            return "@" not in parts.path
         return False
     return not any(spec.operator in _UPPER_BOUNDS for spec in requirement.specifier)
 
@@ -139,6 +158,23 @@ def _requires_plugins(value: object) -> list[str]:
             problem = clause_problem(item["version_range"], f"requires_plugins[{item['id']}]")
             if problem is not None:
                 problems.append(problem)
+        problems += misspelt_keys(item, PLUGIN_ENTRY_KEYS, f"requires_plugins[{item['id']}]")
+    return problems
+
+
+def misspelt_keys(entry: Mapping[Any, Any], known: tuple[str, ...], where: str) -> list[str]:
+    """A sentence for each key of ``entry`` that is not one of ``known`` but close to one (a
+    misspelling the host ignores, silently dropping what it holds). Keys unlike any known one
+    are left alone: the host may read more than the kit knows of."""
+    problems = []
+    for key in entry:
+        if not isinstance(key, str) or key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        if close:
+            problems.append(
+                f"{where} has {key!r}, which the host ignores: did you mean {close[0]!r}?"
+            )
     return problems
 
 
@@ -187,7 +223,32 @@ def _config_schema(value: object) -> list[str]:
             problems.append(f"{where}.required is {spec['required']!r}, not true or false")
         if "description" in spec and not isinstance(spec["description"], str):
             problems.append(f"{where}.description is not a string")
+        problems += misspelt_keys(spec, CONFIG_ENTRY_KEYS, where)
     return problems
+
+
+class EnvironReads(set[str]):
+    """The names looked up in ``os.environ`` (any way), and :attr:`needed`: the names read with
+    ``os.environ[name]`` while unset, so that the read raised ``KeyError`` (a variable the code
+    cannot do without), each with the file and line of the code that read it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.needed: dict[str, tuple[str, int]] = {}
+
+
+#: Modules whose calls of the mapping are not a subscript by the code: ``Mapping.get``,
+#: ``os.getenv`` and this module's own.
+_MACHINERY: Final = frozenset({"os", "_collections_abc", "collections.abc", "contextlib", __name__})
+
+
+def _subscripted_by() -> tuple[str, int] | None:
+    """The file and line that subscripted the mapping, or ``None`` when the lookup came through
+    ``.get()`` or ``os.getenv()`` (which catch the ``KeyError``)."""
+    caller = sys._getframe(2)  # 0: here, 1: __getitem__, 2: whoever looked the name up
+    if caller.f_globals.get("__name__") in _MACHINERY:
+        return None
+    return caller.f_code.co_filename, caller.f_lineno
 
 
 class _ReadingEnviron(MutableMapping[str, str]):
@@ -195,11 +256,19 @@ class _ReadingEnviron(MutableMapping[str, str]):
 
     def __init__(self, environ: MutableMapping[str, str]) -> None:
         self._environ = environ
-        self.read: set[str] = set()
+        self.read = EnvironReads()
 
     def __getitem__(self, key: str) -> str:
         self.read.add(key)
-        return self._environ[key]
+        try:
+            return self._environ[key]
+        except KeyError:
+            # .get() and os.getenv() reach here too, through Mapping.get, and catch it: only
+            # a subscript by the code itself is a need.
+            where = _subscripted_by()
+            if where is not None:
+                self.read.needed.setdefault(key, where)
+            raise
 
     def __contains__(self, key: object) -> bool:
         if isinstance(key, str):
@@ -223,9 +292,10 @@ class _ReadingEnviron(MutableMapping[str, str]):
 
 
 @contextlib.contextmanager
-def reading_environ() -> Iterator[set[str]]:
+def reading_environ() -> Iterator[EnvironReads]:
     """Record the environment variables looked up (``os.environ[...]``, ``.get``, ``in``,
-    ``os.getenv``) inside the block; yields the set of names, filled as they are read."""
+    ``os.getenv``) inside the block; yields the set of names, filled as they are read, whose
+    :attr:`~EnvironReads.needed` holds the unset ones read with ``os.environ[...]``."""
     original = os.environ
     recorder = _ReadingEnviron(original)
     # Replacing the mapping (not its contents) is the point: os.getenv and os.environ[...] look

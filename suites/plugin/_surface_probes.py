@@ -27,6 +27,7 @@ __all__ = [
     "Call",
     "ResultShape",
     "call_for_real",
+    "differential",
     "hook_payload",
     "model_tool_definition",
     "tool_parameters",
@@ -180,6 +181,52 @@ def call_for_real(
     return Call(described, result=result, awaited=awaited, keywords=tuple(call_keywords))
 
 
+def _normal(call: Call) -> str:
+    """What a call's outcome is, as text two calls can be compared by: the result in JSON with
+    sorted keys (an object by its ``repr``, which differs between objects), and whether it was
+    awaited. Calls that raised are not compared this way."""
+    try:
+        shown = json.dumps(call.result, sort_keys=True, default=repr)
+    except (TypeError, ValueError):  # circular, or keys JSON cannot carry
+        shown = repr(call.result)
+    return f"{'awaited ' if call.awaited else ''}{shown}"
+
+
+def differential(
+    fn: Callable[..., Any],
+    args: Sequence[Any] = (),
+    keywords: Mapping[str, Any] | None = None,
+    *,
+    fill: bool = False,
+) -> tuple[Call, str | None]:
+    """Call ``fn`` as the host does without the unknown keyword, with it, and without it again;
+    the call with it, and how the unknown keyword changed what ``fn`` does (``None``: not at all).
+
+    A callback "accepts" a keyword only if it then does what it does without it: it must not
+    raise when the plain call does not, and, when the two plain calls agree (the callback is
+    deterministic for this input), it must return the same. A callback whose plain calls differ
+    (a counter, a timestamp), or whose result names the unknown keyword (it reports what it was
+    given), is only held to not raising.
+    """
+    plain = call_for_real(fn, args, keywords, probe=False, fill=fill)
+    probed = call_for_real(fn, args, keywords, fill=fill)
+    if probed.rejected_probe or plain.error is not None:
+        return probed, None
+    if probed.error is not None:
+        return probed, f"raises {probed.error_text()} only when the unknown keyword is passed"
+    again = call_for_real(fn, args, keywords, probe=False, fill=fill)
+    shown = _normal(probed)
+    # A callback that reports the keywords it got (a debug tool, a context built from them)
+    # differs by the keyword itself, not in what it does.
+    echoes = PROBE_KEYWORD in shown
+    if again.error is None and not echoes and _normal(plain) == _normal(again) != shown:
+        return probed, (
+            f"returns {_clip(shown)} with the unknown keyword and "
+            f"{_clip(_normal(plain))} without it"
+        )
+    return probed, None
+
+
 def signature_of(fn: Callable[..., Any]) -> str:
     """``name(params)`` for messages; the bare name when there is no signature."""
     try:
@@ -284,6 +331,10 @@ def _tts(value: Any) -> str | None:
     ):
         return None
     return f"{_short(value)}, not {{'action': 'block'}} or {{'text': str}}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _short(value: Any) -> str:

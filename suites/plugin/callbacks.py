@@ -2,14 +2,15 @@
 
 Hook callbacks, middleware, tool and command handlers and memory-provider methods are called for
 real, as the host calls them (keywords only for hooks, a sample payload, an unknown extra
-keyword, awaitables awaited), with the sandbox's network guard on. What the hooks whose results
-the host interprets return is held against the documented shapes.
+keyword, awaitables awaited), with the sandbox's network guard on, and the calls with the
+unknown keyword are compared with the calls without it. What the hooks whose results the host
+interprets return, for a range of payloads, is held against the documented shapes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 from kora_conformance import (
     CheckContext,
@@ -19,12 +20,14 @@ from kora_conformance import (
     needs_commands,
     needs_load,
 )
+from kora_conformance.suites.plugin._payloads import payload_variants
 from kora_conformance.suites.plugin._surface_probes import (
     MEMORY_PROVIDER_CALLS,
     PROBE_KEYWORD,
     RESULT_SHAPES,
     Call,
     call_for_real,
+    differential,
     hook_payload,
     signature_of,
 )
@@ -37,36 +40,32 @@ _EXPECTED_KWARGS = (
 )
 
 
-def _probe_calls(runtime: Runtime, plugin: str) -> Iterator[tuple[str, Any, Call]]:
-    """``(what, callable, call)`` for each callback the host calls with keywords."""
+#: ``(what, callable, positional arguments, keywords, fill)``: one call the host makes.
+_Probe = tuple[str, Any, tuple[Any, ...], dict[str, Any], bool]
+
+
+def _probe_calls(runtime: Runtime, plugin: str) -> Iterator[_Probe]:
+    """Each callback the host calls with keywords, and how it calls it."""
     for record in runtime.registrations(plugin):
         if record.kind == "hook" and record.key != IDENTITY_HOOK:
-            callback = record["callback"]
-            payload = hook_payload(record.key)
-            yield f"{record.key} hook", callback, call_for_real(callback, (), payload, fill=True)
+            yield f"{record.key} hook", record["callback"], (), hook_payload(record.key), True
         elif record.kind == "middleware":
-            callback = record["callback"]
             payload = {"request": {}, "tool_name": "kc_probe_tool", "args": {}}
-            call = call_for_real(callback, (), payload, fill=True)
-            yield f"{record.key} middleware", callback, call
+            yield f"{record.key} middleware", record["callback"], (), payload, True
         elif record.kind == "tool":
-            handler = record["handler"]
-            yield (
-                f"tool {record.key!r}",
-                handler,
-                call_for_real(handler, ({},), {"task_id": "kc-task"}),
-            )
+            keywords = {"task_id": "kc-task"}
+            yield f"tool {record.key!r}", record["handler"], ({},), keywords, False
         elif record.kind == "memory_provider":
             yield from _provider_calls(record)
 
 
-def _provider_calls(record: Registration) -> Iterator[tuple[str, Any, Call]]:
+def _provider_calls(record: Registration) -> Iterator[_Probe]:
     provider = record["provider"]
     for name, args, keywords in MEMORY_PROVIDER_CALLS:
         method = getattr(provider, name, None)
         if callable(method):
             what = f"memory provider {record.key!r} method {name}"
-            yield what, method, call_for_real(method, args, keywords)
+            yield what, method, args, dict(keywords), False
 
 
 def _keyword(call: Call) -> str:
@@ -76,14 +75,28 @@ def _keyword(call: Call) -> str:
     return f"{name}= (a keyword the host passes)"
 
 
+def _rejection(what: str, fn: Any, call: Call, change: str | None) -> str | None:
+    if call.rejected_probe:
+        return f"{what}: {signature_of(fn)} rejects {_keyword(call)} ({call.error_text()})"
+    if change is not None:
+        return f"{what}: {signature_of(fn)} {change}"
+    return None
+
+
 @suite.check("KC-PL-007", applies=needs_callbacks)
 def callbacks_take_new_keywords(ctx: CheckContext) -> None:
+    """Space: every hook callback (identity aside), middleware, tool handler and memory-provider
+    method the plugin registers; sync or async; called as the host calls it (the hook's sample
+    payload, the provider's arguments), with an unknown keyword and without it. Accepting the
+    keyword means the same outcome: no ``TypeError`` for it, no raise the plain call does not
+    make, and the same result when two plain calls agree (a differential, so a callback whose
+    ``**kwargs`` check for unknown keys, or change what it does, is caught too)."""
     runtime, _, _ = ctx.load()
-    problems = [
-        f"{what}: {signature_of(fn)} rejects {_keyword(call)} ({call.error_text()})"
-        for what, fn, call in _probe_calls(runtime, ctx.target.name)
-        if call.rejected_probe
-    ]
+    problems = []
+    for what, fn, args, keywords, fill in _probe_calls(runtime, ctx.target.name):
+        call, change = differential(fn, args, keywords, fill=fill)
+        if (problem := _rejection(what, fn, call, change)) is not None:
+            problems.append(problem)
     ctx.fail_if(
         problems,
         expected=_EXPECTED_KWARGS,
@@ -92,19 +105,27 @@ def callbacks_take_new_keywords(ctx: CheckContext) -> None:
     )
 
 
+#: The raw argument strings a slash command is called with: a word, nothing, and padding with
+#: quotes (what a user types).
+_RAW_ARGS: Final = ("kc probe", "", '  "quoted words"  ')
+
+
 @suite.check("KC-PL-008", applies=needs_commands)
 def commands_take_new_keywords(ctx: CheckContext) -> None:
+    """Space: every slash command handler of the plugin, sync or async, called with each of a
+    few raw argument strings (a word, the empty string, quoted words), with an unknown keyword
+    and without it; the same outcome is required (see KC-PL-007's differential)."""
     runtime, _, _ = ctx.load()
     problems = []
     for command in runtime.commands():
         if command.plugin != ctx.target.name:
             continue
-        call = call_for_real(command.handler, ("kc probe",))
-        if call.rejected_probe:
-            problems.append(
-                f"/{command.name}: {signature_of(command.handler)} rejects "
-                f"{call.rejected_keyword}= ({call.error_text()})"
-            )
+        for raw in _RAW_ARGS:
+            call, change = differential(command.handler, (raw,))
+            problem = _rejection(f"/{command.name} {raw!r}", command.handler, call, change)
+            if problem is not None:
+                problems.append(problem)
+                break
     ctx.fail_if(problems, expected=f"command handlers to accept {PROBE_KEYWORD}=True too")
 
 
@@ -117,24 +138,55 @@ def needs_result_hooks(profile: Profile) -> str | None:
     return "registers no hook whose result the host reads (pre_tool_call, pre_llm_call, ...)"
 
 
+#: At most this many payloads per hook (fewer when --kora-max-examples says so).
+HOOK_PAYLOADS: Final = 24
+
+
 @suite.check("KC-PL-009", applies=needs_result_hooks)
 def hook_results_have_documented_shapes(ctx: CheckContext) -> None:
+    """Space: every callback of a hook whose result the host reads, sync or async, called with
+    the hook's sample payload and with that payload varied along the fields callbacks branch on
+    (first and later turns, harmless and dangerous tools, empty and long texts, error codes:
+    :data:`~kora_conformance.suites.plugin._payloads.VARIED_FIELDS`), each combination once, in
+    a fixed order; every non-``None`` result must have the hook's documented shape."""
     runtime, _, _ = ctx.load()
+    name = ctx.target.name
+    tools = [t.name for t in runtime.tools() if t.plugin == name]
+    limit = min(ctx.options.max_examples, HOOK_PAYLOADS)
     problems = []
-    for record in runtime.registrations(ctx.target.name, kind="hook"):
+    for record in runtime.registrations(name, kind="hook"):
         shape = RESULT_SHAPES.get(record.key)
         if shape is None:
             continue
         callback = record["callback"]
-        call = call_for_real(callback, (), hook_payload(record.key), probe=False, fill=True)
-        # A raise is the host's to isolate (and another check's to judge); the shape is ours.
-        if call.error is not None or call.result is None:
-            continue
-        problem = shape.problem(call.result)
-        if problem is not None:
-            how = "awaited, it gave" if call.awaited else "it returned"
-            problems.append(
-                f"{record.key} callback {call.described}: {how} {problem}; the host reads "
-                f"{shape.documented} (or None) and ignores anything else"
-            )
+        for payload in payload_variants(record.key, limit, tools):
+            problem = _shape_problem(record.key, callback, payload, shape)
+            if problem is not None:
+                problems.append(problem)
+                break
     ctx.fail_if(problems, expected="hook results in the shapes the host reads, or None")
+
+
+def _shape_problem(hook: str, callback: Any, payload: dict[str, Any], shape: Any) -> str | None:
+    call = call_for_real(callback, (), payload, probe=False, fill=True)
+    # A raise is the host's to isolate (and another check's to judge); the shape is ours.
+    if call.error is not None or call.result is None:
+        return None
+    problem = shape.problem(call.result)
+    if problem is None:
+        return None
+    how = "awaited, it gave" if call.awaited else "it returned"
+    varied = _varied(hook, payload)
+    return (
+        f"{hook} callback {call.described}: {how} {problem}{varied}; the host reads "
+        f"{shape.documented} (or None) and ignores anything else"
+    )
+
+
+def _varied(hook: str, payload: dict[str, Any]) -> str:
+    sample = hook_payload(hook)
+    changed = {k: v for k, v in payload.items() if sample.get(k) != v}
+    if not changed:
+        return ""
+    shown = ", ".join(f"{k}={v!r}"[:70] for k, v in changed.items())
+    return f" (for {shown})"

@@ -8,14 +8,16 @@ the file; the declaration checks load the plugin and compare.
 
 from __future__ import annotations
 
+import ast
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
 from kora_conformance import CheckContext, Profile, Suite, all_of, needs_load
 from kora_conformance.suites.plugin._manifest_rules import (
     V2_FIELDS,
+    EnvironReads,
     clause_problem,
     raw_manifest,
     reading_environ,
@@ -23,7 +25,8 @@ from kora_conformance.suites.plugin._manifest_rules import (
     unbounded,
     v2_problems,
 )
-from reference_runtime import HERMES_SURFACE, LoadedPlugin, Runtime
+from kora_conformance.suites.plugin._surface_probes import call_for_real, hook_payload
+from reference_runtime import HERMES_SURFACE, IDENTITY_HOOK, LoadedPlugin, Runtime
 
 suite = Suite("manifest")
 
@@ -67,11 +70,34 @@ def _listed(value: object) -> list[str] | None:
     return None
 
 
+def _run_callbacks(runtime: Runtime, plugin: str) -> None:
+    """Call the plugin's hook callbacks (identity aside), slash commands and tool handlers once
+    each, as the host does (sample payloads, an empty argument string, no arguments), ignoring
+    what they return or raise: what they register or read while running is what matters."""
+    for record in runtime.registrations(plugin):
+        # A command that exits the process (a /quit of its own) has nothing more to register.
+        with contextlib.suppress(SystemExit):
+            if record.kind == "hook" and record.key != IDENTITY_HOOK:
+                payload = hook_payload(record.key)
+                call_for_real(record["callback"], (), payload, probe=False, fill=True)
+            elif record.kind == "command":
+                call_for_real(record["handler"], ("",), probe=False)
+            elif record.kind == "tool":
+                call_for_real(record["handler"], ({},), {"task_id": "kc-task"}, probe=False)
+
+
 @suite.check("KC-PL-013", applies=all_of(needs_load, has_manifest))
 def manifest_declares_what_it_provides(ctx: CheckContext) -> None:
+    """Space: every ``provides_<kind>s`` list the manifest has (and ``provides_tools`` as soon
+    as a tool is registered), both ways (declared but not registered, registered but not
+    declared), over what the plugin registers in ``register()`` and later, from its hooks,
+    commands and tool handlers (each run once as the host would); names compared exactly."""
     path, manifest = _manifest(ctx)
     runtime, _, _ = ctx.load()
     name = ctx.target.name
+    # Registration is not over when register() returns: a hook may add a tool once a session
+    # starts. A list that leaves those out is as wrong as one that misses a register() call.
+    _run_callbacks(runtime, name)
     fields = {
         field: kind
         for field in manifest
@@ -135,36 +161,91 @@ def _probe_availability(runtime: Runtime, plugin: str) -> None:
                 check()
 
 
-def _mentioned(plugin: LoadedPlugin, names: Iterable[str]) -> set[str]:
-    """Which of ``names`` the plugin's source files mention (read at call time, say)."""
+def _sources(plugin: LoadedPlugin) -> list[Path]:
     origin = getattr(plugin.module, "__file__", None)
     if origin is None:
-        return set()
-    root = Path(origin).parent
-    sources = root.rglob("*.py") if Path(origin).name == "__init__.py" else [Path(origin)]
-    text = ""
+        return []
+    if Path(origin).name == "__init__.py":
+        return sorted(Path(origin).parent.rglob("*.py"))
+    return [Path(origin)]
+
+
+def _string_constants(sources: Iterable[Path]) -> str:
+    """The plugin's string literals, docstrings aside, joined: the names its code can look up
+    (a comment or a docstring that mentions a variable reads nothing)."""
+    found = []
     for source in sources:
         try:
-            text += source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            tree = ast.parse(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
             continue
+        docstrings = {id(doc) for doc in _docstrings(tree)}
+        found += [
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+        ]
+    return "\n".join(found)
+
+
+def _docstrings(tree: ast.Module) -> Iterator[ast.Constant]:
+    """The docstring nodes of a module and of its classes and functions: prose, not code."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                yield first.value
+
+
+def _mentioned(plugin: LoadedPlugin, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` the plugin's code names in a string literal (read in a code path the
+    probes did not take, say)."""
+    text = _string_constants(_sources(plugin))
     return {n for n in names if n in text}
+
+
+def _needed_by_plugin(plugin: LoadedPlugin, read: EnvironReads) -> dict[str, str]:
+    """Variable → where the plugin's own code read it with ``os.environ[...]`` while unset."""
+    files = {str(source.resolve()) for source in _sources(plugin)}
+    needed = {}
+    for env, (filename, line) in read.needed.items():
+        with contextlib.suppress(OSError):
+            if str(Path(filename).resolve()) in files:
+                needed[env] = f"{Path(filename).name}:{line}"
+    return needed
 
 
 @suite.check("KC-PL-014", applies=all_of(needs_load, has_manifest))
 def manifest_declares_its_environment(ctx: CheckContext) -> None:
+    """Space: the environment a plugin uses at import, in ``register()``, in its availability
+    checks and when its tools, hooks and commands are called (once each, as the host would);
+    both ways. A variable is needed when a registration requires it (a tool's
+    ``requires_env``, a platform's ``required_env``) or when the plugin's own code reads it
+    with ``os.environ[name]`` while it is unset; every needed variable must be listed. A
+    listed variable must be needed, read in any way (``os.environ.get``, ``os.getenv``,
+    ``in``), or named in a string literal of the plugin's code (not a comment or docstring)."""
     path, manifest = _manifest(ctx)
     declared = _declared_env(manifest.get("requires_env"))
     with reading_environ() as read:
         runtime, _, plugin = ctx.load()
         _probe_availability(runtime, ctx.target.name)
+        _run_callbacks(runtime, ctx.target.name)
     required = _required_env(runtime, ctx.target.name)
-    if not declared and not required:
-        ctx.skip("declares no requires_env and its registrations require no environment")
+    needed = _needed_by_plugin(plugin, read)
+    if not declared and not required and not needed:
+        ctx.skip("declares no requires_env and neither its registrations nor its code need any")
     problems = [
         f"{what} requires {env}, which requires_env in {path.name} does not list"
         for env, what in required.items()
         if env not in declared
+    ]
+    problems += [
+        f"the plugin reads {env} with os.environ[...] ({where}) and cannot do without it, "
+        f"but requires_env in {path.name} does not list it"
+        for env, where in needed.items()
+        if env not in declared and env not in required
     ]
     unused = [env for env in declared if env not in required and env not in read]
     mentioned = _mentioned(plugin, unused)
@@ -178,6 +259,10 @@ def manifest_declares_its_environment(ctx: CheckContext) -> None:
 
 @suite.check("KC-PL-015", applies=has_manifest)
 def satisfiable_requires_hermes(ctx: CheckContext) -> None:
+    """Space: the value's YAML type (a string, not a number or a list), each comma-separated
+    clause's form (one of the six operators the host reads and a PEP 440 version; no other
+    separator, no empty clause, no other range syntax), and satisfiability: some version meets
+    every clause, probed at each bound, just above and below it, and far off."""
     path, manifest = _manifest(ctx)
     if "requires_hermes" not in manifest:
         ctx.skip("the manifest has no requires_hermes")
@@ -193,6 +278,11 @@ def satisfiable_requires_hermes(ctx: CheckContext) -> None:
 
 @suite.check("KC-PL-016", applies=has_manifest)
 def well_formed_v2_fields(ctx: CheckContext) -> None:
+    """Space: each v2 field present, its type and its values (``manifest_version``,
+    ``api_version``, each ``requires_plugins`` entry and its range, each
+    ``python_dependencies`` entry, each ``config_schema`` entry's type, default, flags), and the
+    keys of the entries the host reads by name (a misspelt ``version_range`` or ``default`` is
+    silently dropped by the host, so it fails here)."""
     path, manifest = _manifest(ctx)
     if not any(field in manifest for field in V2_FIELDS):
         ctx.skip("the manifest has none of the v2 fields " + ", ".join(V2_FIELDS))
@@ -202,9 +292,19 @@ def well_formed_v2_fields(ctx: CheckContext) -> None:
 
 @suite.check("KC-PL-017", applies=has_manifest)
 def bounded_python_dependencies(ctx: CheckContext) -> None:
+    """Space: every ``python_dependencies`` requirement, by form: a specifier set (bounded by
+    ``<``, ``<=``, ``==``, ``~=`` or ``===``; ``>=``/``>``/``!=`` alone are not), a direct
+    reference to a file (pinned), or to a version control repository (pinned only with an
+    ``@revision``)."""
     _, manifest = _manifest(ctx)
     parsed, _ = requirements(manifest.get("python_dependencies"))
     if not parsed:
         ctx.skip("the manifest lists no python_dependencies")
-    problems = [f"{req} has no upper bound" for req in parsed if unbounded(req)]
+    problems = [
+        f"{req} names no revision, so it installs whatever the repository's default branch holds"
+        if req.url
+        else f"{req} has no upper bound"
+        for req in parsed
+        if unbounded(req)
+    ]
     ctx.fail_if(problems, expected="an upper bound on every python_dependencies requirement")

@@ -8,10 +8,12 @@ already taken.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, NoReturn
+from urllib.parse import unquote
 
 # Imported with the suite, before any check's sandbox opens: a sandbox drops the modules first
 # imported inside it, which would re-import jsonschema for every check.
@@ -22,6 +24,11 @@ from jsonschema.validators import validator_for
 from kora_conformance import CheckContext, Suite, needs_load, needs_tools
 from kora_conformance.suites.plugin._arguments import tool_arguments
 from kora_conformance.suites.plugin._manifest_rules import raw_manifest
+from kora_conformance.suites.plugin._recording import (
+    RegisterCall,
+    recording_registrations,
+    same_callable,
+)
 from kora_conformance.suites.plugin._surface_probes import (
     BUILTIN_TOOLS,
     PROBE_KEYWORD,
@@ -29,7 +36,7 @@ from kora_conformance.suites.plugin._surface_probes import (
     model_tool_definition,
     tool_parameters,
 )
-from reference_runtime import ToolRecord
+from reference_runtime import ToolRecord, describe_callable
 
 suite = Suite("tools")
 
@@ -78,6 +85,66 @@ def schema_problems(tool: ToolRecord) -> list[str]:
         problems.append(
             f"parameters' type is {parameters.get('type')!r}; the model APIs take 'object'"
         )
+    problems += [f"parameters {problem}" for problem in dangling_refs(parameters)]
+    return problems
+
+
+def _refs(node: Any, at: str = "") -> Iterator[tuple[str, str]]:
+    """``(where, $ref)`` for every string ``$ref`` in a schema, depth first."""
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            yield at or "/", ref
+        for key, value in node.items():
+            yield from _refs(value, f"{at}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _refs(value, f"{at}/{i}")
+
+
+def _anchors(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, Mapping):
+        if isinstance(node.get("$anchor"), str):
+            found.add(node["$anchor"])
+        for value in node.values():
+            found |= _anchors(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _anchors(value)
+    return found
+
+
+def _resolves(document: Any, pointer: str) -> bool:
+    node = document
+    for raw in pointer.split("/")[1:]:
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
+
+
+def dangling_refs(parameters: Mapping[str, Any]) -> list[str]:
+    """Each ``$ref`` in ``parameters`` that the schema itself cannot resolve, one sentence each.
+
+    The schema travels alone to the model API: a ``$ref`` must point inside it (``#``, a JSON
+    pointer such as ``#/$defs/unit``, or a ``$anchor``); one to another document, or to a
+    definition that is not there, leaves the argument undefined.
+    """
+    problems = []
+    anchors = _anchors(parameters)
+    for where, ref in _refs(parameters):
+        if not ref.startswith("#"):
+            problems.append(f"$ref {ref!r} at {where} points outside the schema")
+        elif ref[1:2] in {"", "/"}:
+            if not _resolves(parameters, ref[1:]):
+                problems.append(f"$ref {ref!r} at {where} resolves to nothing in the schema")
+        elif ref[1:] not in anchors:
+            problems.append(f"$ref {ref!r} at {where} names no $anchor in the schema")
     return problems
 
 
@@ -87,6 +154,11 @@ def _own_tools(ctx: CheckContext, tools: tuple[ToolRecord, ...]) -> list[ToolRec
 
 @suite.check("KC-PL-010", applies=needs_tools)
 def valid_tool_schemas(ctx: CheckContext) -> None:
+    """Space: every tool the plugin registers, its schema as the host sends it to the model
+    (with or without a ``name``, ``description`` and ``parameters``): JSON-serialisable, the
+    parameters valid against their JSON Schema meta-schema at every depth, of type object, and
+    self-contained (every ``$ref`` resolves inside the schema); the inner name the registered
+    one, exactly (no case or whitespace folding: the model calls the name it is given)."""
     runtime, _, _ = ctx.load()
     problems = [
         f"tool {tool.name!r}: {problem}"
@@ -106,8 +178,15 @@ class _Broken(Exception):
     """A generated example the handler mishandled."""
 
 
+def _no_constant(name: str) -> NoReturn:
+    msg = f"{name} is not JSON (json.dumps writes it for a float NaN or infinity)"
+    raise ValueError(msg)
+
+
 def _judge(tool: ToolRecord, args: Any) -> str | None:
-    call = call_for_real(tool.handler, (args,), {"task_id": "kc-task"})
+    """What is wrong with one call of the tool's handler with ``args``, or ``None``."""
+    # A copy: a handler that changes the mapping it is given must not change the next call's.
+    call = call_for_real(tool.handler, (copy.deepcopy(args),), {"task_id": "kc-task"})
     if call.error is not None:
         return f"raised {call.error_text()}"
     if call.awaited != tool.is_async:
@@ -117,11 +196,23 @@ def _judge(tool: ToolRecord, args: Any) -> str | None:
     if not isinstance(call.result, str):
         return f"returned a {type(call.result).__name__}, not a JSON string"
     try:
-        json.loads(call.result)
-    except ValueError:
+        # Strict: Python's parser also reads NaN and Infinity, which JSON does not have.
+        json.loads(call.result, parse_constant=_no_constant)
+    except ValueError as exc:
         shown = call.result if len(call.result) <= 60 else call.result[:57] + "..."
-        return f"returned a string that is not JSON: {shown!r}"
+        why = f" ({exc})" if "not JSON" in str(exc) else ""
+        return f"returned a string that is not JSON{why}: {shown!r}"
     return None
+
+
+def _judge_twice(tool: ToolRecord, args: Any) -> str | None:
+    """:func:`_judge` for a first and a second call with the same arguments: a handler that
+    caches, counts or sets itself up on the first call breaks on the second, if at all."""
+    problem = _judge(tool, args)
+    if problem is not None:
+        return problem
+    again = _judge(tool, args)
+    return None if again is None else f"{again} on the second call with the same arguments"
 
 
 def _find_breach(ctx: CheckContext, tool: ToolRecord, strategy: Any) -> _Breach | None:
@@ -141,7 +232,7 @@ def _find_breach(ctx: CheckContext, tool: ToolRecord, strategy: Any) -> _Breach 
     )
     @given(strategy)
     def handles_every_input(args: Any) -> None:
-        problem = _judge(tool, args)
+        problem = _judge_twice(tool, args)
         if problem is not None:
             breaches.append(_Breach(args, problem))
             raise _Broken(problem)
@@ -151,11 +242,26 @@ def _find_breach(ctx: CheckContext, tool: ToolRecord, strategy: Any) -> _Breach 
     except _Broken:
         # Hypothesis replays the smallest failing example last.
         return breaches[-1]
+    except Exception as exc:
+        # The handler's failures are _Broken; anything else came from drawing the arguments
+        # (a schema hypothesis-jsonschema can build but not draw from).
+        raise _Undrawable(str(exc) or type(exc).__name__) from exc
     return None
+
+
+class _Undrawable(Exception):
+    """Arguments could not be drawn from the tool's schema."""
 
 
 @suite.check("KC-PL-011", applies=needs_tools)
 def tool_handlers_return_json(ctx: CheckContext) -> None:
+    """Space: every tool the plugin registers with a valid schema; sync or async handlers;
+    arguments generated from the schema by hypothesis-jsonschema (the session's seed, at most
+    :data:`TOOL_EXAMPLES` examples, shrunk to the smallest failing one), each passed twice
+    (a first and a second call with the same arguments), always with ``task_id=`` and the
+    unknown keyword, the network blocked. Each call must return strict JSON text (no ``NaN``
+    or ``Infinity``), awaitable exactly when registered with ``is_async=True``, and never
+    raise."""
     runtime, _, _ = ctx.load()
     tools = [t for t in _own_tools(ctx, runtime.tools()) if not schema_problems(t)]
     if not tools:
@@ -167,7 +273,11 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
         except Exception as exc:  # noqa: BLE001 - a schema the generator cannot cover
             untried.append(f"tool {tool.name!r}: cannot generate arguments ({exc})")
             continue
-        breach = _find_breach(ctx, tool, strategy)
+        try:
+            breach = _find_breach(ctx, tool, strategy)
+        except _Undrawable as exc:
+            untried.append(f"tool {tool.name!r}: cannot generate arguments ({exc})")
+            continue
         if breach is not None:
             problems.append(
                 f"tool {tool.name!r} {breach.problem} for args={breach.args!r} "
@@ -192,13 +302,53 @@ def _required_plugins(ctx: CheckContext) -> list[str]:
     return [i for i in ids if isinstance(i, str) and i and i != ctx.target.name]
 
 
+_WHAT: Final = {"register_tool": "tool", "register_command": "/", "register_cli_command": "hermes "}
+
+
+def _replaced(calls: list[RegisterCall], plugin: str) -> list[str]:
+    """The plugin's names registered again, in one load, for something else: the host keeps
+    the last and drops the earlier without a word. The same tool or command registered again
+    (the same code) is a re-registration, not a collision."""
+    seen: dict[tuple[str, str, object], RegisterCall] = {}
+    problems = []
+    for call in calls:
+        if call.plugin != plugin or not isinstance(call.name, str):
+            continue
+        # A tool in another toolset is refused by the runtime already (tool.shadowing).
+        scope = call.arguments.get("toolset") if call.method == "register_tool" else None
+        key = (call.method, call.name, scope)
+        earlier = seen.get(key)
+        seen[key] = call
+        if earlier is None:
+            continue
+        values = [(n, v) for n, v in call.arguments.items() if callable(v)]
+        changed = [n for n, v in values if not same_callable(earlier.arguments.get(n), v)]
+        if changed:
+            kind = _WHAT[call.method]
+            shown = f"{kind} {call.name!r}" if kind == "tool" else f"{kind}{call.name}"
+            problems.append(
+                f"registers {shown} twice in one load with a different {changed[0]} "
+                f"({describe_callable(earlier.arguments[changed[0]])}, then "
+                f"{describe_callable(call.arguments[changed[0]])}): the first is silently lost"
+            )
+    return problems
+
+
 @suite.check("KC-PL-012", applies=needs_load)
 def no_name_collisions(ctx: CheckContext) -> None:
+    """Space: every tool, slash command and CLI command name the plugin registers, against
+    (a) the host's own names (built-in commands, CLI commands and the well-known tools, tools
+    without an allowed override), (b) the names held by the plugins enabled beside it, which
+    are the plugins its manifest's ``requires_plugins`` names (loaded before it, as the host
+    orders them), and (c) its own earlier registrations in the same load: the same name
+    registered again with other code, or a tool in a second toolset. Plugins that are merely
+    certified in the same run are not "enabled beside it": nothing says they will be."""
     name = ctx.target.name
     # The plugins it requires are enabled with it, before it: a name one of them holds is a
     # collision with another enabled plugin. Those not found are left out.
     required = _required_plugins(ctx)
-    runtime, report, _ = ctx.load(ctx.runtime([*required, name]) if required else None)
+    with recording_registrations() as calls:
+        runtime, report, _ = ctx.load(ctx.runtime([*required, name]) if required else None)
     mine = f"plugin {name!r}: "
     refused = [
         w.removeprefix(mine)
@@ -208,7 +358,7 @@ def no_name_collisions(ctx: CheckContext) -> None:
     named = [r for r in runtime.registrations(name) if r.kind in _NAMED_KINDS]
     if not named and not refused:
         ctx.skip("registers no tools, slash commands or CLI commands")
-    problems = [*refused]
+    problems = [*refused, *_replaced(calls, name)]
     for tool in _own_tools(ctx, runtime.tools()):
         if tool.name in BUILTIN_TOOLS and not tool.override:
             problems.append(
@@ -217,6 +367,6 @@ def no_name_collisions(ctx: CheckContext) -> None:
     loaded = [r for r in required if report.plugin(r) is not None]
     ctx.fail_if(
         problems,
-        expected="tool and command names of the plugin's own",
+        expected="tool and command names of the plugin's own, each registered once",
         detail=f"loaded after the plugins it requires: {', '.join(loaded)}" if loaded else "",
     )
