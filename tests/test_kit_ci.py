@@ -26,7 +26,7 @@ GOOD = "def register(ctx):\n    ctx.register_hook('on_session_start', lambda **k
 def write_plugin(root: Path, name: str, body: str, pyproject: str = "") -> Path:
     directory = root / name
     directory.mkdir(parents=True)
-    hooks = "[on_session_start]" if body.endswith(GOOD) else "[]"
+    hooks = "[on_session_start]" if "register_hook('on_session_start'" in body else "[]"
     (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\nhooks: {hooks}\n")
     (directory / "__init__.py").write_text(textwrap.dedent(body))
     if pyproject:

@@ -31,7 +31,7 @@ TYPO_HOOK = "def register(ctx):\n    ctx.register_hook('on_sesion_start', lambda
 def write_plugin(root: Path, name: str, body: str = GOOD) -> Path:
     directory = root / name
     directory.mkdir(parents=True)
-    hooks = "[on_session_start]" if body.endswith(GOOD) else "[]"
+    hooks = "[on_session_start]" if "register_hook('on_session_start'" in body else "[]"
     (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\nhooks: {hooks}\n")
     (directory / "__init__.py").write_text(textwrap.dedent(body))
     return directory
@@ -69,7 +69,7 @@ def test_a_plugin_repository_with_its_own_pytest_setup_certifies(tmp_path: Path)
         repo,
         "warny",
         "import warnings\n\ndef register(ctx):\n"
-        "    warnings.warn('old API', DeprecationWarning, stacklevel=2)\n",
+        "    warnings.warn('old API', DeprecationWarning, stacklevel=2)\n" + GOOD.split("\n", 1)[1],
     )
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--kora-conformance", "--kora-plugin", "warny"],

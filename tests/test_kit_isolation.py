@@ -25,7 +25,7 @@ TYPO = "def register(ctx):\n    ctx.register_hook('on_sesion_start', lambda **kw
 def write_plugin(root: Path, name: str, body: str) -> Path:
     directory = root / name
     directory.mkdir(parents=True)
-    hooks = "hooks: [on_session_start]\n" if body.endswith(GOOD) else ""
+    hooks = "hooks: [on_session_start]\n" if "register_hook('on_session_start'" in body else ""
     (directory / "plugin.yaml").write_text(f"name: {name}\nversion: 1.0.0\n{hooks}")
     (directory / "__init__.py").write_text(body)
     return directory
