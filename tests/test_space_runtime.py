@@ -159,6 +159,7 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-004", runtimes_rt.register_by_name, "not setup_plugin"),
     ("KC-RT-005", runtimes_rt.keeps_listeners, "listener kc_gen_kcr_half still registered"),
     ("KC-RT-006", runtimes_rt.owner_only_comparison, "kcd_clash loaded"),
+    ("KC-RT-007", runtimes_rt.stops_at_raising_shutdown, "every one shut down"),
     ("KC-RT-008", runtimes_rt.resolves_per_request, "requests"),
     ("KC-RT-009", runtimes_rt.default_path_reported, "default-prompt.md"),
     ("KC-RT-010", runtimes_rt.persona_first_request_only, "request 2 of engine 1"),
