@@ -8,7 +8,8 @@ runtime certifies through the same code. They start sessions that load the kit's
 what the runtime did to them from the probes' journal
 (:mod:`kora_conformance.probes._journal`) and what it logged.
 
-Every check starts with :func:`prepare`: an empty journal and a known environment
+Every check starts with :func:`prepare`: an empty journal, no behaviour set for generated
+probes (:mod:`kora_conformance.probes._generated`), and a known environment
 (``KORA_SYSTEM_PROMPT_PATH``, ``KORA_DISABLE_IDENTITY_PROVIDER`` and ``ANTHROPIC_BASE_URL``
 unset, ``ANTHROPIC_API_KEY`` set to a dummy; the sandbox restores the operator's environment
 afterwards).
@@ -29,7 +30,7 @@ from typing import Any, Final
 
 from ._adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
 from ._check import CheckContext
-from .probes import _journal
+from .probes import _generated, _journal
 from .probes._common import IDENTITIES
 
 __all__ = [
@@ -84,6 +85,8 @@ def prepare(ctx: CheckContext) -> RuntimeAdapter:
     """The adapter under certification, with an empty journal and a known environment."""
     adapter = _adapter(ctx)
     _journal.clear()
+    for controls in (_generated.BEHAVIOUR, _generated.REGISTER, _generated.LIFECYCLE):
+        controls.clear()  # what generated probes do is the check's to set
     for name in ENV_CLEARED:
         os.environ.pop(name, None)
     os.environ["ANTHROPIC_API_KEY"] = "test-key"
