@@ -61,6 +61,7 @@ SEEN: dict[str, str] = {
     "owner_only_comparison": "kcd_clash loaded, keeping 1 entry",
     # Either the next shutdown begins early or the hung one is abandoned before it begins.
     "no_shutdown_wait": "kc_probe.hang",
+    "stops_at_raising_shutdown": "every one shut down even after one raised",
     "resolves_per_request": "called 5 times for 3 engine constructions, then 2 requests",
     "default_path_reported": "/default-prompt.md' seen",
     "persona_first_request_only": "the persona is missing (request 2 of engine 1)",

@@ -281,17 +281,20 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "runtime",
         "Precedence follows plugins.enabled",
-        "Identity precedence follows plugins.enabled order, not discovery or alphabetical order.",
-        "Load and dispatch plugins in the order of the enabled list; never turn it into a set.",
+        "Identity precedence follows plugins.enabled order, not discovery or alphabetical order, "
+        "directory and entry-point plugins alike; providers after the first valid claim are not "
+        "consulted.",
+        "Load and dispatch plugins in one pass over the enabled list; never turn it into a set.",
     ),
     Check(
         "KC-RT-002",
         "MUST",
         "runtime",
         "Bad providers skipped",
-        "Raising and wrong-type providers are skipped (logged with the plugin's name) and the next "
-        "valid one wins.",
-        "Wrap each provider: turn exceptions and wrong types into None with a WARNING.",
+        "Raising and wrong-type providers, sync or async, are skipped (logged with the plugin's "
+        "name) and the next valid one wins.",
+        "Wrap each provider: await it, turn exceptions and wrong types into None with a WARNING "
+        "naming the plugin.",
     ),
     Check(
         "KC-RT-003",
@@ -299,7 +302,7 @@ CATALOG: Final[tuple[Check, ...]] = (
         "runtime",
         "Fallback file",
         "With no claim the fallback file is read (argument > KORA_SYSTEM_PROMPT_PATH > default); a "
-        "missing or blank file is a clear error.",
+        "missing or blank file is a clear error, never a fall-through to the next source.",
         "Read the fallback in that order and fail closed with the path in the message.",
     ),
     Check(
@@ -307,7 +310,8 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "runtime",
         "Both entry-point forms",
-        "Both entry-point forms (module, module:register) load.",
+        "Both entry-point forms (module, module:register) load; module:attr names the register "
+        "callable, whatever its name.",
         "After ep.load(), use the object itself when it is callable, else its register attribute.",
     ),
     Check(
@@ -334,7 +338,8 @@ CATALOG: Final[tuple[Check, ...]] = (
         "runtime",
         "Coordinator lifecycle",
         "The coordinator starts FIFO, applies the fatal rule, starts periodic drivers after all "
-        "startups, cancels drivers before shutdown, and shuts down LIFO within timeouts.",
+        "startups, cancels drivers before shutdown, and shuts down LIFO within timeouts, giving "
+        "each shutdown its whole timeout.",
         "Follow contract section 3.3 step by step.",
     ),
     Check(
@@ -342,7 +347,7 @@ CATALOG: Final[tuple[Check, ...]] = (
         "MUST",
         "runtime",
         "Identity hook fired once",
-        "The identity hook fires once per engine construction, with engine=.",
+        "The identity hook fires once per engine construction (never per request), with engine=.",
         "Fire pre_agent_identity_set in the engine's constructor, once, passing engine=self.",
     ),
     Check(
@@ -350,7 +355,7 @@ CATALOG: Final[tuple[Check, ...]] = (
         "SHOULD",
         "runtime",
         "Identity source reported",
-        "The resolved identity reports which plugin (or which file) supplied it.",
+        "The resolved identity reports which plugin (or which file, the one read) supplied it.",
         "Keep the winning plugin's name, or the fallback path, with the resolved identity.",
     ),
     Check(
@@ -358,7 +363,7 @@ CATALOG: Final[tuple[Check, ...]] = (
         "SHOULD",
         "runtime",
         "Persona on the wire",
-        "The persona (soul_md_content), when non-empty, reaches the wire too.",
+        "The persona (soul_md_content), when non-empty, reaches the wire too, on every request.",
         "Send the persona before the system prompt in the request's system content.",
     ),
     Check(

@@ -472,6 +472,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-007",
         "every shutdown is abandoned after a token timeout, not its own shutdown_timeout",
     ),
+    _runtime_rt(
+        "stops_at_raising_shutdown",
+        "KC-RT-007",
+        "after one shutdown raises, the remaining daemons are never shut down",
+    ),
     _runtime("hook_fired_twice", "KC-RT-008", "the identity hook fires twice per engine"),
     _runtime("hook_without_engine", "KC-RT-008", "the identity hook gets engine=None"),
     _runtime_rt(

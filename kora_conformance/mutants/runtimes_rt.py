@@ -56,6 +56,7 @@ __all__ = [
     "persona_first_request_only",
     "register_by_name",
     "resolves_per_request",
+    "stops_at_raising_shutdown",
     "unattributed_warnings",
     "unawaited_providers",
 ]
@@ -318,6 +319,61 @@ class NoShutdownWaitRuntime(Runtime):
 def no_shutdown_wait() -> RuntimeAdapter:
     """KC-RT-007: a shutdown is abandoned long before its timeout."""
     return ReferenceAdapter(NoShutdownWaitRuntime, name="no_shutdown_wait")
+
+
+def _gives_up_after_failure(shutdown: Callable[[], Any], failed: list[bool]) -> Callable[[], Any]:
+    if inspect.iscoroutinefunction(shutdown):
+
+        async def later() -> None:
+            if failed:
+                return
+            try:
+                await shutdown()
+            except Exception:
+                failed.append(True)
+                raise
+
+        return later
+
+    def now() -> Any:
+        if failed:
+            return None
+        try:
+            return shutdown()
+        except Exception:
+            failed.append(True)
+            raise
+
+    return now
+
+
+class StopsAtRaisingShutdownCoordinator(Coordinator):
+    """Once a shutdown raises, the remaining daemons are not shut down ("something is wrong,
+    get out")."""
+
+    def __init__(
+        self,
+        daemons: Iterable[BackgroundDaemonEntry] = (),
+        listeners: ListenerRegistry | None = None,
+        **options: Any,
+    ) -> None:
+        failed: list[bool] = []
+        wrapped = [
+            dataclasses.replace(e, shutdown=_gives_up_after_failure(e.shutdown, failed))
+            for e in daemons
+        ]
+        super().__init__(wrapped, listeners, **options)
+
+
+class StopsAtRaisingShutdownRuntime(Runtime):
+    """Its coordinator abandons the shutdown sequence at the first raising shutdown."""
+
+    coordinator_class = StopsAtRaisingShutdownCoordinator
+
+
+def stops_at_raising_shutdown() -> RuntimeAdapter:
+    """KC-RT-007: after one shutdown raises, the remaining daemons are never shut down."""
+    return ReferenceAdapter(StopsAtRaisingShutdownRuntime, name="stops_at_raising_shutdown")
 
 
 # --- KC-RT-008 ----------------------------------------------------------------------------------

@@ -24,9 +24,11 @@ from kora_conformance.probes.common import SESSION_HOOK
 __all__ = [
     "BEHAVIOUR",
     "BEHAVIOURS",
+    "CALLBACK_KINDS",
     "CLAIMING",
     "HALF_HOOK",
     "HALF_KINDS",
+    "LIFECYCLE",
     "REGISTER",
     "GeneratedIdentity",
     "clash_name",
@@ -141,6 +143,45 @@ def clash_name(plugin: str) -> str:
     return f"kc_gen.twice.{plugin}"
 
 
+#: What a daemon callback can do: return, await and return, raise, await and raise.
+CALLBACK_KINDS: Final = ("sync", "async", "raises", "async_raises")
+#: Plugin (in mode ``lifecycle``) → its daemons, in registration order: (name, startup kind,
+#: shutdown kind). Each callback journals ``startup``/``shutdown`` when called and
+#: ``startup_done``/``shutdown_done`` when it returns.
+LIFECYCLE: dict[str, tuple[tuple[str, str, str], ...]] = {}
+
+
+def _step(kind: str, name: str, event: str) -> Callable[..., Any]:
+    def finish() -> None:
+        if kind.endswith("raises"):
+            msg = f"deliberate {event} failure of {name} (a generated kora-conformance probe)"
+            raise _Refused(msg)
+        journal.record(f"{event}_done", name)
+
+    if kind.startswith("async"):
+
+        async def later(*args: Any) -> None:
+            journal.record(event, name)
+            await asyncio.sleep(0)
+            finish()
+
+        return later
+
+    def now(*args: Any) -> None:
+        journal.record(event, name)
+        finish()
+
+    return now
+
+
+def _startup(name: str, kind: str) -> Callable[..., Any]:
+    return _step(kind, name, "startup")
+
+
+def _shutdown(name: str, kind: str) -> Callable[..., Any]:
+    return _step(kind, name, "shutdown")
+
+
 def half_names(plugin: str) -> dict[str, str]:
     """Kind → the name under which a half-registering ``plugin`` registers it."""
     return {
@@ -198,6 +239,11 @@ def plugin_functions(plugin: str, real: str) -> dict[str, Callable[[Any], None]]
             _half(ctx, plugin)
         if mode.startswith("twin:"):
             _tool_and_command(ctx, plugin, half_names(mode.removeprefix("twin:")))
+        if mode == "lifecycle":
+            for name, startup, shutdown in LIFECYCLE.get(plugin, ()):
+                ctx.register_background_daemon(
+                    name, _startup(name, startup), _shutdown(name, shutdown)
+                )
         if mode == "same_daemon_twice":
             ctx.register_background_daemon(clash_name(plugin), _noop, _noop)
             ctx.register_background_daemon(clash_name(plugin), _noop, _noop)

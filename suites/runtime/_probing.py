@@ -8,7 +8,8 @@ runtime certifies through the same code. They start sessions that load the kit's
 what the runtime did to them from the probes' journal
 (:mod:`kora_conformance.probes.journal`) and what it logged.
 
-Every check starts with :func:`prepare`: an empty journal and a known environment
+Every check starts with :func:`prepare`: an empty journal, no behaviour set for generated
+probes (:mod:`kora_conformance.probes.generated`), and a known environment
 (``KORA_SYSTEM_PROMPT_PATH``, ``KORA_DISABLE_IDENTITY_PROVIDER`` and ``ANTHROPIC_BASE_URL``
 unset, ``ANTHROPIC_API_KEY`` set to a dummy; the sandbox restores the operator's environment
 afterwards).
@@ -28,7 +29,7 @@ from typing import Any, Final
 from kora_conformance import CheckContext
 from kora_conformance.adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
 from kora_conformance.harness import write_distribution
-from kora_conformance.probes import PROBES_DIR, journal
+from kora_conformance.probes import PROBES_DIR, generated, journal
 from kora_conformance.probes.common import IDENTITIES
 
 __all__ = [
@@ -82,6 +83,8 @@ def prepare(ctx: CheckContext) -> RuntimeAdapter:
     """The adapter under certification, with an empty journal and a known environment."""
     adapter = _adapter(ctx)
     journal.clear()
+    for controls in (generated.BEHAVIOUR, generated.REGISTER, generated.LIFECYCLE):
+        controls.clear()  # what generated probes do is the check's to set
     for name in ENV_CLEARED:
         os.environ.pop(name, None)
     os.environ["ANTHROPIC_API_KEY"] = "test-key"

@@ -45,12 +45,15 @@ def search(
     """The smallest example of ``examples`` (after every one of ``explicit``) that ``judge``
     finds problems in, or ``None``.
 
-    :param budget: the most examples generated (the run's ``max_examples`` caps it too).
+    :param budget: the most examples generated (the run's ``max_examples`` caps it too); 0:
+        only the ``explicit`` ones.
     """
     for example in explicit:
         problems = tuple(judge(example))
         if problems:
             return Found(example, problems)
+    if budget <= 0:
+        return None
     found: list[Found[_T]] = []
 
     @seed(ctx.options.seed)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from hypothesis import strategies as st
+
 from kora_conformance import CheckContext, Suite, always
-from kora_conformance.probes import journal
+from kora_conformance.probes import generated, journal
 from kora_conformance.probes.common import (
     FATAL_DAEMONS,
     HANG_TIMEOUT,
@@ -13,6 +15,7 @@ from kora_conformance.probes.common import (
     LIFECYCLE_DAEMONS,
     RUN_SECONDS,
 )
+from kora_conformance.suites.runtime._generated import install
 from kora_conformance.suites.runtime._probing import (
     first_index,
     names_of,
@@ -21,8 +24,16 @@ from kora_conformance.suites.runtime._probing import (
     run_daemons,
     timeline,
 )
+from kora_conformance.suites.runtime._search import search
 
 suite = Suite("runtime")
+
+#: The generated plugin whose daemons' callbacks are sync, async or raising in every position.
+G_LIFECYCLE: Final = "kcl_mixed"
+#: Virtual seconds each generated run lasts, and examples searched beyond the two explicit ones
+#: (a coordinator run costs most of a second of real time: kept to the explicit ones).
+MIXED_SECONDS: Final = 1.0
+MIXED_BUDGET: Final = 0
 
 #: Slack (clock seconds) allowed beyond a hung shutdown's timeout before the next shutdown.
 TIMEOUT_SLACK: Final = 1.5
@@ -183,3 +194,87 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
                 seen="; ".join(problems),
                 detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{timeline(events)}",
             )
+    _mixed_callbacks(ctx)
+
+
+def _mixed_problems(daemons: tuple[tuple[str, str, str], ...]) -> list[str]:
+    events = journal.events()
+    names = [name for name, _, _ in daemons]
+    problems = []
+    starts = names_of(events, "startup")
+    if starts != names:
+        problems.append(f"startups in the order {starts}, not registration order {names}")
+    started = [n for n, startup, _ in daemons if not startup.endswith("raises")]
+    shutdowns = names_of(events, "shutdown")
+    if shutdowns != list(reversed(started)):
+        problems.append(
+            f"shutdowns in the order {shutdowns}, expected {list(reversed(started))} (reverse "
+            "of startup, failed startups excluded, every one shut down even after one raised)"
+        )
+    for name, _, shutdown in daemons:
+        if not shutdown.startswith("async") or shutdown.endswith("raises"):
+            continue
+        begun, done = (
+            first_index(events, "shutdown", name),
+            first_index(events, "shutdown_done", name),
+        )
+        after = next(
+            (
+                i
+                for i, e in enumerate(events)
+                if e.kind == "shutdown" and begun is not None and i > begun
+            ),
+            None,
+        )
+        if begun is not None and (done is None or (after is not None and after < done)):
+            problems.append(
+                f"{name}'s async shutdown was not awaited before the next shutdown began"
+            )
+    return problems
+
+
+def _mixed_callbacks(ctx: CheckContext) -> None:
+    """Daemons whose startups and shutdowns are sync, async or raising, in every position."""
+    installed = install(ctx, [(G_LIFECYCLE, "directory")], label="lifecycle")
+    kinds = generated.CALLBACK_KINDS
+
+    @st.composite
+    def mixes(draw: st.DrawFn) -> tuple[tuple[str, str, str], ...]:
+        count = draw(st.integers(2, 5))
+        return tuple(
+            (f"kc_gen.d{i}", draw(st.sampled_from(kinds)), draw(st.sampled_from(kinds)))
+            for i in range(count)
+        )
+
+    def judge(daemons: tuple[tuple[str, str, str], ...]) -> list[str]:
+        generated.REGISTER.clear()
+        generated.REGISTER[G_LIFECYCLE] = "lifecycle"
+        generated.LIFECYCLE.clear()
+        generated.LIFECYCLE[G_LIFECYCLE] = daemons
+        journal.clear()
+        with probe_session(
+            ctx, [G_LIFECYCLE], extra_dirs=(installed.plugin_dir,), static=False
+        ) as session:
+            if G_LIFECYCLE not in session.loaded:
+                why = session.load_errors.get(G_LIFECYCLE, "no error recorded")
+                return [f"the generated {G_LIFECYCLE} did not load: {why}"]
+            run_daemons(ctx, session, MIXED_SECONDS)
+        return _mixed_problems(daemons)
+
+    # Each shutdown kind first, in the middle and last; a failed startup among them.
+    rotation = tuple(
+        (f"kc_gen.d{i}", "raises" if i == 1 else kinds[i % 2], kinds[i % len(kinds)])
+        for i in range(len(kinds) + 1)
+    )
+    reverse = tuple(
+        (name, startup, kinds[-1 - i % len(kinds)]) for i, (name, startup, _) in enumerate(rotation)
+    )
+    found = search(ctx, mixes(), judge, budget=MIXED_BUDGET, explicit=[rotation, reverse])
+    if found is not None:
+        shown = ", ".join(f"{n} (startup {a}, shutdown {b})" for n, a, b in found.example)
+        ctx.fail(
+            expected="daemons started in registration order and the started ones shut down in "
+            "reverse, each async callback awaited, a raising one isolated",
+            seen="; ".join(found.problems),
+            detail=f"daemons: {shown}\n{timeline(journal.events())}",
+        )
