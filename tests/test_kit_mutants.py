@@ -20,8 +20,18 @@ from typing import Any
 import pytest
 import yaml
 
+<<<<<<< HEAD
 from kora_conformance.model._catalog import CATALOG, by_id
 from kora_conformance.mutants._table import MUTANTS, MUTANTS_DIR, Mutant, mutant_dir
+=======
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from kora_conformance.model._catalog import CATALOG, by_id
+from kora_conformance.mutants._table import MUTANTS, MUTANTS_DIR, Mutant, mutant_dir
+>>>>>>> id
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Bundled plugin → the areas whose checks it must pass; the other areas' checks skip.
@@ -224,10 +234,28 @@ def test_mutant_directories_match_the_table() -> None:
     assert on_disk == sorted(m.name for m in MUTANTS)
     for mutant in MUTANTS:
         assert mutant_dir(mutant.name) == mutant.path
+        if not (mutant.path / "plugin.yaml").is_file():
+            _assert_entry_point_project(mutant)
+            continue
         manifest = yaml.safe_load((mutant.path / "plugin.yaml").read_text(encoding="utf-8"))
         source = (mutant.path / "__init__.py").read_text(encoding="utf-8")
         assert mutant.check_id in source.split('"""')[1], "the docstring names the check"
         assert manifest["name"] == mutant.name
+
+
+def _assert_entry_point_project(mutant: Mutant) -> None:
+    """A mutant that is a project: it declares one entry point, named as the mutant, to a
+    package whose docstring names the check."""
+    project = tomllib.loads((mutant.path / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = {
+        name: value
+        for group in project["project"]["entry-points"].values()
+        for name, value in group.items()
+    }
+    assert list(declared) == [mutant.name]
+    package = declared[mutant.name].partition(":")[0]
+    source = next(mutant.path.rglob(f"{package}/__init__.py")).read_text(encoding="utf-8")
+    assert mutant.check_id in source.split('"""')[1], "the docstring names the check"
 
 
 def test_unknown_mutant_names_are_refused() -> None:
