@@ -498,10 +498,12 @@ def run_campaign(args: argparse.Namespace, root: Path, log: Callable[[str], None
     results_path = out / f"{args.campaign}.json"
     previous: dict[str, dict[str, Any]] = {}
     preflight: dict[str, Any] = {}
-    if args.resume and results_path.exists():
+    if (args.resume or args.summary_only) and results_path.exists():
         document = json.loads(results_path.read_text(encoding="utf-8"))
         previous = {r["id"]: r for r in document["mutants"]}
         preflight = document.get("preflight", {})
+    if args.summary_only:
+        return _summarise(args, list(previous.values()), log)
     mutants, skipped = _collect(args, root)
     chosen = sample(mutants, args.sample, args.seed)
     log(f"{len(mutants)} mutants ({skipped} in annotations left out), {len(chosen)} chosen")
@@ -539,15 +541,25 @@ def run_campaign(args: argparse.Namespace, root: Path, log: Callable[[str], None
         )
         document = {"campaign": args.campaign, "seed": args.seed, "preflight": preflight}
         _write_json(results_path, {**document, "mutants": records})
+    return _summarise(args, records, log)
+
+
+def _summarise(
+    args: argparse.Namespace, records: list[dict[str, Any]], log: Callable[[str], None]
+) -> int:
+    """Write the Markdown summary of ``records`` with the current triage, and log the score."""
     triage = load_triage(args.triage)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = out / f"{args.campaign}.md"
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary = args.out / f"{args.campaign}.md"
     summary.write_text(render_summary(args.campaign, records, triage), encoding="utf-8")
     s = scores(records, triage)
     log(
         f"{args.campaign}: {s['killed']}/{s['mutants']} killed, score {_percent(s['raw'])}, "
         f"adjusted {_percent(s['adjusted'])}; summary in {summary}"
     )
+    untriaged = [r["id"] for r in records if r["status"] == "survived" and r["id"] not in triage]
+    if untriaged:
+        log(f"{len(untriaged)} survivors not triaged yet: {', '.join(untriaged)}")
     return 0
 
 
@@ -564,12 +576,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--triage", type=Path, default=TRIAGE)
     parser.add_argument("--resume", action="store_true", help="keep the results already there")
     parser.add_argument("--list", action="store_true", help="list the chosen mutants and stop")
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="only rewrite the Markdown summary from the results file and the triage",
+    )
     parser.add_argument("--keep-tree", action="store_true", help="keep the temporary copy")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.summary_only:
+        return run_campaign(args, REPO, lambda line: print(line, flush=True))
     signal.signal(signal.SIGTERM, _raise_on_signal)
     signal.signal(signal.SIGHUP, _raise_on_signal)
     root = Path(tempfile.mkdtemp(prefix="kora-mutation-tree-"))
