@@ -81,6 +81,12 @@ def test_annotations_are_mutated_where_they_are_evaluated(tool: ModuleType, tmp_
     assert [m for m in mutants if m.line == 3 and "BitOr" in m.operator]
 
 
+def test_a_mutant_that_is_not_python_is_told_apart(tool: ModuleType) -> None:
+    # cosmic-ray's Mul_Pow turns the bare `*` of a keyword-only signature into `**`.
+    assert not tool.compiles("def f(self, **, model=1):\n    pass\n", "m.py")
+    assert tool.compiles("def f(self, *, model=1):\n    pass\n", "m.py")
+
+
 def test_a_mutant_is_applied_and_the_exact_bytes_restored(tool: ModuleType, tmp_path: Path) -> None:
     path = tmp_path / "module.py"
     original = b"x = 1\r\ny = 2"  # CRLF and no final newline: restored byte for byte
@@ -156,7 +162,7 @@ def test_scores_leave_out_triaged_equivalents_and_the_summary_lists_survivors(
         }
 
     records = [record(1, "killed"), record(2, "timeout"), record(3, "survived")]
-    records.append(record(4, "survived"))
+    records += [record(4, "survived"), record(5, "incompetent")]
     triage = {"m.py@op#4": {"class": "equivalent", "reason": "the branch cannot be reached"}}
 
     total = tool.scores(records, triage)
@@ -165,6 +171,7 @@ def test_scores_leave_out_triaged_equivalents_and_the_summary_lists_survivors(
     assert (total["killed"], total["timeouts"], total["survived"]) == (2, 1, 2)
     assert total["raw"] == pytest.approx(0.5)
     assert total["adjusted"] == pytest.approx(2 / 3)
+    assert (total["mutants"], total["incompetent"]) == (4, 1)
     assert "`m.py:3` core/AddNot — untriaged" in summary
     assert "`m.py:4` core/AddNot — equivalent" in summary
     assert "the branch cannot be reached" in summary

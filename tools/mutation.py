@@ -91,6 +91,7 @@ PLUGINS: dict[str, tuple[str, ...]] = {
 }
 RUNTIME_TARGET = "runtime"
 KILLED = ("killed", "timeout")
+INCOMPETENT = "incompetent"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,6 +200,28 @@ def mutated_source(source: str, mutant: Mutant) -> str:
         msg = f"{mutant.id}: cosmic-ray found no such position in {mutant.module}"
         raise ValueError(msg)
     return str(code)
+
+
+def compiles(text: str, name: str) -> bool:
+    """Whether ``text`` is valid Python (some generated mutants are not)."""
+    try:
+        compile(text, name, "exec", dont_inherit=True)
+    except SyntaxError:
+        return False
+    return True
+
+
+def mark_incompetent(records: list[dict[str, Any]], root: Path) -> None:
+    """Mark the records whose mutant does not compile against the sources at ``root``
+    (results written before the tool checked that)."""
+    for record in records:
+        if record["status"] in KILLED and not record.get("failed"):
+            fields = {f.name: record[f.name] for f in dataclasses.fields(Mutant)}
+            text = mutated_source(
+                (root / record["module"]).read_text(encoding="utf-8"), Mutant(**fields)
+            )
+            if not compiles(text, record["module"]):
+                record["status"] = INCOMPETENT
 
 
 def sample(mutants: Sequence[Mutant], n: int | None, seed: int) -> list[Mutant]:
@@ -367,6 +390,8 @@ def load_triage(path: Path = TRIAGE) -> dict[str, dict[str, Any]]:
 def scores(records: Sequence[dict[str, Any]], triage: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Raw and adjusted scores of ``records``: the adjusted one leaves out the survivors
     classified ``equivalent`` or ``outside`` (the contract does not cover them)."""
+    incompetent = sum(r["status"] == INCOMPETENT for r in records)
+    records = [r for r in records if r["status"] != INCOMPETENT]
     killed = sum(r["status"] in KILLED for r in records)
     excluded = sum(
         r["status"] == "survived"
@@ -380,6 +405,7 @@ def scores(records: Sequence[dict[str, Any]], triage: dict[str, dict[str, Any]])
         "timeouts": sum(r["status"] == "timeout" for r in records),
         "survived": len(records) - killed,
         "excluded": excluded,
+        "incompetent": incompetent,
         "raw": killed / len(records) if records else None,
         "adjusted": killed / judged if judged else None,
     }
@@ -400,7 +426,8 @@ def render_summary(
         f"{total['mutants']} mutants, {total['killed']} killed ({total['timeouts']} by timeout), "
         f"{total['survived']} survived; score {_percent(total['raw'])}, "
         f"{_percent(total['adjusted'])} of the {total['mutants'] - total['excluded']} "
-        "non-equivalent ones (survivors triaged `equivalent` or `outside` left out).",
+        "non-equivalent ones (survivors triaged `equivalent` or `outside` left out); "
+        f"{total['incompetent']} generated mutants that are not valid Python not counted.",
         "",
         "| module | mutants | killed | timeouts | survived | score | adjusted |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -527,6 +554,12 @@ def run_campaign(args: argparse.Namespace, root: Path, log: Callable[[str], None
     for index, mutant in enumerate(todo, 1):
         path = root / mutant.module
         text = mutated_source(path.read_text(encoding="utf-8"), mutant)
+        if not compiles(text, mutant.module):
+            # Not a program (cosmic-ray turns a bare `*` in a signature into `**`): nothing
+            # for the kit to judge, so it is neither killed nor survived.
+            record = {**dataclasses.asdict(mutant), "id": mutant.id, "status": INCOMPETENT}
+            records.append(record)
+            continue
         with applied(path, text, mutant.module) as diff:
             outcome = certify(root, mutant.target, **certify_kw)
         record = {**dataclasses.asdict(mutant), "id": mutant.id, "diff": diff}
@@ -548,6 +581,7 @@ def _summarise(
     args: argparse.Namespace, records: list[dict[str, Any]], log: Callable[[str], None]
 ) -> int:
     """Write the Markdown summary of ``records`` with the current triage, and log the score."""
+    mark_incompetent(records, REPO)
     triage = load_triage(args.triage)
     args.out.mkdir(parents=True, exist_ok=True)
     summary = args.out / f"{args.campaign}.md"
