@@ -143,7 +143,8 @@ def test_sampling_is_reproducible_and_spread_over_modules_and_sites(tool: Module
     assert len(set(first)) == 4
     assert sorted(m.module for m in first) == ["a.py", "a.py", "b.py", "b.py"]
     assert len({m.line for m in first if m.module == "a.py"}) == 2
-    assert tool.sample(mutants, None, 7) == mutants
+    assert sorted(tool.sample(mutants, None, 7), key=lambda m: m.occurrence) == mutants
+    assert tool.sample(mutants, 6, 7)[:4] == first  # a larger sample extends a smaller one
     assert {m.id for s in range(20) for m in tool.sample(mutants, 4, s)} > {m.id for m in first}
 
 

@@ -225,12 +225,13 @@ def mark_incompetent(records: list[dict[str, Any]], root: Path) -> None:
 
 
 def sample(mutants: Sequence[Mutant], n: int | None, seed: int) -> list[Mutant]:
-    """A reproducible sample of ``n`` mutants (all when ``n`` is None), spread over modules and
-    over code sites before operators: each module in turn gives its next mutant, and a module
-    gives one mutant of every site (in a shuffled order) before a second one of any site.
+    """A reproducible sample of ``n`` mutants (all when ``n`` is None), in the order to run them.
+
+    Modules take turns, and a module gives one mutant of every code site (in a shuffled order)
+    before a second one of any site. The result is in that round-robin order, so a campaign
+    stopped early has still covered every module evenly; a larger ``n`` with the same seed
+    extends a smaller one (``--resume`` reuses what was done).
     """
-    if n is None or n >= len(mutants):
-        return list(mutants)
     rng = random.Random(seed)
     queues: list[list[Mutant]] = []
     for module in dict.fromkeys(m.module for m in mutants):
@@ -243,12 +244,13 @@ def sample(mutants: Sequence[Mutant], n: int | None, seed: int) -> list[Mutant]:
             rng.shuffle(group)
         depth = max(len(g) for g in groups)
         queues.append([g[k] for k in range(depth) for g in groups if k < len(g)])
+    limit = len(mutants) if n is None else min(n, len(mutants))
     chosen: list[Mutant] = []
-    while len(chosen) < n:
+    while len(chosen) < limit:
         for queue in queues:
-            if queue and len(chosen) < n:
+            if queue and len(chosen) < limit:
                 chosen.append(queue.pop(0))
-    return sorted(chosen, key=lambda m: (m.module, m.line, m.col, m.operator, m.occurrence))
+    return chosen
 
 
 # --- applying and restoring --------------------------------------------------------------------
@@ -341,6 +343,8 @@ def certify(
             argv = ["nice", "-n", str(niceness), *argv]
         env = {**os.environ, "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
         started = time.monotonic()
+        exit_code: int | None = None
+        output = b""
         process = subprocess.Popen(
             argv,
             cwd=root,
@@ -351,11 +355,11 @@ def certify(
         )
         try:
             output, _ = process.communicate(timeout=timeout)
-            exit_code: int | None = process.returncode
+            exit_code = process.returncode
         except subprocess.TimeoutExpired:
-            exit_code = None
-            output = b""
+            pass  # exit_code stays None: a timeout
         finally:
+            # On a timeout, and on an interruption of this script, stop the kit's whole group.
             if process.poll() is None or exit_code is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
