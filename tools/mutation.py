@@ -59,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -205,7 +206,9 @@ def mutated_source(source: str, mutant: Mutant) -> str:
 def compiles(text: str, name: str) -> bool:
     """Whether ``text`` is valid Python (some generated mutants are not)."""
     try:
-        compile(text, name, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a mutant's `x is "literal"` is not our concern
+            compile(text, name, "exec", dont_inherit=True)
     except SyntaxError:
         return False
     return True
@@ -443,7 +446,9 @@ def render_summary(
             f"| {_percent(s['raw'])} | {_percent(s['adjusted'])} |"
         )
     lines += ["", "## Survivors", ""]
-    survivors = [r for r in records if r["status"] == "survived"]
+    survivors = sorted(
+        (r for r in records if r["status"] == "survived"), key=lambda r: (r["module"], r["line"])
+    )
     if not survivors:
         lines.append("None.")
     for r in survivors:
