@@ -20,10 +20,6 @@ from typing import Any
 import pytest
 import yaml
 
-<<<<<<< HEAD
-from kora_conformance.model._catalog import CATALOG, by_id
-from kora_conformance.mutants._table import MUTANTS, MUTANTS_DIR, Mutant, mutant_dir
-=======
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -31,7 +27,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 from kora_conformance.model._catalog import CATALOG, by_id
 from kora_conformance.mutants._table import MUTANTS, MUTANTS_DIR, Mutant, mutant_dir
->>>>>>> id
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Bundled plugin → the areas whose checks it must pass; the other areas' checks skip.
