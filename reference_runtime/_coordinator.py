@@ -218,7 +218,7 @@ class Fire:
 
 #: The fire in progress in the current context: set by a coordinator's driver around each call
 #: of a periodic callback (and the await of its result), ``None`` anywhere else. Code running
-#: under a driver can tell which task it serves; an observer (the conformance kit) can tell a
+#: under a driver can tell which task it serves; an observer (a test harness, say) can tell a
 #: call made by the coordinator from one a daemon makes itself. Each driver is a task of its
 #: own, so one driver's fire is never visible to another.
 current_fire: Final[contextvars.ContextVar[Fire | None]] = contextvars.ContextVar(

@@ -370,6 +370,10 @@ def _installed_entry_points(
     once (the first).
     """
     wanted = frozenset(groups)
+    if not wanted:
+        # Reading every installed distribution costs tens of milliseconds; a runtime told to
+        # search no group must not pay it on each load.
+        return
     collected: list[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]] = []
     seen: set[str] = set()
     try:

@@ -1,7 +1,7 @@
 """Hook dispatch on pluggy, with each callback isolated and attributed to its plugin.
 
-Callbacks registered through a plugin context are wrapped in small adapters before pluggy sees
-them. An adapter spreads the call's ``context`` back into keywords, awaits an async callback,
+Callbacks registered through a plugin context are wrapped before pluggy sees them. A wrapper
+spreads the call's ``context`` back into keywords, awaits an async callback,
 turns an exception into a logged ``None`` so one plugin cannot break a hook for the others, and
 tags each result with its plugin's name so identity resolution can say who won.
 
@@ -81,13 +81,13 @@ def _identity_claim(plugin: str, callback: object, result: object) -> Attributed
     return None
 
 
-def _adapter(plugin: str, hook: str, callback: Callable[..., Any]) -> Callable[..., Any]:
+def _wrapped(plugin: str, hook: str, callback: Callable[..., Any]) -> Callable[..., Any]:
     is_identity = hook == IDENTITY_HOOK
 
-    # trylast on every adapter turns pluggy's last-registered-first call order into
+    # trylast on every wrapper turns pluggy's last-registered-first call order into
     # registration order, which is plugin order because plugins commit in enabled order.
     @hookimpl(trylast=True, specname=hook)
-    def adapter(context: Mapping[str, Any]) -> Attributed | None:
+    def wrapper(context: Mapping[str, Any]) -> Attributed | None:
         try:
             result = callback(**context)
             if result is not None and inspect.isawaitable(result):
@@ -110,14 +110,14 @@ def _adapter(plugin: str, hook: str, callback: Callable[..., Any]) -> Callable[.
             return _identity_claim(plugin, callback, result)
         return Attributed(plugin, result)
 
-    return adapter
+    return wrapper
 
 
 class _Registration:
     """One callback as a pluggy plugin object (pluggy registers objects, not functions)."""
 
     def __init__(self, hook: str, impl: Callable[..., Any]) -> None:
-        setattr(self, f"kora_adapter_{hook}", impl)
+        setattr(self, f"kora_wrapper_{hook}", impl)
 
 
 class Dispatcher:
@@ -136,7 +136,7 @@ class Dispatcher:
     def add(self, plugin: str, hook: str, callback: Callable[..., Any]) -> object:
         """Register ``callback`` for ``hook`` on behalf of ``plugin``; return a handle."""
         self._count += 1
-        registration = _Registration(hook, _adapter(plugin, hook, callback))
+        registration = _Registration(hook, _wrapped(plugin, hook, callback))
         self.manager.register(registration, name=f"{plugin}#{self._count}")
         return registration
 

@@ -3,7 +3,7 @@
 Every hook is a pluggy hook of the ``kora`` project. Callbacks registered through a
 :class:`~reference_runtime.PluginContext` receive the call's keyword arguments unchanged; pluggy
 itself narrows arguments by signature, so the runtime hands each hook one ``context`` mapping and
-its adapters spread it back into keywords. A plugin that implements hooks natively with
+its wrappers spread it back into keywords. A plugin that implements hooks natively with
 :data:`hookimpl` receives that mapping as ``context``.
 """
 

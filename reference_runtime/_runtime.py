@@ -66,7 +66,7 @@ class LoadedPlugin:
 
 @dataclasses.dataclass
 class LoadReport:
-    """What :meth:`Runtime.load` did, for operators and the conformance kit.
+    """What :meth:`Runtime.load` did, for operators and for tools that inspect a runtime.
 
     :ivar loaded: plugins that loaded, in precedence order.
     :ivar errors: plugin key → why it failed (import, ``register`` or manifest).
@@ -138,7 +138,7 @@ class Runtime:
         :meth:`close` (``with Runtime(...) as runtime:`` closes it at the end of the block).
 
     Extension seams: the classes below and :meth:`import_plugin` are what a subclass replaces to
-    build a variant runtime (the conformance kit's deliberately broken runtimes do). They are
+    build a variant runtime (test suites' deliberately broken runtimes, say). They are
     not configuration; the defaults are the contract's behaviour.
     """
 

@@ -3,7 +3,7 @@
 Each row of :data:`HERMES_SURFACE` is a :class:`~reference_runtime.SurfaceMethod`: the
 ``PluginContext`` method's name and parameters as upstream spells them, what it registers, the
 key it is known by and the rules it is checked against when called. ``PluginContext`` generates
-its methods from the rows; the docs page and the kit's generic checks read the same rows.
+its methods from the rows; the docs page and checks of plugins read the same rows.
 """
 
 from __future__ import annotations

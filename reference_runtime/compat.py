@@ -266,7 +266,7 @@ def isolated_defaults() -> Iterator[None]:
 
     The process-default daemon registry, listener registry and listener singletons exist for
     fork-style code that registers at import. A host that loads the same plugins repeatedly in
-    one process (the conformance kit does, once per check) uses this so nothing one load
+    one process (a test harness does, once per test) uses this so nothing one load
     registered is seen by the next.
     """
     daemons = install_background_daemon_registry(None)
