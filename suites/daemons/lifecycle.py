@@ -209,10 +209,11 @@ def _run_problems(outcome: Outcome, registered: Registered) -> list[str]:
 def lifecycle_in_virtual_time(ctx: CheckContext) -> None:
     """Space: every startup, periodic task and shutdown of both sides, sync or async, raising on
     the first fire or a later one; fires before, at and after one interval, over at least
-    three intervals of the longest task (many of the shortest: drift shows); every run of a
-    task's callback, by the coordinator or not; each shutdown's duration in virtual and in wall
-    time; a first run and a second run by another coordinator in the same process (a daemon
-    that refuses to start twice is legitimate; one that starts again must run as before).
+    three intervals of the longest task (many of the shortest: drift shows); each shutdown's
+    duration in virtual and in wall time; a first run and a second run by another coordinator
+    in the same process (a daemon that refuses to start twice is legitimate; one that starts
+    again must run as before), the second with every run of a task's callback recorded and
+    attributed to a coordinator fire or not (from a startup, from a loop of the daemon's own).
     """
     registered = registered_alone(ctx)
     skip_if_malformed(ctx, registered)
