@@ -52,8 +52,8 @@ __all__ = [
     "STARTUP_WAIT",
     "WALL_PER_FIRE",
     "Driver",
-    "Outcome",
     "SpawnedTaskError",
+    "VirtualRun",
     "call_startups",
     "drivers_of",
     "fire_count",
@@ -153,7 +153,7 @@ def recorded_horizon(every: Sequence[float]) -> float:
 
 
 @dataclasses.dataclass
-class Outcome:
+class VirtualRun:
     """How a virtual run went: the coordinator (with its timeline), its length, the watch."""
 
     coordinator: Coordinator
@@ -207,7 +207,7 @@ def virtual_run(
     around: Callable[[VirtualClock], Any] | None = None,
     wall_clock: bool = True,
     per_fire: float = WALL_PER_FIRE,
-) -> Outcome:
+) -> VirtualRun:
     """Run the daemons ``runtime`` holds for ``seconds`` virtual seconds under its coordinator.
 
     :param around: called with the clock; returns a context manager held around the run.
@@ -225,7 +225,7 @@ def virtual_run(
     coordinator = runtime.coordinator(clock=clock, on_event=stamp)
     expected = sum(fire_count(seconds, d.spec.interval_seconds) for d in drivers_of(runtime))
     budget = WALL_BUDGET + expected * per_fire
-    outcome = Outcome(coordinator, seconds, Watch(budget), wall=wall)
+    outcome = VirtualRun(coordinator, seconds, Watch(budget), wall=wall)
     # Entered first, the clock moves the wall clock (patching every module, which takes a
     # while) before the budget starts and before ``around`` starts watching.
     watching = around(clock) if around is not None else contextlib.nullcontext()

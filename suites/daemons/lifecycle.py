@@ -23,8 +23,8 @@ from kora_conformance.harness import (
     RECORDED_WALL_PER_FIRE,
     CallbackKey,
     Driver,
-    Outcome,
     Registered,
+    VirtualRun,
     callback_key,
     drivers_of,
     fire_count,
@@ -45,7 +45,7 @@ suite = Suite("daemon lifecycle")
 WALL_SLACK: Final = 0.25
 
 
-def _fire_problems(outcome: Outcome, drivers: Sequence[Driver]) -> list[str]:
+def _fire_problems(outcome: VirtualRun, drivers: Sequence[Driver]) -> list[str]:
     coordinator, horizon = outcome.coordinator, outcome.horizon
     expected: Counter[str] = Counter()
     intervals: dict[str, float] = {}
@@ -86,7 +86,7 @@ def _fire_problems(outcome: Outcome, drivers: Sequence[Driver]) -> list[str]:
     return problems
 
 
-def _lifecycle_problems(outcome: Outcome) -> list[str]:
+def _lifecycle_problems(outcome: VirtualRun) -> list[str]:
     coordinator = outcome.coordinator
     problems = [
         f"startup of {e.daemon!r} raised {e.detail}" + (" (fatal)" if e.fatal else "")
@@ -110,7 +110,7 @@ def _lifecycle_problems(outcome: Outcome) -> list[str]:
     return problems
 
 
-def _blocking_problems(outcome: Outcome, timeouts: dict[str, float]) -> list[str]:
+def _blocking_problems(outcome: VirtualRun, timeouts: dict[str, float]) -> list[str]:
     """Shutdowns that took longer in wall time than their timeout allows (virtual time stands
     still while code blocks the loop, so only the wall clock sees it)."""
     timed_out = {e.daemon for e in outcome.events(EventKind.SHUTDOWN_TIMEOUT)}
@@ -127,7 +127,7 @@ def _blocking_problems(outcome: Outcome, timeouts: dict[str, float]) -> list[str
 
 
 def _outside_problems(
-    outcome: Outcome, drivers: Sequence[Driver], recorder: CallRecorder, dual: set[str]
+    outcome: VirtualRun, drivers: Sequence[Driver], recorder: CallRecorder, dual: set[str]
 ) -> list[str]:
     """Runs of a periodic callback outside the coordinator's fires while the daemons run: from a
     startup (a fire at t=0) or from a loop of the daemon's own (a second schedule). A shutdown
@@ -167,7 +167,7 @@ def _timeouts(registered: Registered) -> dict[str, float]:
     return found
 
 
-def _recorded_run(registered: Registered) -> tuple[Outcome, CallRecorder, list[Driver]]:
+def _recorded_run(registered: Registered) -> tuple[VirtualRun, CallRecorder, list[Driver]]:
     """A second run of the daemons with every call of a periodic callback recorded; the wall
     clock is left alone (moving it costs more than the run, and who calls a callback does not
     depend on it) and the run shortened to what recording can afford."""
@@ -191,7 +191,7 @@ def _recorded_run(registered: Registered) -> tuple[Outcome, CallRecorder, list[D
     return outcome, recorders[0], drivers
 
 
-def _run_problems(outcome: Outcome, registered: Registered) -> list[str]:
+def _run_problems(outcome: VirtualRun, registered: Registered) -> list[str]:
     if outcome.watch.overran:
         return [outcome.watch.describe()]
     if outcome.error is not None:
