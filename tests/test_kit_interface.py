@@ -21,16 +21,18 @@ MARVIN = REPO / "plugins" / "marvin"
 def write_plugin(root: Path, name: str, body: str, manifest: str | None = None) -> Path:
     directory = root / name
     directory.mkdir(parents=True)
+    hooks = "[on_session_start]" if body.endswith(GOOD) else "[]"
     (directory / "plugin.yaml").write_text(
-        manifest if manifest is not None else f"name: {name}\nversion: 1.2.3\nhooks: []\n"
+        manifest if manifest is not None else f"name: {name}\nversion: 1.2.3\nhooks: {hooks}\n"
     )
     (directory / "__init__.py").write_text(textwrap.dedent(body))
     return directory
 
 
+#: A plugin that registers one session hook (a plugin registering nothing fails KC-PL-018).
 GOOD = """
 def register(ctx):
-    pass
+    ctx.register_hook('on_session_start', lambda **kw: None)
 """
 ADAPTER_SHAPE = """
 class Adapter:

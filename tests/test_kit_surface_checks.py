@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import importlib
 import json
 import os
 import subprocess
@@ -411,7 +412,9 @@ def test_tool_schema_problems(schema: dict[str, Any], problem: str | None) -> No
     from kora_conformance.model._suites import implementations
 
     implementations()  # the suites load under kora_conformance.suites.<area>.<module>
-    schema_problems = sys.modules["kora_conformance.suites.plugin.tools"].schema_problems
+    schema_problems = importlib.import_module(
+        "kora_conformance.suites.plugin.tools"
+    ).schema_problems
     found = schema_problems(_tool(schema))
     if problem is None:
         assert found == []

@@ -92,8 +92,9 @@ CATALOG: Final[tuple[Check, ...]] = (
         "Valid manifest",
         "The manifest, where there is one, is a valid YAML mapping (contract 2.2): a name of "
         "letters, digits, '_' and '-', typed fields (a version YAML would not rewrite), no key "
-        "given twice, within the size and alias bounds; its name is the key the plugin is "
-        "enabled by (for an entry-point plugin's shipped plugin.yaml, the entry point's name).",
+        "given twice, within the size and alias bounds; a directory plugin's name is the key it is "
+        "enabled by (an entry-point plugin is keyed by its entry point's name, whatever the "
+        "plugin.yaml it ships calls it).",
         'Correct the manifest field named in the message (quote a version: version: "1.10"); '
         "enable the plugin by its manifest name, not its directory name.",
     ),

@@ -62,11 +62,6 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "manifest says version: 1.10 unquoted, a YAML float (so it cannot load either)",
         also_breaks=("KC-PL-001",),
     ),
-    Mutant(
-        "pl002_entry_point_name",
-        "KC-PL-002",
-        "an entry-point project whose shipped plugin.yaml names the plugin before its rename",
-    ),
     Mutant("pl003_typo_hook", "KC-PL-003", "registers the misspelt hook on_sesion_start"),
     Mutant(
         "pl003_late_hook",

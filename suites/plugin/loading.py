@@ -75,8 +75,8 @@ def _key_source(ctx: CheckContext) -> str:
 @suite.check("KC-PL-002", applies=always)
 def valid_manifest(ctx: CheckContext) -> None:
     """Space: the manifest of every route — a directory's ``plugin.yaml``/``plugin.yml``, and
-    the one an entry-point plugin ships beside its module — valid (2.2), and naming the key
-    the plugin is enabled by: the directory plugin's key, or the entry point's name."""
+    the one an entry-point plugin ships beside its module — valid (2.2); a directory plugin's
+    names the key it is enabled by (an entry point's key is its name, whatever it ships)."""
     path = _manifest_file(ctx)
     if path is None:
         ctx.skip("the plugin has no plugin.yaml (an entry-point plugin without a manifest)")

@@ -9,5 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 
+def _on_session_start(**kwargs: Any) -> None:
+    return None
+
+
 def register(ctx: Any) -> None:
-    """Register nothing: the manifest is the finding."""
+    """Register only a session hook: the manifest is the finding."""
+    ctx.register_hook("on_session_start", _on_session_start)
