@@ -29,7 +29,6 @@ OVERSIZE = {
     "reference_runtime._discovery": "directory, category and entry-point candidates",
     "reference_runtime._manifest": "parsing and validating plugin.yaml",
     "reference_runtime._context_surface": "the generated register_* methods and members",
-    "kora_conformance.suites.runtime.loading": "KC-RT-004 and KC-RT-005 with their probes",
     "kora_conformance.suites.plugin._surface_probes": "every kind of callback, called",
     "kora_conformance.mutants.runtimes_rt": "broken runtimes, one small class each",
 }
