@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from functools import cache
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -51,17 +51,30 @@ def _suite_of(module: ModuleType) -> Suite:
     return suite
 
 
-@cache
+#: The suite modules the last answer came from, and that answer (one entry at most).
+_FOUND: dict[str, tuple[tuple[ModuleType, ...], dict[str, Implementation]]] = {}
+
+
 def implementations() -> dict[str, Implementation]:
     """Catalog ID → implementation, in catalog order, for every check the suites implement.
 
+    Computed once, and again only if one of the suite modules it came from is no longer the one
+    imported under its name: a harness that drops and re-imports modules (pytester's
+    in-process runs do) must not get checks whose globals belong to the modules it dropped.
+
     :raises ValueError: two suites implement the same ID.
     """
+    last = _FOUND.get(_PACKAGE)
+    if last is not None and all(sys.modules.get(m.__name__) is m for m in last[0]):
+        return last[1]
+    modules = suite_modules()
     found: dict[str, Implementation] = {}
-    for module in suite_modules():
+    for module in modules:
         for impl in _suite_of(module).implementations:
             if impl.check.id in found:
                 msg = f"{impl.check.id} is implemented twice (second time in {module.__name__})"
                 raise ValueError(msg)
             found[impl.check.id] = impl
-    return {c.id: found[c.id] for c in CATALOG if c.id in found}
+    ordered = {c.id: found[c.id] for c in CATALOG if c.id in found}
+    _FOUND[_PACKAGE] = (tuple(modules), ordered)
+    return ordered
