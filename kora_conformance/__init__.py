@@ -16,6 +16,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kora_conformance._contract import (
+        DAEMON_NAME,
+        ENTRY_POINT_GROUPS,
+        ENV_DISABLE_IDENTITY_PROVIDER,
+        ENV_SYSTEM_PROMPT_PATH,
+        IDENTITY_HOOK,
+        MODEL,
+        PRIMARY_ENTRY_POINT_GROUP,
+    )
     from kora_conformance._errors import (
         CheckFailed,
         CheckSkipped,
@@ -63,6 +72,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ADAPTER_PROTOCOL_VERSION",
     "CATALOG",
+    "DAEMON_NAME",
+    "ENTRY_POINT_GROUPS",
+    "ENV_DISABLE_IDENTITY_PROVIDER",
+    "ENV_SYSTEM_PROMPT_PATH",
+    "IDENTITY_HOOK",
+    "MODEL",
+    "PRIMARY_ENTRY_POINT_GROUP",
     "Applicability",
     "Check",
     "CheckContext",
@@ -98,6 +114,13 @@ __all__ = [
 __version__ = "0.1.0"
 
 _HOMES = {
+    "DAEMON_NAME": "_contract",
+    "ENTRY_POINT_GROUPS": "_contract",
+    "ENV_DISABLE_IDENTITY_PROVIDER": "_contract",
+    "ENV_SYSTEM_PROMPT_PATH": "_contract",
+    "IDENTITY_HOOK": "_contract",
+    "MODEL": "_contract",
+    "PRIMARY_ENTRY_POINT_GROUP": "_contract",
     "ADAPTER_PROTOCOL_VERSION": "adapter",
     "IdentityOutcome": "adapter",
     "LoadSpec": "adapter",

@@ -12,11 +12,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from kora_conformance._contract import MODEL
+
 __all__ = ["PROBE_MESSAGE", "Sent", "messages_reply", "send_captured", "system_texts"]
 
 #: What the checks send: any text will do, the system content is what they read.
 PROBE_MESSAGE: Final = "Conformance probe: who are you?"
-_MODEL: Final = "claude-sonnet-4-6"
 
 
 def messages_reply(text: str) -> dict[str, Any]:
@@ -25,7 +26,7 @@ def messages_reply(text: str) -> dict[str, Any]:
         "id": "msg_kora_conformance",
         "type": "message",
         "role": "assistant",
-        "model": _MODEL,
+        "model": MODEL,
         "content": [{"type": "text", "text": text}],
         "stop_reason": "end_turn",
         "stop_sequence": None,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections import Counter
 from typing import Final
 
+from kora_conformance import DAEMON_NAME as CONTRACT_DAEMON_NAME
 from kora_conformance import CheckContext
 from kora_conformance.harness import Registered
 from reference_runtime import BackgroundDaemonEntry, DaemonSpecError, PeriodicTaskSpec
@@ -20,7 +20,7 @@ from reference_runtime import BackgroundDaemonEntry, DaemonSpecError, PeriodicTa
 __all__ = ["DAEMON_NAME", "malformed", "seconds_problem", "skip_if_malformed"]
 
 #: The daemon side's name rule (contract 3.1), restated so an entry that bypassed it is caught.
-DAEMON_NAME: Final = re.compile(r"[A-Za-z0-9_.\-]+")
+DAEMON_NAME: Final = CONTRACT_DAEMON_NAME
 
 
 def seconds_problem(value: object) -> str | None:

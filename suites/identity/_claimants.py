@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, Literal, TypeGuard
 
-from kora_conformance import CheckContext
+from kora_conformance import ENV_DISABLE_IDENTITY_PROVIDER, CheckContext
 from reference_runtime import (
     DEFAULT_MODEL,
     IDENTITY_HOOK,
@@ -45,7 +45,7 @@ __all__ = [
 
 #: The variable that silences the Kora identity provider; cleared for every identity check so
 #: the operator's environment cannot decide the outcome.
-ENV_DISABLE: Final = "KORA_DISABLE_IDENTITY_PROVIDER"
+ENV_DISABLE: Final = ENV_DISABLE_IDENTITY_PROVIDER
 
 
 class ProbeEngine:

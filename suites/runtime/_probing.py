@@ -26,7 +26,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from kora_conformance import CheckContext
+from kora_conformance import (
+    ENV_DISABLE_IDENTITY_PROVIDER,
+    ENV_SYSTEM_PROMPT_PATH,
+    PRIMARY_ENTRY_POINT_GROUP,
+    CheckContext,
+)
 from kora_conformance.adapter import IdentityOutcome, LoadSpec, RuntimeAdapter, RuntimeSession
 from kora_conformance.harness import write_distribution
 from kora_conformance.probes import PROBES_DIR, generated, journal
@@ -58,15 +63,15 @@ __all__ = [
 
 #: The parent directory of the entry-point probe packages (put on ``sys.path`` by KC-RT-004).
 ENTRY_POINT_DIR: Final = PROBES_DIR / "_entry_points"
-ENTRY_POINT_GROUP: Final = "hermes_agent.plugins"
+ENTRY_POINT_GROUP: Final = PRIMARY_ENTRY_POINT_GROUP
 #: Entry-point probe name → the entry point's value, one per form.
 ENTRY_POINTS: Final[Mapping[str, str]] = {
     "probe_ep_module": "kc_probe_ep_module",
     "probe_ep_callable": "kc_probe_ep_callable:register",
 }
 
-ENV_PROMPT_PATH: Final = "KORA_SYSTEM_PROMPT_PATH"
-ENV_CLEARED: Final = (ENV_PROMPT_PATH, "KORA_DISABLE_IDENTITY_PROVIDER", "ANTHROPIC_BASE_URL")
+ENV_PROMPT_PATH: Final = ENV_SYSTEM_PROMPT_PATH
+ENV_CLEARED: Final = (ENV_PROMPT_PATH, ENV_DISABLE_IDENTITY_PROVIDER, "ANTHROPIC_BASE_URL")
 
 #: How long (real seconds) the kit waits for ``run_daemons`` before calling the run hung.
 DAEMON_RUN_GUARD: Final = 60.0
