@@ -15,15 +15,15 @@ from typing import NoReturn, TextIO
 
 from ._clock import DEFAULT_EPOCH, VirtualClock
 from ._config import RuntimeConfig, load_config
-from ._coordinator import (
+from ._errors import KoraError
+from ._runtime import Runtime
+from ._timeline import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EventKind,
     TimelineEvent,
 )
-from ._errors import KoraError
-from ._runtime import Runtime
 
 __all__ = ["main"]
 
