@@ -25,6 +25,7 @@ from ._daemons import (
 )
 from ._discovery import Candidate, Discovery, Shadowing, Skipped, discover
 from ._dispatch import Attributed, Dispatcher, describe_callable, resolve_awaitable
+from ._dual import DualRegistration, register_dual_listener
 from ._engine import DEFAULT_MODEL, ReasoningEngine
 from ._errors import (
     ConfigError,
@@ -49,14 +50,12 @@ from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity, read_fa
 from ._listeners import (
     DEFAULT_LISTENER_SHUTDOWN_TIMEOUT,
     DaemonListener,
-    DualRegistration,
     ListenerFactory,
     ListenerRegistry,
     ListenerTask,
     ResolvedListener,
     install_listener_defaults,
     listener_registry,
-    register_dual_listener,
 )
 from ._llm import BackendHolder, LLMBackend, PluginLLM
 from ._load_report import LoadedPlugin, LoadReport

@@ -72,7 +72,7 @@ def _identity(args: argparse.Namespace) -> int:
     # Plugin-supplied values (metadata) are printed through a bounded repr: an identity plugin
     # cannot make this command print a traceback or megabytes. (Imported here to keep this
     # change inside the command.)
-    from ._manifest import quote  # noqa: PLC0415
+    from ._errors import quote  # noqa: PLC0415
 
     runtime = _runtime(args)
     report = runtime.load()

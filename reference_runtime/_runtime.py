@@ -19,14 +19,14 @@ from ._coordinator import Coordinator
 from ._daemons import BackgroundDaemonRegistry
 from ._discovery import Candidate, Discovery, Shadowing, discover
 from ._dispatch import Dispatcher, resolve_awaitable
-from ._errors import NotRegisteredError, PluginLoadError
+from ._errors import NotRegisteredError, PluginLoadError, quote
 from ._hookspecs import IDENTITY_HOOK
 from ._identity import ResolvedIdentity, read_fallback_identity
 from ._listeners import ListenerRegistry
 from ._llm import LLMBackend
 from ._load_report import LoadedPlugin, LoadReport, failure_message
 from ._loading import DefaultsSnapshot, drop_modules, load_register, package_of
-from ._manifest import Manifest, quote
+from ._manifest import Manifest
 from ._registrations import CommandRecord, Registration, RegistrationStore, ToolRecord
 
 __all__ = ["Runtime"]

@@ -22,11 +22,11 @@ from reference_runtime._daemons import (
     BackgroundDaemonRegistry,
     PeriodicTaskSpec,
 )
+from reference_runtime._dual import register_dual_listener
 from reference_runtime._errors import DaemonSpecError
 from reference_runtime._listeners import (
     DaemonListener,
     ListenerRegistry,
-    register_dual_listener,
 )
 from reference_runtime._loading import _import_directory
 from reference_runtime._timeline import EventKind, TimelineEvent
