@@ -178,14 +178,15 @@ def selftest(scale: Scale) -> list[Figure]:
 
 
 def suite_command(scale: Scale) -> list[Figure]:
-    """The README's test command's pytest run (``pytest -n 2``, in the existing environment)
+    """The README's test command's pytest run (``pytest -n 2 --dist loadscope``, in the existing
+    environment)
     over collecting the same tests."""
-    collect = _wall(pytest_argv("-n", "2", "--collect-only"), cwd=REPO)
-    run = _wall(pytest_argv("-n", "2"), cwd=REPO)
+    collect = _wall(pytest_argv("-n", "2", "--dist", "loadscope", "--collect-only"), cwd=REPO)
+    run = _wall(pytest_argv("-n", "2", "--dist", "loadscope"), cwd=REPO)
     base, ours = median_alternating(scale.suite_rounds, collect, run)
     return [
         Figure(
-            "9 test command (pytest -n 2) / its collection",
+            "9 test command (pytest -n 2 --dist loadscope) / its collection",
             base,
             ours,
             ours / base,

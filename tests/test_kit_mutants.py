@@ -70,7 +70,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     }
     env["HOME"] = str(workdir)  # no ~/.kora fallback prompt from the machine
     done = subprocess.run(
-        args, cwd=workdir, env=env, capture_output=True, text=True, timeout=600, check=False
+        args, cwd=workdir, env=env, capture_output=True, text=True, timeout=1200, check=False
     )
     output = done.stdout + done.stderr
     report_path = workdir / "r.json"
