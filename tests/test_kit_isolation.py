@@ -293,3 +293,35 @@ def test_a_pytest_skip_from_a_provider_fails_its_check_at_the_plugins_line(
     outcomes = [c for c in failed if "pytest.skip" in c["seen"]]
     assert outcomes, failed
     assert f"(at {plugin / '__init__.py'}:4)" in outcomes[0]["seen"]
+
+
+def test_a_thread_that_waits_for_the_guard_to_go_never_gets_out(
+    pytester: pytest.Pytester, listener: tuple[int, list[str]]
+) -> None:
+    # Past the grace period a thread's attempts are no longer the plugin's import-time breach,
+    # but the process is still the kit's: until it ends, nothing the plugin left running may
+    # reach the network. This thread waits, past the grace, for the socket patches to go.
+    port, accepted = listener
+    body = textwrap.dedent(
+        f"""
+        import _socket, socket, threading, time
+
+        guarded = socket.socket.connect
+
+        def escape():
+            deadline = time.monotonic() + 60
+            while socket.socket.connect is guarded and time.monotonic() < deadline:
+                time.sleep(0.0005)
+            try:
+                _socket.socket().connect(('127.0.0.1', {port}))
+            except BaseException:
+                pass
+
+        def register(ctx):
+            ctx.register_hook('on_session_start', lambda **kw: None)
+            threading.Thread(target=escape, daemon=True).start()
+        """
+    )
+    write_plugin(pytester.path, "escapee", body)
+    result, report = certify(pytester, "escapee")
+    assert accepted == [], result.stdout.str()

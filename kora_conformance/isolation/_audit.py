@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from kora_conformance._errors import NetworkBlocked
 
-__all__ = ["arm", "disarm", "install", "plugin_location"]
+__all__ = ["arm", "disarm", "install", "plugin_location", "seal"]
 
 _UNIX: Final = getattr(socket, "AF_UNIX", None)
 _NETWORK_SYMBOLS: Final = frozenset(
@@ -54,6 +54,12 @@ class _State:
     installed = False
     #: Where the armed guard records attempts; ``None`` while disarmed.
     record: Callable[[str], None] | None = None
+    #: Sealed: blocking for the rest of the process, whatever disarms it.
+    sealed = False
+
+
+def _discard(attempt: str) -> None:
+    """A sealed hook's record: the check is over, so an attempt is blocked but not counted."""
 
 
 _STATE: Final = _State()
@@ -150,5 +156,18 @@ def arm(record: Callable[[str], None]) -> bool:
 
 
 def disarm() -> None:
-    """Stop blocking."""
-    _STATE.record = None
+    """Stop blocking, unless the hook is sealed (then stop recording only)."""
+    _STATE.record = _discard if _STATE.sealed else None
+
+
+def seal() -> None:
+    """Block every attempt from now until the process ends, whatever disarms the hook later;
+    attempts made while no guard is armed are not recorded.
+
+    For a check's process once its check is over: a thread the plugin started may outlive the
+    check, and the guard's own exit (the sandbox's) must not open the way out for it before the
+    process ends. Only for a process that ends soon after: nothing in it reaches out again.
+    """
+    _STATE.sealed = True
+    if _STATE.record is None:
+        _STATE.record = _discard

@@ -131,14 +131,20 @@ class Result:
     duration: float = 0.0
 
 
-def learn_profile(target: Target) -> Profile:
-    """Load ``target`` in a sandbox and say what it registers (runs in a child)."""
+def learn_profile(target: Target, *, seal: bool = False) -> Profile:
+    """Load ``target`` in a sandbox and say what it registers (runs in a child).
+
+    :param seal: once loaded, keep the process's network and process guard blocking until the
+        process ends (see :func:`.audit.seal`): for a child that exits right after.
+    """
     if target.route == "runtime":
         return Profile(True)
     manifest = target.manifest_path
     with sandbox() as box, target.installed(box.scratch):
         runtime = Runtime(target.config())
         report = runtime.load()
+        if seal:
+            audit.seal()
         plugin = report.plugin(target.name)
         if plugin is None:
             error = report.errors.get(target.name, "not found")
@@ -171,7 +177,7 @@ def _innermost(exc: BaseException) -> str:
 def _execute(request: Request) -> Result:
     target = request.target
     if request.check_id is None:
-        return Result("passed", profile=learn_profile(target))
+        return Result("passed", profile=learn_profile(target, seal=True))
     assert request.profile is not None
     impl = implementations()[request.check_id]
     adapter = _adapter(target)
@@ -180,7 +186,12 @@ def _execute(request: Request) -> Result:
             impl.check, target, box, request.profile, request.options, adapter=adapter
         )
         try:
-            impl.function(context)
+            try:
+                impl.function(context)
+            finally:
+                # The check is over; threads the plugin started may run on until the process
+                # ends, and the sandbox's exit is about to take the guard's patches away.
+                audit.seal()
         except CheckFailed as failure:
             return Result("failed", failure.expected, failure.seen, failure.detail)
         except CheckSkipped as skip:
