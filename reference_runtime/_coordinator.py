@@ -61,7 +61,7 @@ from ._timeline import (
     TimelineEvent,
     describe,
 )
-from ._waits import CANCEL_GRACE, Waits, WorkerThread, cancel, close_loop, guarded, unwrap
+from ._waits import CANCEL_GRACE, Waits, WorkerThread, cancel, guarded, run_on_own_loop, unwrap
 from ._waits import is_process_level as _is_process_level
 
 __all__ = ["Coordinator"]
@@ -70,9 +70,6 @@ _log = logging.getLogger("reference_runtime.daemons")
 
 # How long (real seconds) run_sync lets tasks still on its loop at the end unwind once cancelled.
 _LEFTOVER_GRACE = 0.5
-# run_sync goes back into the loop after an exception a plugin's own task raised through it; a
-# plugin raising such exceptions from ever more tasks cannot keep it there longer than this.
-_MAX_ROUNDS = 100
 _SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
 )
@@ -260,21 +257,11 @@ class Coordinator:
         :returns: the :attr:`exit_status`.
         :raises BaseException: as :meth:`run` does.
         """
-        loop = asyncio.new_event_loop()
-        try:
-            main = loop.create_task(self.run(until=until), name="coordinator")
-            for _ in range(_MAX_ROUNDS):
-                try:
-                    return loop.run_until_complete(main)
-                except (KeyboardInterrupt, SystemExit) as exc:
-                    if main.done():
-                        raise
-                    # From a task of the plugin's own, through the loop: a fatal failure.
-                    self._escape(exc, f"{describe(exc)} from a task of a plugin's own")
-            main.cancel()
-            return loop.run_until_complete(main)
-        finally:
-            close_loop(loop, leftover_grace)
+        return run_on_own_loop(
+            lambda: self.run(until=until),
+            lambda exc: self._escape(exc, f"{describe(exc)} from a task of a plugin's own"),
+            leftover_grace,
+        )
 
     # --- phases -------------------------------------------------------------------------------
 
@@ -292,7 +279,7 @@ class Coordinator:
                 fatal = entry.fatal_on_startup_failure if entry is not None else True
                 task = asyncio.ensure_future(guarded(self.start_daemon(name, entry)))
                 task.set_name(f"startup:{name}")
-                why = await self._await_startup(task, stop)
+                why = await self._waits.startup(task, stop, lambda: self._stop_reason)
                 if why is None and not task.cancelled() and task.exception() is None:
                     self._started.append(task.result())
                     self._recorder.record(EventKind.STARTUP_OK, daemon=name)
@@ -303,29 +290,6 @@ class Coordinator:
             self._starting = False
             await cancel([stop])
         return True
-
-    async def _await_startup(
-        self, task: asyncio.Task[StartedDaemon], stop: asyncio.Future[Any]
-    ) -> str | None:
-        """Wait for a startup, or for a shutdown request first; ``None``, or why it was cut short.
-
-        A startup still pending when shutdown is requested is cancelled and gets a grace to
-        unwind; one that ignores that is abandoned.
-        """
-        try:
-            await asyncio.wait([task, stop], return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            self._cancelled_from_outside()
-        if task.done():
-            return None
-        task.cancel()
-        why = f"cancelled: still starting when the run was stopped ({self._stop_reason})"
-        if not await self._waits.race(task, CANCEL_GRACE):
-            self._waits.abandoned.append(task)
-            return f"{why}; it ignored cancellation and was abandoned while still running"
-        if not task.cancelled() and task.exception() is None:
-            return None  # it finished after all: started, so it will be shut down
-        return why
 
     def _startup_failed(
         self, name: str, task: asyncio.Task[StartedDaemon], why: str | None, *, fatal: bool

@@ -14,7 +14,7 @@ import contextlib
 import inspect
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from ._clock import Clock, VirtualClock
@@ -29,12 +29,16 @@ __all__ = [
     "guarded",
     "is_async",
     "is_process_level",
+    "run_on_own_loop",
     "unwrap",
 ]
 
 #: After a pending startup or a timed-out shutdown is cancelled, how long (on the clock) it gets
 #: to unwind before it is abandoned.
 CANCEL_GRACE = 1.0
+# run_on_own_loop goes back into the loop after an exception a plugin's own task raised through
+# it; a plugin raising such exceptions from ever more tasks cannot keep it there longer than this.
+_MAX_ROUNDS = 100
 
 _T = TypeVar("_T")
 
@@ -162,6 +166,34 @@ class Waits:
                 await asyncio.gather(timer, return_exceptions=True)
         return task.done()
 
+    async def startup(
+        self,
+        task: asyncio.Task[StartedDaemon],
+        stop: asyncio.Future[Any],
+        stop_reason: Callable[[], str | None],
+    ) -> str | None:
+        """Wait for a startup, or for ``stop`` (a shutdown request) first; ``None``, or why the
+        startup was cut short.
+
+        A startup still pending when ``stop`` is done is cancelled and gets a grace to unwind;
+        one that ignores that is abandoned. One that finishes during its grace counts as
+        started (``None``).
+        """
+        try:
+            await asyncio.wait([task, stop], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            self._on_cancelled()
+        if task.done():
+            return None
+        task.cancel()
+        why = f"cancelled: still starting when the run was stopped ({stop_reason()})"
+        if not await self.race(task, CANCEL_GRACE):
+            self.abandoned.append(task)
+            return f"{why}; it ignored cancellation and was abandoned while still running"
+        if not task.cancelled() and task.exception() is None:
+            return None  # it finished after all: started, so it will be shut down
+        return why
+
     async def shut_down(self, daemon: StartedDaemon) -> str | None:
         """Call the shutdown; ``None``, or why it did not finish in time. Its error propagates.
 
@@ -258,6 +290,34 @@ class Waits:
             f"shutdown did not finish within {timeout:g} s and ignored cancellation; "
             "abandoned while still running"
         )
+
+
+def run_on_own_loop(
+    main: Callable[[], Coroutine[Any, Any, _T]],
+    on_escape: Callable[[BaseException], None],
+    leftover_grace: float,
+) -> _T:
+    """Run ``main()`` on an event loop of its own, as ``asyncio.run`` would, but bounded.
+
+    A ``KeyboardInterrupt`` or ``SystemExit`` a task raises through the loop while ``main`` is
+    still running is handed to ``on_escape`` (which is to make ``main`` wind down) and the loop
+    goes on; at most :data:`_MAX_ROUNDS` times, then ``main`` is cancelled. Tasks left on the loop
+    get ``leftover_grace`` real seconds to unwind once cancelled; the loop is closed regardless.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(main(), name="coordinator")
+        for _ in range(_MAX_ROUNDS):
+            try:
+                return loop.run_until_complete(task)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                if task.done():
+                    raise
+                on_escape(exc)
+        task.cancel()
+        return loop.run_until_complete(task)
+    finally:
+        close_loop(loop, leftover_grace)
 
 
 def close_loop(loop: asyncio.AbstractEventLoop, grace: float) -> None:
