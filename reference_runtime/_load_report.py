@@ -23,6 +23,7 @@ from ._discovery import Shadowing
 from ._errors import PluginLoadError, message_of
 from ._identity import IdentityProvider
 from ._manifest import Manifest
+from ._registrations import Registration
 
 __all__ = ["LoadReport", "LoadedPlugin", "failure_message"]
 
@@ -40,6 +41,10 @@ class LoadedPlugin:
     identity_providers: tuple[IdentityProvider, ...]
     daemons: tuple[BackgroundDaemonEntry, ...] = ()
     listeners: tuple[str, ...] = ()
+    #: Its Hermes-surface registrations (hooks included) as committed when ``register``
+    #: returned, in order: what a host reads after loading. A plugin that keeps its context
+    #: may register more later (see :meth:`Runtime.registrations`); those are not here.
+    registrations: tuple[Registration, ...] = ()
 
     @property
     def version(self) -> str:

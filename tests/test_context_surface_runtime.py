@@ -406,3 +406,23 @@ def test_registering_a_plugin_again_replaces_its_keyed_registrations(tmp_path: P
     assert runtime.invoke_hook("on_session_start") == ["hello", "hello"]  # hooks accumulate
     again.rollback()
     assert len(runtime.registrations("kct_reloaded")) == len(first.registrations)
+
+
+def test_the_load_report_keeps_what_register_had_registered_when_it_returned(
+    make_plugin: MakePlugin, plugins_root: Path
+) -> None:
+    # A plugin that keeps its context registers later (from a thread, or a hook): that takes
+    # effect at once, but it is not what register(ctx) left, which the load report records.
+    make_plugin(
+        "kct_keeps_ctx",
+        "KEPT = []\n\ndef register(ctx):\n    KEPT.append(ctx)\n"
+        "    ctx.register_hook('on_session_start', lambda **kw: None)\n",
+    )
+    runtime = inline(plugins_root, "kct_keeps_ctx")
+    (loaded,) = runtime.load().loaded
+    context = runtime.context("kct_keeps_ctx")
+    assert context is not None
+    context.register_tool("kct_later", "kct", {"name": "kct_later"}, lambda args, **kw: "{}")
+
+    assert [(r.kind, r.key) for r in loaded.registrations] == [("hook", "on_session_start")]
+    assert [r.key for r in runtime.registrations("kct_keeps_ctx", kind="tool")] == ["kct_later"]

@@ -323,5 +323,5 @@ def test_a_thread_that_waits_for_the_guard_to_go_never_gets_out(
         """
     )
     write_plugin(pytester.path, "escapee", body)
-    result, report = certify(pytester, "escapee")
+    result, _ = certify(pytester, "escapee")
     assert accepted == [], result.stdout.str()

@@ -158,7 +158,7 @@ def learn_profile(target: Target, *, seal: bool = False) -> Profile:
             daemons=len(plugin.daemons),
             listeners=len(plugin.listeners),
             registered=tuple(kinds.items()),
-            registrations=registrations_of(runtime, plugin),
+            registrations=registrations_of(plugin),
         )
 
 

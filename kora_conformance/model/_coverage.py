@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from kora_conformance.model._catalog import by_id
-from reference_runtime import IDENTITY_HOOK, LoadedPlugin, Runtime
+from reference_runtime import IDENTITY_HOOK, LoadedPlugin
 
 __all__ = ["COVERING", "Basis", "Covered", "basis", "covering", "registrations_of"]
 
@@ -52,11 +52,13 @@ def covering(kind: str) -> tuple[str, ...]:
     return COVERING.get(kind, ())
 
 
-def registrations_of(runtime: Runtime, plugin: LoadedPlugin) -> tuple[Registered, ...]:
-    """Every registration ``plugin`` made in ``runtime``, in order: the Hermes surface's (the
-    identity hook as ``identity_provider``), then daemons and listeners."""
+def registrations_of(plugin: LoadedPlugin) -> tuple[Registered, ...]:
+    """Every registration ``plugin`` had made when its ``register`` returned, in order: the
+    Hermes surface's (the identity hook as ``identity_provider``), then daemons and listeners.
+    What a plugin that keeps its context registers later is not counted: a host reads the
+    registrations once loading is done."""
     found: list[Registered] = []
-    for record in runtime.registrations(plugin.key):
+    for record in plugin.registrations:
         identity = record.kind == "hook" and record.key == IDENTITY_HOOK
         found.append(("identity_provider" if identity else record.kind, record.key))
     found += [("daemon", entry.name) for entry in plugin.daemons]

@@ -62,6 +62,12 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "manifest says version: 1.10 unquoted, a YAML float (so it cannot load either)",
         also_breaks=("KC-PL-001",),
     ),
+    Mutant(
+        "pl002_repeated_key",
+        "KC-PL-002",
+        "manifest gives version twice (0.1.0, then 0.2.0), so it cannot load either",
+        also_breaks=("KC-PL-001",),
+    ),
     Mutant("pl003_typo_hook", "KC-PL-003", "registers the misspelt hook on_sesion_start"),
     Mutant(
         "pl003_late_hook",
@@ -330,11 +336,22 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "returns from register without registering when an optional backend is missing",
     ),
     Mutant(
+        "pl018_registers_later",
+        "KC-PL-018",
+        "registers its tool from a timer thread, after register returned",
+    ),
+    Mutant(
         "pl019_swallows_context_error",
         "KC-PL-019",
         "catches the ValueError of a refused register_tool and registers only a hook",
     ),
+    Mutant(
+        "pl019_swallows_type_error",
+        "KC-PL-019",
+        "suppresses every error of a register_command call with a misspelt keyword",
+    ),
     Mutant("pl020_misspelt_key", "KC-PL-020", "the manifest says require_env (SHOULD)"),
+    Mutant("pl020_capitalised_key", "KC-PL-020", "the manifest says Description (SHOULD)"),
 )
 
 

@@ -18,7 +18,7 @@ _REFUSED = "(not registered)"
 @suite.check("KC-PL-018", applies=needs_load)
 def registers_something(ctx: CheckContext) -> None:
     runtime, report, plugin = ctx.load()
-    if registrations_of(runtime, plugin):
+    if registrations_of(plugin):
         return
     mine = f"plugin {ctx.target.name!r}: "
     refused = [
