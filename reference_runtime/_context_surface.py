@@ -9,18 +9,14 @@ record that displaced another puts it back).
 
 from __future__ import annotations
 
-import dataclasses
-import dis
-import functools
 import inspect
 import json
 import logging
-import sys
 import types
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
+from ._context_errors import ContextError, plugin_caller, reads_directly, recorded, where
 from ._dispatch import describe_callable
 from ._errors import NotRegisteredError, RegistrationError
 from ._llm import PluginLLM
@@ -29,79 +25,10 @@ from ._registrations import Registration
 from ._surface import HERMES_SURFACE, surface_method
 from ._surface_rules import SurfaceCall, SurfaceMethod, SurfaceRule
 
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["ContextError", "HermesSurface", "install_surface"]
+__all__ = ["HermesSurface", "install_surface"]
 
 _log = logging.getLogger("reference_runtime")
 _MISSING: Any = object()
-_RUNTIME_DIR: Final = str(Path(__file__).resolve().parent)
-#: Bytecode that reads an attribute directly (``ctx.name``, ``ctx.name(...)``), as opposed to
-#: the builtins ``hasattr``/``getattr`` probing for it (a ``CALL``).
-_DIRECT_ACCESS: Final = ("LOAD_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR")
-
-
-@dataclasses.dataclass(frozen=True)
-class ContextError:
-    """An error the context raised to the plugin's own code while its ``register`` ran.
-
-    :param call: what the plugin did: ``ctx.register_tool('search', ...)``, ``ctx._manager``.
-    :param error: the exception, as ``Type: message``.
-    :param where: the plugin's line that made the call, ``path:line``.
-    """
-
-    call: str
-    error: str
-    where: str
-
-    def describe(self) -> str:
-        """One line for a report: the call, what it raised and where."""
-        return f"{self.call} raised {self.error} (at {self.where})"
-
-
-def _plugin_caller(depth: int) -> types.FrameType | None:
-    """The frame ``depth`` levels up, when it is the plugin's (not the runtime's own) code."""
-    frame = sys._getframe(depth + 1)
-    return None if frame.f_code.co_filename.startswith(_RUNTIME_DIR) else frame
-
-
-def _where(frame: types.FrameType) -> str:
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
-
-
-def _reads_directly(frame: types.FrameType) -> bool:
-    """Whether ``frame`` is reading an attribute itself, rather than probing with the builtins
-    ``hasattr``/``getattr(obj, name, default)`` (feature detection, which expects the error)."""
-    try:
-        instruction = next(
-            (i for i in dis.get_instructions(frame.f_code) if i.offset == frame.f_lasti), None
-        )
-    except Exception:  # noqa: BLE001 - unreadable bytecode: take it as a direct read
-        return True
-    return instruction is None or instruction.opname.startswith(_DIRECT_ACCESS)
-
-
-def _recorded(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a context method so that an error it raises to the plugin's code inside
-    ``register(ctx)`` is recorded (the runtime's own calls, and calls after it, are not)."""
-
-    @functools.wraps(method)
-    def call(self: HermesSurface, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:
-            caller = None if self._committed else _plugin_caller(1)
-            if caller is not None:
-                described = getattr(exc, "call", None) or f"{method.__name__}(...)"
-                self._note_error(f"ctx.{described}", exc, caller)
-            raise
-
-    # A traceback through the wrapper names the method, as one through the method itself did
-    # (load errors say which ctx.register_*() call to correct from the frame's name).
-    call.__code__ = call.__code__.replace(co_name=method.__name__)  # type: ignore[attr-defined]
-    call._kora_recorded = True  # type: ignore[attr-defined]
-    return call
 
 
 class HermesSurface:
@@ -142,7 +69,7 @@ class HermesSurface:
 
     def _note_error(self, call: str, exc: BaseException, frame: types.FrameType) -> None:
         error = f"{type(exc).__name__}: {exc}"
-        self._errors.append(ContextError(call, error, _where(frame)))
+        self._errors.append(ContextError(call, error, where(frame)))
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for a member the context lacks. A plugin reading it directly inside
@@ -150,8 +77,8 @@ class HermesSurface:
         # the error); either way it is an AttributeError, as on any object.
         msg = f"{type(self).__name__!r} object has no attribute {name!r}"
         if not name.startswith("__") and not self.__dict__.get("_committed", True):
-            caller = _plugin_caller(1)
-            if caller is not None and _reads_directly(caller):
+            caller = plugin_caller(1)
+            if caller is not None and reads_directly(caller):
                 self._note_error(f"ctx.{name}", AttributeError(msg), caller)
         raise AttributeError(msg, name=name, obj=self)
 
@@ -407,6 +334,6 @@ def install_surface(cls: type[HermesSurface]) -> None:
         if not method.hand_written:
             setattr(cls, method.name, _generated(method))
     for name, member in list(vars(cls).items()):
-        recorded = getattr(member, "_kora_recorded", False)
-        if name.startswith("register_") and callable(member) and not recorded:
-            setattr(cls, name, _recorded(member))
+        wrapped = getattr(member, "_kora_recorded", False)
+        if name.startswith("register_") and callable(member) and not wrapped:
+            setattr(cls, name, recorded(member))

@@ -25,7 +25,6 @@ OVERSIZE = {
     "reference_runtime._coordinator": "one class: the four phases and their hooks share a run",
     "reference_runtime._runtime": "one class: the load transaction and what reads it back",
     "reference_runtime._context": "the staging transaction and the fork's register_* methods",
-    "reference_runtime._context_surface": "the generated register_* methods and members",
     "kora_conformance.suites.plugin._surface_probes": "every kind of callback, called",
     "kora_conformance.mutants.runtimes_rt": "broken runtimes, one small class each",
 }
