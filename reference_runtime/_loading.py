@@ -13,6 +13,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import inspect
 import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -21,12 +22,14 @@ from typing import Any, Final
 
 from ._daemons import background_daemon_registry
 from ._discovery import Candidate
+from ._dispatch import resolve_awaitable
 from ._errors import PluginLoadError
 from ._listeners import ListenerFactory, ListenerTask, listener_registry
 
 __all__ = [
     "DIRECTORY_PACKAGE",
     "DefaultsSnapshot",
+    "call_register",
     "directory_plugins_restored",
     "drop_modules",
     "load_register",
@@ -151,6 +154,13 @@ def load_register(candidate: Candidate) -> tuple[Callable[[Any], Any], types.Mod
         else sys.modules.get(getattr(target, "__module__", "") or "")
     )
     return _register_of(candidate, target), module
+
+
+def call_register(register: Callable[[Any], Any], context: object) -> None:
+    """Call a plugin's ``register(context)``, running it to completion when it is async."""
+    outcome = register(context)
+    if inspect.isawaitable(outcome):
+        resolve_awaitable(outcome)
 
 
 def package_of(candidate: Candidate) -> str | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import sys
 import threading
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -18,16 +17,17 @@ from ._context import PluginContext
 from ._coordinator import Coordinator
 from ._daemons import BackgroundDaemonRegistry
 from ._discovery import Candidate, Discovery, Shadowing, discover
-from ._dispatch import Dispatcher, resolve_awaitable
-from ._errors import NotRegisteredError, PluginLoadError, quote
+from ._dispatch import Dispatcher
+from ._errors import PluginLoadError, quote
 from ._hookspecs import IDENTITY_HOOK
 from ._identity import ResolvedIdentity, read_fallback_identity
 from ._listeners import ListenerRegistry
 from ._llm import LLMBackend
 from ._load_report import LoadedPlugin, LoadReport, failure_message
-from ._loading import DefaultsSnapshot, drop_modules, load_register, package_of
+from ._loading import DefaultsSnapshot, call_register, drop_modules, load_register, package_of
 from ._manifest import Manifest
-from ._registrations import CommandRecord, Registration, RegistrationStore, ToolRecord
+from ._queries import RegistrationQueries
+from ._registrations import RegistrationStore
 
 __all__ = ["Runtime"]
 
@@ -36,7 +36,7 @@ _log = logging.getLogger("reference_runtime")
 _R = TypeVar("_R", bound="Runtime")
 
 
-class Runtime:
+class Runtime(RegistrationQueries):
     """A plugin host: discovery, loading, hooks and identity resolution.
 
     :param config: what to load; an empty configuration loads nothing.
@@ -288,13 +288,13 @@ class Runtime:
     def _run_register(self, context: PluginContext, register: Callable[[Any], Any]) -> None:
         timeout = self.config.register_timeout
         if timeout is None:
-            _call_register(register, context)
+            call_register(register, context)
             return
         outcome: list[BaseException | None] = []
 
         def run() -> None:
             try:
-                _call_register(register, context)
+                call_register(register, context)
             except BaseException as exc:  # noqa: BLE001 - handed to the loading thread
                 outcome.append(exc)
             else:
@@ -330,83 +330,6 @@ class Runtime:
         """The context a loaded plugin registered through."""
         self.load()
         return self._contexts.get(key)
-
-    # --- the Hermes registration surface, read back ---------------------------------------------
-
-    def registrations(
-        self, plugin: str | None = None, *, kind: str | None = None
-    ) -> tuple[Registration, ...]:
-        """Every committed registration made through the Hermes surface (hooks included), in
-        commit order (plugin order), loading first.
-
-        :param plugin: only this plugin's.
-        :param kind: only this kind (``"tool"``, ``"command"``, ``"hook"``, ... as in the
-            surface table).
-        """
-        self.load()
-        return tuple(
-            record
-            for record in self._registrations
-            if (plugin is None or record.plugin == plugin) and (kind is None or record.kind == kind)
-        )
-
-    def tools(self) -> tuple[ToolRecord, ...]:
-        """Every registered tool, one per name (an override replaced the tool it displaced)."""
-        return tuple(ToolRecord.of(r) for r in self.registrations(kind="tool"))
-
-    def tool(self, name: str) -> ToolRecord | None:
-        """The tool registered as ``name``, if any."""
-        return next((t for t in self.tools() if t.name == name), None)
-
-    def commands(self) -> tuple[CommandRecord, ...]:
-        """Every registered slash command, one per name."""
-        return tuple(CommandRecord.of(r) for r in self.registrations(kind="command"))
-
-    def call_tool(self, name: str, args: Mapping[str, Any], **extra: Any) -> Any:
-        """Call tool ``name``'s handler as ``handler(args, **extra)`` and return its result
-        unchanged (by the contract, a JSON string); an awaitable result is awaited.
-
-        Unlike ``ctx.dispatch_tool`` (the host's path, which turns failures into error JSON),
-        a raising handler's exception propagates, for tests and checks to see.
-
-        :raises NotRegisteredError: no tool is registered as ``name``.
-        """
-        record = self.tool(name)
-        if record is None:
-            known = ", ".join(t.name for t in self.tools()) or "none"
-            msg = f"no tool is registered as {name!r} (registered: {known})"
-            raise NotRegisteredError(msg, kind="tool", name=name)
-        result = record.handler(args, **extra)
-        if inspect.isawaitable(result):
-            result = resolve_awaitable(result)
-        return result
-
-    def run_command(self, name: str, raw_args: str = "") -> Any:
-        """Run the slash command ``/name`` with its raw argument string and return what its
-        handler returned (awaited when it is a coroutine). A leading ``/`` is ignored.
-
-        :raises NotRegisteredError: no command is registered as ``name``.
-        """
-        wanted = name.removeprefix("/")
-        record = next((c for c in reversed(self.commands()) if c.name == wanted), None)
-        if record is None:
-            known = ", ".join(c.name for c in self.commands()) or "none"
-            msg = f"no command is registered as /{wanted} (registered: {known})"
-            raise NotRegisteredError(msg, kind="command", name=wanted)
-        result = record.handler(raw_args)
-        if inspect.isawaitable(result):
-            result = resolve_awaitable(result)
-        return result
-
-    def configure_plugin(self, plugin: str, settings: Mapping[str, Any]) -> None:
-        """Give ``plugin`` its settings (upstream's ``plugins.entries.<id>.settings``), which
-        ``ctx.get_config`` and ``ctx.config`` read. Call it before loading."""
-        self._settings[plugin] = dict(settings)
-
-    def plugin_settings(self, plugin: str) -> Mapping[str, Any]:
-        """``plugin``'s settings as the host holds them (configured, then ``set_config``
-        writes committed), read-only."""
-        return types.MappingProxyType(dict(self._settings.get(plugin, {})))
 
     def invoke_hook(self, name: str, **kwargs: Any) -> list[Any]:
         """Call every callback for hook ``name`` with ``kwargs``, in plugin order.
@@ -475,9 +398,3 @@ class Runtime:
 def _enabled_only(shadowed: tuple[Shadowing, ...], enabled: tuple[str, ...]) -> list[Shadowing]:
     keys = frozenset(enabled)  # a set: one root may shadow thousands of enabled plugins
     return [s for s in shadowed if s.key in keys]
-
-
-def _call_register(register: Callable[[Any], Any], context: PluginContext) -> None:
-    outcome = register(context)
-    if inspect.isawaitable(outcome):
-        resolve_awaitable(outcome)

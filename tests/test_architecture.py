@@ -23,7 +23,6 @@ MAX_LINES = 400
 OVERSIZE = {
     "kora_conformance.model._catalog": "the catalog is one table, read in ID order",
     "reference_runtime._coordinator": "one class: the four phases and their hooks share a run",
-    "reference_runtime._runtime": "one class: the load transaction and what reads it back",
     "reference_runtime._context": "the staging transaction and the fork's register_* methods",
     "kora_conformance.suites.plugin._surface_probes": "every kind of callback, called",
     "kora_conformance.mutants.runtimes_rt": "broken runtimes, one small class each",

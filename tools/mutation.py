@@ -89,6 +89,7 @@ RUNTIME_MODULES: tuple[str, ...] = tuple(
         "fire",
         "waits",
         "load_report",
+        "queries",
     )
 )
 #: Each bundled plugin directory and its Python files.
