@@ -38,20 +38,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import math
 import signal
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ._clock import Clock, RealClock
-from ._daemons import BackgroundDaemonEntry, PeriodicTaskSpec, StartupCallable
+from ._daemons import BackgroundDaemonEntry
 from ._errors import DaemonSpecError
-from ._fire import StartedDaemon, drive
+from ._fire import StartedDaemon
 from ._listeners import ListenerRegistry
-from ._plan import periodic_plan, start_plan
+from ._start_phase import StartPhase
+from ._stop_phase import StopPhase
 from ._timeline import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
@@ -61,8 +61,7 @@ from ._timeline import (
     TimelineEvent,
     describe,
 )
-from ._waits import CANCEL_GRACE, Waits, WorkerThread, cancel, guarded, run_on_own_loop, unwrap
-from ._waits import is_process_level as _is_process_level
+from ._waits import Waits, WorkerThread, cancel, run_on_own_loop
 
 __all__ = ["Coordinator"]
 
@@ -79,7 +78,7 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-class Coordinator:
+class Coordinator(StartPhase, StopPhase):
     """Runs daemons: FIFO startup, periodic drivers, LIFO shutdown. One :meth:`run` each.
 
     :param daemons: the daemon entries, in start order, e.g. ``registry.list_entries()``.
@@ -263,182 +262,6 @@ class Coordinator:
             leftover_grace,
         )
 
-    # --- phases -------------------------------------------------------------------------------
-
-    async def _start_all(self) -> bool:
-        """Start everything; return ``False`` after a fatal failure."""
-        # Only a request or a signal cuts a startup short, not ``until``: in virtual time, a
-        # startup waiting on something real (I/O, a real sleep) leaves the loop looking idle,
-        # and the whole run would pass at once.
-        stop = asyncio.ensure_future(self._stop.wait())
-        self._starting = True
-        try:
-            for name, entry in start_plan(self._entries, self._listeners):
-                if self._stop_reason is not None:
-                    break
-                fatal = entry.fatal_on_startup_failure if entry is not None else True
-                task = asyncio.ensure_future(guarded(self.start_daemon(name, entry)))
-                task.set_name(f"startup:{name}")
-                why = await self._waits.startup(task, stop, lambda: self._stop_reason)
-                if why is None and not task.cancelled() and task.exception() is None:
-                    self._started.append(task.result())
-                    self._recorder.record(EventKind.STARTUP_OK, daemon=name)
-                    continue
-                if not self._startup_failed(name, task, why, fatal=fatal):
-                    return False
-        finally:
-            self._starting = False
-            await cancel([stop])
-        return True
-
-    def _startup_failed(
-        self, name: str, task: asyncio.Task[StartedDaemon], why: str | None, *, fatal: bool
-    ) -> bool:
-        """Log and record a failed startup; whether starting may go on."""
-        error: BaseException | None = None
-        if why is None:
-            if task.cancelled():
-                why = "CancelledError: the startup cancelled itself"
-            else:
-                error = unwrap(task.exception() or RuntimeError("no exception"))
-                why = describe(error)
-        process_level = error is not None and _is_process_level(error)
-        fatal = fatal or process_level
-        _log.log(
-            logging.ERROR if fatal else logging.WARNING,
-            "daemon %r failed to start (%s): %s",
-            name,
-            "fatal" if fatal else "not fatal, continuing",
-            why,
-            exc_info=error,
-        )
-        self._recorder.record(EventKind.STARTUP_FAILED, daemon=name, detail=why, fatal=fatal)
-        if process_level:
-            assert error is not None
-            self._escape(error, f"{type(error).__name__} from the startup of {name!r}")
-            return False
-        if fatal:
-            self._exit_status = EXIT_FATAL
-            self.request_shutdown(f"fatal startup failure of {name!r}")
-            return False
-        return True
-
-    # --- phase hooks: what a subclass (a fork's coordinator) overrides -------------------------
-
-    async def start_daemon(self, name: str, entry: BackgroundDaemonEntry | None) -> StartedDaemon:
-        """Start one daemon (phase 1): call its startup with this coordinator, await the result.
-
-        Called once per daemon of the start plan, in order, each as a task of its own that a
-        shutdown request may cancel. What it raises is that daemon's startup failure.
-
-        :param name: the entry's or listener's name.
-        :param entry: the daemon entry, or ``None`` for a listener without one (its factory is
-            resolved here).
-        :returns: what the stop phase needs to shut it down.
-        """
-        startup: StartupCallable
-        if entry is not None:
-            startup, shutdown, timeout = entry.startup, entry.shutdown, entry.shutdown_timeout
-        else:
-            assert self._listeners is not None
-            resolved = self._listeners.resolve(name)
-            startup, shutdown, timeout = (
-                resolved.startup,
-                resolved.shutdown,
-                resolved.shutdown_timeout,
-            )
-        result = startup(self)
-        if result is not None and inspect.isawaitable(result):
-            await result
-        return StartedDaemon(name, shutdown, timeout)
-
-    def planned_tasks(
-        self, started: Collection[str] | None = None
-    ) -> list[tuple[str, PeriodicTaskSpec, Literal["daemon", "listener"]]]:
-        """The periodic tasks that get a driver once the startups are done, in start order:
-        :func:`periodic_plan` of this coordinator's entries and listeners. The run itself
-        schedules exactly these.
-
-        :param started: the names of the daemons and listeners whose startup succeeded; all of
-            them when ``None``.
-        """
-        return periodic_plan(self._entries, self._listeners, started)
-
-    @property
-    def started(self) -> tuple[StartedDaemon, ...]:
-        """The daemons started and not yet shut down, in start order."""
-        return tuple(self._started)
-
-    @property
-    def drivers(self) -> tuple[asyncio.Task[None], ...]:
-        """The periodic drivers running (none before phase 2 or after they are cancelled)."""
-        return tuple(self._drivers or ())
-
-    def start_drivers(self) -> None:
-        """Start the periodic drivers (phase 2), once every startup is done: one
-        :meth:`start_driver` per task of :meth:`planned_tasks` for the daemons that started."""
-        tasks = self.planned_tasks({daemon.name for daemon in self._started})
-        for owner, spec, side in tasks:
-            self.start_driver(owner, spec, side)
-        self._drivers = self._drivers or []
-        self._recorder.record(EventKind.DRIVERS_STARTED, detail=f"{len(tasks)} periodic tasks")
-
-    def start_driver(
-        self, owner: str, spec: PeriodicTaskSpec, side: Literal["daemon", "listener"] = "daemon"
-    ) -> asyncio.Task[None]:
-        """Start one periodic driver now, on the running loop: it sleeps one interval, then
-        fires (with :data:`current_fire` set), for ever; :meth:`cancel_drivers` stops it.
-
-        :returns: the driver's task.
-        """
-        driver = drive(
-            owner,
-            spec,
-            side,
-            clock=self._clock,
-            counts=self._fires,
-            recorder=self._recorder,
-            record_fires=self._record_fires,
-            escape=self._escape,
-        )
-        task = asyncio.create_task(driver, name=f"periodic:{spec.name}")
-        if self._drivers is None:
-            self._drivers = []
-        self._drivers.append(task)
-        return task
-
-    def shutdown_order(self, started: Sequence[StartedDaemon]) -> list[StartedDaemon]:
-        """The order the stop phase shuts ``started`` (in start order) down in: the reverse."""
-        return list(reversed(started))
-
-    async def stop_all(self) -> None:
-        """The stop phase (phase 4): :meth:`cancel_drivers`, then :meth:`stop_daemons`."""
-        await self.cancel_drivers()
-        await self.stop_daemons()
-
-    async def cancel_drivers(self) -> None:
-        """Cancel every periodic driver and wait for them to unwind, for a grace at most; one
-        whose callback ignores cancellation is abandoned. A no-op without drivers."""
-        if self._drivers is None:
-            return
-        drivers, self._drivers = self._drivers, None
-        for driver in drivers:
-            driver.cancel()
-        # A callback that ignores cancellation must not hold up the shutdowns: a grace, then
-        # its driver is abandoned.
-        unwound = asyncio.gather(*drivers, return_exceptions=True)
-        if not await self._waits.race(unwound, CANCEL_GRACE):
-            self._waits.abandoned += [driver for driver in drivers if not driver.done()]
-        self._recorder.record(EventKind.DRIVERS_CANCELLED, detail=f"{len(drivers)} periodic tasks")
-
-    async def stop_daemons(self) -> None:
-        """Shut every started daemon down once, in :meth:`shutdown_order`, each bounded by its
-        timeout; one that hangs or raises is recorded and the rest still run. Never raises."""
-        for daemon in self.shutdown_order(tuple(self._started)):
-            # Off the list before its shutdown runs: whatever happens, it is shut down once.
-            self._started = [d for d in self._started if d is not daemon]
-            await self._stop_one(daemon)
-
     # --- waiting and stopping ----------------------------------------------------------------
 
     async def _wait(self, until: float | None) -> None:
@@ -456,31 +279,6 @@ class Coordinator:
             # Fires due exactly at `until` were woken with the timer: let them finish first.
             await self._clock.sleep(0)
             self.request_shutdown(self._ran_for())
-
-    async def _stop_one(self, daemon: StartedDaemon) -> None:
-        """Shut ``daemon`` down, bounded by its timeout; record how it went. Never raises."""
-        name = daemon.name
-        try:
-            outcome = await self._waits.shut_down(daemon)
-        except BaseException as exc:  # noqa: BLE001 - the other daemons must still shut down
-            error = unwrap(exc)
-            if isinstance(error, asyncio.CancelledError):
-                outcome = "shutdown cancelled itself"
-            else:
-                _log.warning(
-                    "daemon %r failed to shut down: %s", name, describe(error), exc_info=error
-                )
-                self._recorder.record(
-                    EventKind.SHUTDOWN_FAILED, daemon=name, detail=describe(error)
-                )
-                if _is_process_level(error):
-                    self._escape(error, f"{type(error).__name__} from the shutdown of {name!r}")
-                return
-        if outcome is not None:
-            _log.warning("daemon %r: %s; moving on", name, outcome)
-            self._recorder.record(EventKind.SHUTDOWN_TIMEOUT, daemon=name, detail=outcome)
-            return
-        self._recorder.record(EventKind.SHUTDOWN_OK, daemon=name)
 
     def _end_timer(self) -> asyncio.Future[None] | None:
         """A future done at ``until`` on the clock, or ``None`` without ``until``."""

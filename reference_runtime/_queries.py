@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._dispatch import resolve_awaitable
 from ._errors import NotRegisteredError
@@ -23,8 +23,9 @@ class RegistrationQueries:
     """Reads back a runtime's Hermes-surface registrations; expects its ``load()``, its
     committed ``_registrations`` and its ``_settings``."""
 
-    _registrations: RegistrationStore
-    _settings: dict[str, dict[str, Any]]
+    if TYPE_CHECKING:  # provided by the class this is mixed into
+        _registrations: RegistrationStore
+        _settings: dict[str, dict[str, Any]]
 
     def load(self) -> Any:
         """Load the runtime's plugins (once); the queries load first."""

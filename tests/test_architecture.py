@@ -22,7 +22,6 @@ MAX_LINES = 400
 #: module that fits is to be taken off it, and any other module past the limit fails.
 OVERSIZE = {
     "kora_conformance.model._catalog": "the catalog is one table, read in ID order",
-    "reference_runtime._coordinator": "one class: the four phases and their hooks share a run",
     "reference_runtime._context": "the staging transaction and the fork's register_* methods",
     "kora_conformance.suites.plugin._surface_probes": "every kind of callback, called",
     "kora_conformance.mutants.runtimes_rt": "broken runtimes, one small class each",

@@ -85,6 +85,8 @@ RUNTIME_MODULES: tuple[str, ...] = tuple(
         "listeners",
         "dual",
         "coordinator",
+        "start_phase",
+        "stop_phase",
         "plan",
         "fire",
         "waits",
