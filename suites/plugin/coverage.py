@@ -17,6 +17,10 @@ _REFUSED = "(not registered)"
 
 @suite.check("KC-PL-018", applies=needs_load)
 def registers_something(ctx: CheckContext) -> None:
+    """Space: every kind of registration (the Hermes surface's, identity providers, daemons,
+    listeners), counted as register(ctx) left them when it returned: nothing at all, only what
+    was refused by a rule, only what a swallowed error kept out, and what a plugin that kept its
+    context registers later (from a thread or a callback), which a host never reads."""
     runtime, report, plugin = ctx.load()
     if registrations_of(plugin):
         return
@@ -43,6 +47,10 @@ def registers_something(ctx: CheckContext) -> None:
 
 @suite.check("KC-PL-019", applies=needs_load)
 def no_context_error_swallowed(ctx: CheckContext) -> None:
+    """Space: every error the context raises to the plugin's own code while register(ctx) runs
+    (a registration refused by its rule, a call its signature does not take, a member the
+    context lacks read directly rather than probed with hasattr/getattr), caught in any way
+    (except, contextlib.suppress, a wrapper of the plugin's own) and passed over."""
     runtime, _, _ = ctx.load()
     context = runtime.context(ctx.target.name)
     errors = context.context_errors if context is not None else ()

@@ -16,6 +16,9 @@ suite = Suite("manifest_keys")
 
 @suite.check("KC-PL-020", applies=needs_manifest)
 def known_manifest_keys(ctx: CheckContext) -> None:
+    """Space: every top-level key of the manifest of either route (a directory's, or the one an
+    entry-point package ships), against the contract's and upstream's keys and any
+    ``provides_*``: a misspelling, a key in the wrong case, a key of another tool's format."""
     path = ctx.profile.manifest_path
     assert path is not None  # needs_manifest
     try:
