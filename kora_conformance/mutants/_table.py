@@ -381,6 +381,11 @@ def _runtime(name: str, check_id: str, description: str) -> RuntimeMutant:
     return RuntimeMutant(f"kora_conformance.mutants.runtimes:{name}", check_id, description)
 
 
+def _runtime_mut(name: str, check_id: str, description: str) -> RuntimeMutant:
+    """A broken runtime of :mod:`kora_conformance.mutants.runtimes_mut`."""
+    return RuntimeMutant(f"kora_conformance.mutants.runtimes_mut:{name}", check_id, description)
+
+
 def _runtime_rt(name: str, check_id: str, description: str) -> RuntimeMutant:
     """A broken runtime of :mod:`kora_conformance.mutants.runtimes_rt`."""
     return RuntimeMutant(f"kora_conformance.mutants.runtimes_rt:{name}", check_id, description)
@@ -471,6 +476,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "stops_at_raising_shutdown",
         "KC-RT-007",
         "after one shutdown raises, the remaining daemons are never shut down",
+    ),
+    _runtime_mut(
+        "daemons_only_coordinator",
+        "KC-RT-007",
+        "the coordinator drives daemon entries only: a listener with no entry never starts",
     ),
     _runtime("hook_fired_twice", "KC-RT-008", "the identity hook fires twice per engine"),
     _runtime("hook_without_engine", "KC-RT-008", "the identity hook gets engine=None"),

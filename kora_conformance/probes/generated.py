@@ -19,7 +19,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from kora_conformance.probes import journal
-from kora_conformance.probes.common import SESSION_HOOK
+from kora_conformance.probes.common import (
+    HANG_TIMEOUT,
+    INTERVAL,
+    SESSION_HOOK,
+    failing_startup,
+    hanging_shutdown,
+    recorder,
+)
 
 __all__ = [
     "BEHAVIOUR",
@@ -29,6 +36,9 @@ __all__ = [
     "HALF_HOOK",
     "HALF_KINDS",
     "LIFECYCLE",
+    "LISTENER_DUAL",
+    "LISTENER_ONLY",
+    "LISTENER_PRIMARY",
     "REGISTER",
     "GeneratedIdentity",
     "clash_name",
@@ -57,7 +67,9 @@ BEHAVIOUR: dict[str, str] = {}
 #: ``half`` registers every kind (:data:`HALF_KINDS`) and then raises; ``twin:<other>``
 #: registers the tool and the command ``<other>`` registers when it half-registers (a runtime
 #: that kept ``<other>``'s refuses them, so the twin fails to load); ``same_daemon_twice`` and
-#: ``two_daemons_one_name`` register a daemon name twice (see :func:`clash_name`).
+#: ``two_daemons_one_name`` register a daemon name twice (see :func:`clash_name`);
+#: ``listeners`` and ``listeners_fatal`` register on the listener side (see
+#: :data:`LISTENER_DUAL`).
 REGISTER: dict[str, str] = {}
 
 #: What a half-registering plugin registers before it raises, in order.
@@ -182,6 +194,61 @@ def _shutdown(name: str, kind: str) -> Callable[..., Any]:
     return _step(kind, name, "shutdown")
 
 
+#: Mode ``listeners``: a fork-style listener on both sides (its instance's bound methods as a
+#: daemon entry with a periodic task and as a listener factory, under one name), then a
+#: listener-only one whose factory gives ``(startup, shutdown, HANG_TIMEOUT)`` and whose async
+#: shutdown hangs. Mode ``listeners_fatal``: a daemon entry, then a listener-only one whose
+#: startup raises (a listener with no daemon entry is fatal), then another that must not start.
+LISTENER_DUAL: Final = "kc_gen_dual"
+LISTENER_ONLY: Final = "kc_gen_only"
+LISTENER_PRIMARY: Final = "kc_gen_primary"
+
+
+class _ForkListener:
+    """A listener instance whose bound methods go to both registries, as the fork's do."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = 0
+
+    def startup(self, coordinator: Any = None) -> None:
+        self.started += 1
+        journal.record("startup", self.name, count=self.started)
+        journal.record("startup_done", self.name)
+
+    def shutdown(self) -> None:
+        journal.record("shutdown", self.name, started=self.started)
+
+    def poll(self) -> None:
+        journal.record("fire", self.name)
+
+
+def _listeners(ctx: Any, *, fatal: bool) -> None:
+    from agent.background_daemon_registry import (  # type: ignore[import-not-found]  # noqa: PLC0415
+        PeriodicTaskSpec,
+    )
+
+    if fatal:
+        startup, shutdown, fire = recorder(LISTENER_PRIMARY)
+        spec = PeriodicTaskSpec(INTERVAL, fire, f"{LISTENER_PRIMARY}.fire")
+        ctx.register_background_daemon(LISTENER_PRIMARY, startup, shutdown, periodic_task=spec)
+        failing = failing_startup(LISTENER_ONLY)
+        ctx.register_listener(LISTENER_ONLY, lambda: (failing, _noop))
+        never, never_down, _ = recorder(LISTENER_DUAL)
+        ctx.register_listener(LISTENER_DUAL, lambda: (never, never_down))
+        return
+    dual = _ForkListener(LISTENER_DUAL)
+    spec = PeriodicTaskSpec(INTERVAL, dual.poll, f"{LISTENER_DUAL}.poll")
+    ctx.register_background_daemon(LISTENER_DUAL, dual.startup, dual.shutdown, periodic_task=spec)
+    ctx.register_listener(LISTENER_DUAL, lambda: (dual.startup, dual.shutdown))
+    only_up, _, _ = recorder(LISTENER_ONLY)
+
+    async def only_down() -> None:
+        await hanging_shutdown(LISTENER_ONLY)
+
+    ctx.register_listener(LISTENER_ONLY, lambda: (only_up, only_down, HANG_TIMEOUT))
+
+
 def half_names(plugin: str) -> dict[str, str]:
     """Kind → the name under which a half-registering ``plugin`` registers it."""
     return {
@@ -244,6 +311,8 @@ def plugin_functions(plugin: str, real: str) -> dict[str, Callable[[Any], None]]
                 ctx.register_background_daemon(
                     name, _startup(name, startup), _shutdown(name, shutdown)
                 )
+        if mode in {"listeners", "listeners_fatal"}:
+            _listeners(ctx, fatal=mode == "listeners_fatal")
         if mode == "same_daemon_twice":
             ctx.register_background_daemon(clash_name(plugin), _noop, _noop)
             ctx.register_background_daemon(clash_name(plugin), _noop, _noop)

@@ -30,6 +30,8 @@ suite = Suite("runtime")
 
 #: The generated plugin whose daemons' callbacks are sync, async or raising in every position.
 G_LIFECYCLE: Final = "kcl_mixed"
+#: The generated plugin that registers on the listener side.
+G_LISTENERS: Final = "kcl_listeners"
 #: Virtual seconds each generated run lasts, and examples searched beyond the two explicit ones
 #: (a coordinator run costs most of a second of real time: kept to the explicit ones).
 MIXED_SECONDS: Final = 1.0
@@ -160,7 +162,10 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
     shutdown), LIFO shutdowns of the started ones, a hung shutdown bounded from both sides (the
     next shutdown begins neither before its timeout ran out nor long after), and a fatal
     startup failure (no later startup, no fire, the started ones shut down in reverse, a
-    non-zero status)."""
+    non-zero status); on the listener side, a fork-style listener in both registries (one
+    instance: started, fired and shut down once), a listener-only one (started after the
+    entries, shut down first, bounded by the timeout its factory gives) and a listener-only
+    startup failure (fatal)."""
     prepare(ctx)
     scenarios = (
         (
@@ -195,6 +200,104 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
                 detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{timeline(events)}",
             )
     _mixed_callbacks(ctx)
+    _listener_side(ctx)
+
+
+def _listener_problems(status: int, events: list[journal.Event]) -> list[str]:
+    dual, only = generated.LISTENER_DUAL, generated.LISTENER_ONLY
+    problems = []
+    starts = names_of(events, "startup")
+    if starts != [dual, only]:
+        problems.append(
+            f"startups {starts}, expected {[dual, only]}: the daemon entry first, the "
+            f"listener {dual} that shares it started once (both registries hold one "
+            f"instance's methods), then the listener {only}, which has no entry"
+        )
+    if status != 0:
+        problems.append(f"exit status {status} after a run without failure (expected 0)")
+    fires = names_of(events, "fire").count(dual)
+    expected = int(RUN_SECONDS // INTERVAL)
+    if fires != expected:
+        problems.append(
+            f"{dual}'s periodic task fired {fires} times in {RUN_SECONDS:g} s at a "
+            f"{INTERVAL:g} s interval (expected {expected})"
+        )
+    shutdowns = names_of(events, "shutdown")
+    if shutdowns != [only, dual]:
+        problems.append(
+            f"shutdowns {shutdowns}, expected {[only, dual]} (each started one once, in "
+            "reverse order of startup)"
+        )
+    problems += _hang_problems(events, only)
+    return problems
+
+
+def _listener_fatal_problems(status: int, events: list[journal.Event]) -> list[str]:
+    primary, failing, never = (
+        generated.LISTENER_PRIMARY,
+        generated.LISTENER_ONLY,
+        generated.LISTENER_DUAL,
+    )
+    problems = []
+    starts = names_of(events, "startup")
+    if starts != [primary, failing]:
+        problems.append(
+            f"startups {starts}, expected {[primary, failing]}: the daemon entry, then the "
+            f"listener {failing} (no entry), whose failure is fatal, so {never} never starts"
+        )
+    if status == 0:
+        problems.append(
+            f"exit status 0 after the startup of {failing}, a listener with no daemon entry, "
+            "failed (fatal: nothing declares it optional)"
+        )
+    if names_of(events, "fire"):
+        problems.append("a periodic task fired although startup failed fatally")
+    shutdowns = names_of(events, "shutdown")
+    if shutdowns != [primary]:
+        problems.append(f"shutdowns {shutdowns}, expected {[primary]} (the started one)")
+    return problems
+
+
+def _listener_side(ctx: CheckContext) -> None:
+    """The listener registry: a fork-style listener on both sides, a listener-only one with a
+    timeout of its own, and a fatal listener-only startup failure."""
+    installed = install(ctx, [(G_LISTENERS, "directory")], label="listeners")
+    scenarios = (
+        (
+            "listeners",
+            f"a listener on both sides ({generated.LISTENER_DUAL}: one daemon entry with a "
+            "periodic task, the same instance's methods as its listener factory) started, fired "
+            f"and shut down once; the listener-only {generated.LISTENER_ONLY} started after "
+            "the entries and shut down first, bounded by the timeout its factory gives",
+            _listener_problems,
+        ),
+        (
+            "listeners_fatal",
+            f"the failing startup of {generated.LISTENER_ONLY}, a listener with no daemon "
+            "entry, is fatal: nothing starts after it, nothing fires, the started daemon shuts "
+            "down, the exit status is non-zero",
+            _listener_fatal_problems,
+        ),
+    )
+    for mode, expected, judge in scenarios:
+        generated.REGISTER.clear()
+        generated.REGISTER[G_LISTENERS] = mode
+        journal.clear()
+        with probe_session(
+            ctx, [G_LISTENERS], extra_dirs=(installed.plugin_dir,), static=False
+        ) as session:
+            if G_LISTENERS not in session.loaded:
+                why = session.load_errors.get(G_LISTENERS, "no error recorded")
+                ctx.fail(expected=f"the generated {G_LISTENERS} to load", seen=why)
+            status = run_daemons(ctx, session, RUN_SECONDS)
+        events = journal.events()
+        problems = judge(status, events)
+        if problems:
+            ctx.fail(
+                expected=expected,
+                seen="; ".join(problems),
+                detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{timeline(events)}",
+            )
 
 
 def _mixed_problems(daemons: tuple[tuple[str, str, str], ...]) -> list[str]:

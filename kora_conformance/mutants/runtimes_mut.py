@@ -1,0 +1,54 @@
+"""Broken runtimes for the gaps generated mutants found: each passed the check before it was
+sharpened.
+
+Like :mod:`kora_conformance.mutants.runtimes_rt`, each factory returns a
+:class:`~kora_conformance.ReferenceAdapter` over a subclass of the reference runtime (or of its
+engine or coordinator) that reproduces one bug a fork could ship, using only the public names of
+:mod:`reference_runtime`. Certify one with::
+
+    pytest --kora-conformance --kora-runtime kora_conformance.mutants.runtimes_mut:NAME
+
+:data:`kora_conformance.mutants._table.RUNTIME_MUTANTS` lists them with the check each one breaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kora_conformance.adapter import ReferenceAdapter, RuntimeAdapter
+from reference_runtime import (
+    BackgroundDaemonEntry,
+    Coordinator,
+    ListenerRegistry,
+    Runtime,
+)
+
+__all__ = ["daemons_only_coordinator"]
+
+
+# --- KC-RT-007 ----------------------------------------------------------------------------------
+
+
+class DaemonsOnlyCoordinator(Coordinator):
+    """Drives the daemon entries only, as a Hermes-side consumer does: listeners that have no
+    entry in the background daemon registry are never started (nor shut down)."""
+
+    def __init__(
+        self,
+        daemons: Iterable[BackgroundDaemonEntry] = (),
+        listeners: ListenerRegistry | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(daemons, None, **options)
+
+
+class DaemonsOnlyRuntime(Runtime):
+    """Its coordinator ignores the listener registry."""
+
+    coordinator_class = DaemonsOnlyCoordinator
+
+
+def daemons_only_coordinator() -> RuntimeAdapter:
+    """KC-RT-007: the coordinator never starts a listener that has no daemon entry."""
+    return ReferenceAdapter(DaemonsOnlyRuntime, name="daemons_only_coordinator")
