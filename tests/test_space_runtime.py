@@ -23,7 +23,7 @@ from kora_conformance.isolation._sandbox import sandbox
 from kora_conformance.model._catalog import by_id
 from kora_conformance.model._check import CheckContext, KitOptions
 from kora_conformance.model._suites import implementations
-from kora_conformance.mutants import runtimes_rt
+from kora_conformance.mutants import runtimes_mut, runtimes_rt
 from reference_runtime import (
     IDENTITY_HOOK,
     Discovery,
@@ -138,6 +138,7 @@ CONFORMING: list[tuple[str, RuntimeAdapter]] = [
     ("KC-RT-003", ReferenceAdapter(EnvReadAtStart, name="env_read_at_start")),
     ("KC-RT-009", ReferenceAdapter(EnvReadAtStart, name="env_read_at_start")),
     ("KC-RT-010", ReferenceAdapter(name="one_string_system", engine_class=OneStringSystem)),
+    ("KC-RT-011", ReferenceAdapter(name="one_string_system", engine_class=OneStringSystem)),
 ]
 
 
@@ -163,6 +164,9 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-008", runtimes_rt.resolves_per_request, "requests"),
     ("KC-RT-009", runtimes_rt.default_path_reported, "default-prompt.md"),
     ("KC-RT-010", runtimes_rt.persona_first_request_only, "request 2 of engine 1"),
+    ("KC-RT-007", runtimes_mut.daemons_only_coordinator, "kc_gen_only, which has no entry"),
+    ("KC-RT-011", runtimes_mut.identity_first_request_only, "request 2 of engine 1"),
+    ("KC-RT-011", runtimes_mut.blank_persona_block, "blank text block"),
 ]
 
 

@@ -505,4 +505,14 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-010",
         "only an engine's first request carries the persona (SHOULD)",
     ),
+    _runtime_mut(
+        "identity_first_request_only",
+        "KC-RT-011",
+        "only an engine's first request carries the identity",
+    ),
+    _runtime_mut(
+        "blank_persona_block",
+        "KC-RT-011",
+        "an empty persona is sent as a blank text block, which the API refuses",
+    ),
 )

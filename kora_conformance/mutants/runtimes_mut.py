@@ -21,10 +21,11 @@ from reference_runtime import (
     BackgroundDaemonEntry,
     Coordinator,
     ListenerRegistry,
+    ReasoningEngine,
     Runtime,
 )
 
-__all__ = ["daemons_only_coordinator"]
+__all__ = ["blank_persona_block", "daemons_only_coordinator", "identity_first_request_only"]
 
 
 # --- KC-RT-007 ----------------------------------------------------------------------------------
@@ -52,3 +53,41 @@ class DaemonsOnlyRuntime(Runtime):
 def daemons_only_coordinator() -> RuntimeAdapter:
     """KC-RT-007: the coordinator never starts a listener that has no daemon entry."""
     return ReferenceAdapter(DaemonsOnlyRuntime, name="daemons_only_coordinator")
+
+
+# --- KC-RT-011 ----------------------------------------------------------------------------------
+
+
+class IdentityFirstRequestOnlyEngine(ReasoningEngine):
+    """Sends the identity with an engine's first request only ("the model has it now")."""
+
+    sent_identity = False
+
+    @property
+    def system_blocks(self) -> list[dict[str, str]]:
+        if self.sent_identity:
+            return []
+        self.sent_identity = True
+        return super().system_blocks
+
+
+def identity_first_request_only() -> RuntimeAdapter:
+    """KC-RT-011: only an engine's first request carries the system prompt."""
+    return ReferenceAdapter(
+        name="identity_first_request_only", engine_class=IdentityFirstRequestOnlyEngine
+    )
+
+
+class BlankPersonaBlockEngine(ReasoningEngine):
+    """Always sends the persona block first, an empty persona as an empty text block."""
+
+    @property
+    def system_blocks(self) -> list[dict[str, str]]:
+        spec = self.identity.spec
+        texts = (spec.soul_md_content, spec.system_prompt_content)
+        return [{"type": "text", "text": text} for text in texts]
+
+
+def blank_persona_block() -> RuntimeAdapter:
+    """KC-RT-011: an empty persona goes on the wire as a blank text block."""
+    return ReferenceAdapter(name="blank_persona_block", engine_class=BlankPersonaBlockEngine)
