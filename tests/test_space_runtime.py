@@ -164,6 +164,8 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-008", runtimes_rt.resolves_per_request, "requests"),
     ("KC-RT-009", runtimes_rt.default_path_reported, "default-prompt.md"),
     ("KC-RT-010", runtimes_rt.persona_first_request_only, "request 2 of engine 1"),
+    ("KC-RT-005", runtimes_mut.ignores_import_registrations, "daemon names: []"),
+    ("KC-RT-006", runtimes_mut.adopts_every_default, "runs in a runtime that does not load"),
     ("KC-RT-007", runtimes_mut.daemons_only_coordinator, "kc_gen_only, which has no entry"),
     ("KC-RT-011", runtimes_mut.identity_first_request_only, "request 2 of engine 1"),
     ("KC-RT-011", runtimes_mut.blank_persona_block, "blank text block"),

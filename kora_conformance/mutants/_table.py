@@ -449,6 +449,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-005",
         "listener registrations apply at once; a plugin failing half-way keeps them",
     ),
+    _runtime_mut(
+        "ignores_import_registrations",
+        "KC-RT-005",
+        "what a plugin's import registers into the process defaults is never taken in",
+    ),
     _runtime(
         "swallowing_registry",
         "KC-RT-006",
@@ -458,6 +463,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "owner_only_comparison",
         "KC-RT-006",
         "a repeated daemon name is compared by owner only: a plugin's second daemon is dropped",
+    ),
+    _runtime_mut(
+        "adopts_every_default",
+        "KC-RT-006",
+        "every plugin takes in what any import registered into the process defaults",
     ),
     _runtime("fifo_shutdown", "KC-RT-007", "the coordinator shuts down in FIFO order"),
     _runtime("ignores_fatal", "KC-RT-007", "a fatal startup failure does not stop the run"),

@@ -21,11 +21,67 @@ from reference_runtime import (
     BackgroundDaemonEntry,
     Coordinator,
     ListenerRegistry,
+    PluginContext,
     ReasoningEngine,
     Runtime,
+    background_daemon_registry,
 )
 
-__all__ = ["blank_persona_block", "daemons_only_coordinator", "identity_first_request_only"]
+__all__ = [
+    "adopts_every_default",
+    "blank_persona_block",
+    "daemons_only_coordinator",
+    "identity_first_request_only",
+    "ignores_import_registrations",
+]
+
+
+# --- KC-RT-005 ----------------------------------------------------------------------------------
+
+
+class _ContextOnlyContext(PluginContext):
+    """Knows only what ``register`` registers through it."""
+
+    def adopt_process_defaults(self, modules: set[str]) -> None:
+        return None
+
+
+class IgnoresImportRegistrationsRuntime(Runtime):
+    """Never takes in what a plugin's import registered into the process-default registries."""
+
+    context_class = _ContextOnlyContext
+
+
+def ignores_import_registrations() -> RuntimeAdapter:
+    """KC-RT-005: a fork-style plugin's import-time daemon never runs (its fixed copy loads
+    without it)."""
+    return ReferenceAdapter(IgnoresImportRegistrationsRuntime, name="ignores_import_registrations")
+
+
+# --- KC-RT-006 ----------------------------------------------------------------------------------
+
+
+class _AdoptsEverythingContext(PluginContext):
+    """Takes in every entry of the process-default registry, whoever's module defined it."""
+
+    def adopt_process_defaults(self, modules: set[str]) -> None:
+        defined = {
+            str(getattr(e.startup, "__module__", "") or "")
+            for e in background_daemon_registry().list_entries()
+        }
+        super().adopt_process_defaults(modules | {m for m in defined if m})
+
+
+class AdoptsEveryDefaultRuntime(Runtime):
+    """Each plugin adopts what any import registered into the process defaults."""
+
+    context_class = _AdoptsEverythingContext
+
+
+def adopts_every_default() -> RuntimeAdapter:
+    """KC-RT-006: a daemon another plugin's import registered becomes this plugin's (a clash
+    with its own daemon of that name)."""
+    return ReferenceAdapter(AdoptsEveryDefaultRuntime, name="adopts_every_default")
 
 
 # --- KC-RT-007 ----------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ BEHAVIOUR: dict[str, str] = {}
 #: that kept ``<other>``'s refuses them, so the twin fails to load); ``same_daemon_twice`` and
 #: ``two_daemons_one_name`` register a daemon name twice (see :func:`clash_name`);
 #: ``listeners`` and ``listeners_fatal`` register on the listener side (see
-#: :data:`LISTENER_DUAL`).
+#: :data:`LISTENER_DUAL`); ``takes:<daemon>`` registers a daemon of its own under that name.
 REGISTER: dict[str, str] = {}
 
 #: What a half-registering plugin registers before it raises, in order.
@@ -313,6 +313,8 @@ def plugin_functions(plugin: str, real: str) -> dict[str, Callable[[Any], None]]
                 )
         if mode in {"listeners", "listeners_fatal"}:
             _listeners(ctx, fatal=mode == "listeners_fatal")
+        if mode.startswith("takes:"):
+            ctx.register_background_daemon(mode.removeprefix("takes:"), _noop, _noop)
         if mode == "same_daemon_twice":
             ctx.register_background_daemon(clash_name(plugin), _noop, _noop)
             ctx.register_background_daemon(clash_name(plugin), _noop, _noop)

@@ -44,12 +44,14 @@ def setup_plugin(ctx):
 '''
 
 #: A plugin whose import registers a daemon into the process-default registry (as fork-style
-#: plugins do), then raises.
+#: plugins do), then raises; unless the check set its ``REGISTER`` mode to ``fixed``: then it
+#: is the fixed copy, whose import registers the daemon and returns.
 _IMPORT_FAILS: Final = '''"""A generated kora-conformance probe plugin whose import fails."""
 
 from agent.background_daemon_registry import BackgroundDaemonEntry, background_daemon_registry
 
-from kora_conformance.probes import journal
+from kora_conformance.probes import generated as _generated
+from kora_conformance.probes import journal as _journal
 
 
 def startup(coordinator=None):
@@ -66,7 +68,37 @@ def register(ctx):
 
 _journal.record("import", {name!r})
 background_daemon_registry().register(BackgroundDaemonEntry({daemon!r}, startup, shutdown))
-raise RuntimeError("deliberate failure at import, after registering a daemon (kora-conformance)")
+if _generated.REGISTER.get({name!r}) != "fixed":
+    raise RuntimeError("deliberate failure at import, after registering a daemon")
+'''
+
+
+#: A fork-style plugin: its import registers two daemons into the process-default registry,
+#: and its ``register`` registers the first of them again through the context (the same daemon:
+#: one entry), so the second is the plugin's only through its import.
+_IMPORT_REGISTERS: Final = '''"""A generated kora-conformance probe that registers at import."""
+
+from agent.background_daemon_registry import BackgroundDaemonEntry, background_daemon_registry
+
+from kora_conformance.probes import journal as _journal
+
+
+def startup(coordinator=None):
+    _journal.record("startup", {name!r})
+
+
+def shutdown():
+    _journal.record("shutdown", {name!r})
+
+
+def register(ctx):
+    _journal.record("register", {name!r}, attribute="register")
+    ctx.register_background_daemon({both!r}, startup, shutdown)
+
+
+_journal.record("import", {name!r})
+for _daemon in ({both!r}, {daemon!r}):
+    background_daemon_registry().register(BackgroundDaemonEntry(_daemon, startup, shutdown))
 '''
 
 
@@ -80,6 +112,10 @@ class Generated:
     #: ``True``: its import registers :attr:`import_daemon` into the process defaults, then
     #: raises (directory plugins only).
     import_fails: bool = False
+    #: ``True``: its import registers :attr:`both_daemon` and :attr:`import_daemon` into the
+    #: process defaults, and its ``register`` registers :attr:`both_daemon` again through the
+    #: context (directory plugins only).
+    import_registers: bool = False
 
     @property
     def entry_point(self) -> str:
@@ -88,8 +124,13 @@ class Generated:
 
     @property
     def import_daemon(self) -> str:
-        """The daemon a failing import registers."""
+        """The daemon a failing import registers, or a fork-style import registers only there."""
         return f"kc_gen.import.{self.name}"
+
+    @property
+    def both_daemon(self) -> str:
+        """The daemon a fork-style plugin registers at import and again through the context."""
+        return f"kc_gen.both.{self.name}"
 
     def describe(self) -> str:
         """The plugin and its form, for a failure's text."""
@@ -116,6 +157,7 @@ def install(
     plugins: Sequence[tuple[str, Form]],
     *,
     import_fails: Sequence[str] = (),
+    import_registers: Sequence[str] = (),
     label: str = "gen",
 ) -> Installed:
     """Write ``plugins`` (name, form) into the scratch directory and make the entry points
@@ -130,7 +172,9 @@ def install(
     for index, (name, form) in enumerate(plugins):
         fails = name in import_fails
         if form == "directory":
-            plugin = Generated(name, form, import_fails=fails)
+            plugin = Generated(
+                name, form, import_fails=fails, import_registers=name in import_registers
+            )
             folder = directories / name
             folder.mkdir(exist_ok=True)
             (folder / "plugin.yaml").write_text(
@@ -138,11 +182,14 @@ def install(
                 "hooks:\n  - pre_agent_identity_set\n  - on_session_start\n",
                 encoding="utf-8",
             )
-            text = (
-                _IMPORT_FAILS.format(name=name, daemon=plugin.import_daemon)
-                if fails
-                else _PLUGIN.format(name=name, real="register")
-            )
+            if fails:
+                text = _IMPORT_FAILS.format(name=name, daemon=plugin.import_daemon)
+            elif plugin.import_registers:
+                text = _IMPORT_REGISTERS.format(
+                    name=name, daemon=plugin.import_daemon, both=plugin.both_daemon
+                )
+            else:
+                text = _PLUGIN.format(name=name, real="register")
             (folder / "__init__.py").write_text(text, encoding="utf-8")
         else:
             plugin = Generated(name, form, package=f"kc_{label}_pkg_{index}")

@@ -256,7 +256,10 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
     registering a daemon into the process defaults, first, in the middle and last among
     healthy ones, then again in a second runtime (the failed modules imported afresh): each
     failure recorded, nothing of the failed plugins left, the healthy ones loaded (one of them
-    re-registering the failed plugin's tool and command names)."""
+    re-registering the failed plugin's tool and command names); then the plugin whose import
+    failed, fixed, in a further runtime: its import registers the same daemon into the process
+    defaults again and it loads with that daemon as its one entry (nothing its failed imports
+    registered lingers)."""
     prepare(ctx)
     _static_isolation(ctx)
     installed = install(
@@ -279,3 +282,25 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
                 detail=f"{loading}\nstage a plugin's registrations (daemons, listeners, tools, "
                 "commands, hooks) and commit them only when register(ctx) returns",
             )
+    _fixed_copy(ctx, installed)
+
+
+def _fixed_copy(ctx: CheckContext, installed: Installed) -> None:
+    """The failed plugin fixed: its import, registering the same daemon into the process
+    defaults again, now succeeds; nothing its failed imports left behind may stop it."""
+    generated.REGISTER[G_BROKEN] = "fixed"
+    daemon = installed.by_name(G_BROKEN).import_daemon
+    enabled = [G_BROKEN, G_HEALTHY]
+    with probe_session(ctx, enabled, extra_dirs=(installed.plugin_dir,), static=False) as session:
+        loaded, errors = list(session.loaded), dict(session.load_errors)
+        daemons = list(session.daemon_names())
+    if G_BROKEN not in loaded or daemons.count(daemon) != 1:
+        ctx.fail(
+            expected=f"with plugins.enabled = {enabled}, the fixed {G_BROKEN} (its import "
+            f"registers {daemon} into the process-default registry and returns) to load, "
+            f"with {daemon} its one daemon entry",
+            seen=f"loaded: {loaded}; errors: {errors}; daemon names: {daemons}",
+            detail="roll back what a failed import registered into the process defaults, so a "
+            "fixed copy registers afresh, and take in what a loading plugin's import registered "
+            "there",
+        )
