@@ -164,6 +164,7 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-008", runtimes_rt.resolves_per_request, "requests"),
     ("KC-RT-009", runtimes_rt.default_path_reported, "default-prompt.md"),
     ("KC-RT-010", runtimes_rt.persona_first_request_only, "request 2 of engine 1"),
+    ("KC-RT-001", runtimes_mut.first_root_wins, "expected only root_b's"),
     ("KC-RT-005", runtimes_mut.ignores_import_registrations, "daemon names: []"),
     ("KC-RT-006", runtimes_mut.adopts_every_default, "runs in a runtime that does not load"),
     ("KC-RT-007", runtimes_mut.daemons_only_coordinator, "kc_gen_only, which has no entry"),

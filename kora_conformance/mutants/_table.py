@@ -398,6 +398,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-001",
         "the loader turns plugins.enabled into a set and loads in discovery order",
     ),
+    _runtime_mut(
+        "first_root_wins",
+        "KC-RT-001",
+        "of two search roots holding one key, the earlier root's copy loads",
+    ),
     _runtime_rt(
         "directories_first",
         "KC-RT-001",

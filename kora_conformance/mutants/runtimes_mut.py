@@ -13,6 +13,7 @@ engine or coordinator) that reproduces one bug a fork could ship, using only the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +25,7 @@ from reference_runtime import (
     PluginContext,
     ReasoningEngine,
     Runtime,
+    RuntimeConfig,
     background_daemon_registry,
 )
 
@@ -31,9 +33,28 @@ __all__ = [
     "adopts_every_default",
     "blank_persona_block",
     "daemons_only_coordinator",
+    "first_root_wins",
     "identity_first_request_only",
     "ignores_import_registrations",
 ]
+
+
+# --- KC-RT-001 ----------------------------------------------------------------------------------
+
+
+class FirstRootWinsRuntime(Runtime):
+    """Keeps the first copy of a key it meets, so the first search root wins a shared key
+    instead of the last (searching the roots in reverse is the same bug)."""
+
+    def __init__(self, config: RuntimeConfig | None = None, **options: Any) -> None:
+        super().__init__(config, **options)
+        roots = tuple(reversed(self.config.plugin_dirs))
+        self.config = dataclasses.replace(self.config, plugin_dirs=roots)
+
+
+def first_root_wins() -> RuntimeAdapter:
+    """KC-RT-001: of two search roots holding the same key, the earlier one's copy loads."""
+    return ReferenceAdapter(FirstRootWinsRuntime, name="first_root_wins")
 
 
 # --- KC-RT-005 ----------------------------------------------------------------------------------

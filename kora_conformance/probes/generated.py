@@ -294,13 +294,16 @@ def _half(ctx: Any, plugin: str) -> None:
     raise _Refused(msg)
 
 
-def plugin_functions(plugin: str, real: str) -> dict[str, Callable[[Any], None]]:
+def plugin_functions(plugin: str, real: str, copy: str = "") -> dict[str, Callable[[Any], None]]:
     """The module attributes of the generated plugin ``plugin``: ``register`` and
     ``setup_plugin``, of which ``real`` is the plugin's register function and the other a decoy
-    that journals ``decoy`` and registers nothing (a loader calling the wrong one is seen)."""
+    that journals ``decoy`` and registers nothing (a loader calling the wrong one is seen).
+
+    :param copy: which of several same-named copies this is (journalled with ``register``).
+    """
 
     def register_plugin(ctx: Any) -> None:
-        journal.record("register", plugin, attribute=real)
+        journal.record("register", plugin, attribute=real, copy=copy)
         mode = REGISTER.get(plugin, "")
         if mode == "half":
             _half(ctx, plugin)

@@ -23,7 +23,7 @@ from typing import Final, Literal
 from kora_conformance import CheckContext
 from kora_conformance.suites.runtime._probing import ENTRY_POINT_GROUP
 
-__all__ = ["FORMS", "Generated", "Installed", "install"]
+__all__ = ["FORMS", "Copies", "Generated", "Installed", "install", "install_copies"]
 
 Form = Literal["directory", "module", "callable"]
 FORMS: Final[tuple[Form, ...]] = ("directory", "module", "callable")
@@ -32,7 +32,7 @@ _PLUGIN: Final = '''"""A probe plugin the kora-conformance kit generated for one
 
 from kora_conformance.probes.generated import plugin_functions as _functions
 
-_FUNCTIONS = _functions({name!r}, {real!r})
+_FUNCTIONS = _functions({name!r}, {real!r}, {copy!r})
 
 
 def register(ctx):
@@ -189,7 +189,7 @@ def install(
                     name=name, daemon=plugin.import_daemon, both=plugin.both_daemon
                 )
             else:
-                text = _PLUGIN.format(name=name, real="register")
+                text = _PLUGIN.format(name=name, real="register", copy="")
             (folder / "__init__.py").write_text(text, encoding="utf-8")
         else:
             plugin = Generated(name, form, package=f"kc_{label}_pkg_{index}")
@@ -197,7 +197,7 @@ def install(
             folder.mkdir(exist_ok=True)
             real = "register" if form == "module" else "setup_plugin"
             (folder / "__init__.py").write_text(
-                _PLUGIN.format(name=name, real=real), encoding="utf-8"
+                _PLUGIN.format(name=name, real=real, copy=""), encoding="utf-8"
             )
         made.append(plugin)
     entry_points = [p for p in reversed(made) if p.form != "directory"]
@@ -216,3 +216,48 @@ def install(
         importlib.invalidate_caches()
         groups = (ENTRY_POINT_GROUP,)
     return Installed(tuple(made), directories, groups)
+
+
+@dataclasses.dataclass(frozen=True)
+class Copies:
+    """Three copies of one plugin key: a directory in each of two search roots, and an entry
+    point (module form); each journals its copy tag (``root_a``, ``root_b``, ``entry_point``)
+    with ``register``."""
+
+    name: str
+    root_a: Path
+    root_b: Path
+    groups: tuple[str, ...]
+
+
+def install_copies(ctx: CheckContext, name: str, *, label: str = "copies") -> Copies:
+    """Write the copies of ``name`` (see :class:`Copies`) and make the entry point
+    discoverable (the sandbox restores ``sys.path``)."""
+    root = ctx.sandbox.scratch / f"kc_{label}"
+    roots = {tag: root / tag for tag in ("root_a", "root_b")}
+    for tag, folder in roots.items():
+        plugin = folder / f"{name}_{tag}"  # the manifest's name is the key, not the folder's
+        plugin.mkdir(parents=True, exist_ok=True)
+        (plugin / "plugin.yaml").write_text(
+            f"name: {name}\nversion: 0.1.0\ndescription: a generated kora-conformance probe\n",
+            encoding="utf-8",
+        )
+        (plugin / "__init__.py").write_text(
+            _PLUGIN.format(name=name, real="register", copy=tag), encoding="utf-8"
+        )
+    site, package = root / "site", f"kc_{label}_pkg"
+    (site / package).mkdir(parents=True, exist_ok=True)
+    (site / package / "__init__.py").write_text(
+        _PLUGIN.format(name=name, real="register", copy="entry_point"), encoding="utf-8"
+    )
+    dist = site / f"kc_{label}_probes-1.0.dist-info"
+    dist.mkdir(exist_ok=True)
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: kc-{label}-probes\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (dist / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\n{name} = {package}\n", encoding="utf-8"
+    )
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    return Copies(name, roots["root_a"], roots["root_b"], (ENTRY_POINT_GROUP,))

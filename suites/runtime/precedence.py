@@ -28,6 +28,7 @@ from kora_conformance.suites.runtime._probing import (
     whose_identity,
 )
 from kora_conformance.suites.runtime._search import search
+from kora_conformance.suites.runtime._shadowing import SHADOWED, shadowing_problems
 
 suite = Suite("runtime")
 
@@ -164,7 +165,9 @@ def precedence_follows_enabled(ctx: CheckContext) -> None:
     """Space: every ordering of up to six plugins mixing directory plugins and both entry-point
     forms (enabled order, alphabetical order and discovery order all different), any of them
     declining; judged on the winner, the order providers are consulted in (none after the
-    winner) and the order hook callbacks run in."""
+    winner) and the order hook callbacks run in; and one key from two search roots (in both
+    orders) and from an entry point too, in successive runtimes of one process: only the copy
+    that takes precedence is imported and registered."""
     prepare(ctx)
     # probe_alpha sorts (and is discovered) first: enabling it second shows whether the runtime
     # follows plugins.enabled or discovery order; the reverse shows it is not reverse-sorting.
@@ -181,6 +184,16 @@ def precedence_follows_enabled(ctx: CheckContext) -> None:
                     "into a set and loads in discovery (alphabetical) order lets the "
                     "first-discovered plugin win.",
                 )
+    shadowed = shadowing_problems(ctx)
+    if shadowed:
+        ctx.fail(
+            expected=f"one plugin key ({SHADOWED}) from several sources to load once, from the "
+            "one that takes precedence: an entry point over a directory, a later search root "
+            "over an earlier one",
+            seen="; ".join(shadowed),
+            detail="key plugins by name across every source before loading, and import a "
+            "directory plugin from the copy that won, not a module left by another runtime",
+        )
     installed = install(ctx, PRECEDENCE_POOL, label="precedence")
     usable = _usable(ctx, installed)
     if len(usable) < 2:
