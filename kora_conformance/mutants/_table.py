@@ -530,4 +530,9 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-011",
         "an empty persona is sent as a blank text block, which the API refuses",
     ),
+    _runtime_mut(
+        "mutable_spec_metadata",
+        "KC-RT-012",
+        "the spec type plugins import keeps the caller's metadata dict, mutable (the fork's)",
+    ),
 )

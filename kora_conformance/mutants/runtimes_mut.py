@@ -14,6 +14,7 @@ engine or coordinator) that reproduces one bug a fork could ship, using only the
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ from kora_conformance.adapter import ReferenceAdapter, RuntimeAdapter
 from reference_runtime import (
     BackgroundDaemonEntry,
     Coordinator,
+    IdentitySpec,
     ListenerRegistry,
     PluginContext,
     ReasoningEngine,
@@ -36,6 +38,7 @@ __all__ = [
     "first_root_wins",
     "identity_first_request_only",
     "ignores_import_registrations",
+    "mutable_spec_metadata",
 ]
 
 
@@ -168,3 +171,30 @@ class BlankPersonaBlockEngine(ReasoningEngine):
 def blank_persona_block() -> RuntimeAdapter:
     """KC-RT-011: an empty persona goes on the wire as a blank text block."""
     return ReferenceAdapter(name="blank_persona_block", engine_class=BlankPersonaBlockEngine)
+
+
+# --- KC-RT-012 ----------------------------------------------------------------------------------
+
+
+class _MutableMetadataSpec(IdentitySpec):
+    """The fork's spec: the dataclass is frozen, but its metadata is the caller's plain dict."""
+
+    def __post_init__(self) -> None:
+        metadata = self.identity_metadata
+        super().__post_init__()
+        object.__setattr__(self, "identity_metadata", metadata)
+
+
+class MutableSpecMetadataRuntime(Runtime):
+    """Offers plugins a spec type (``agent.identity_spec.IdentitySpec``) whose metadata stays
+    mutable."""
+
+    def load(self) -> Any:
+        module: Any = importlib.import_module("agent.identity_spec")
+        module.IdentitySpec = _MutableMetadataSpec
+        return super().load()
+
+
+def mutable_spec_metadata() -> RuntimeAdapter:
+    """KC-RT-012: the spec plugins build keeps the caller's metadata dict, mutable."""
+    return ReferenceAdapter(MutableSpecMetadataRuntime, name="mutable_spec_metadata")
