@@ -444,6 +444,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-004",
         "module:attr calls the module's register, whatever attribute the entry point names",
     ),
+    _runtime_mut(
+        "entry_points_all_or_nothing",
+        "KC-RT-004",
+        "one distribution with a broken entry_points.txt costs every entry-point plugin",
+    ),
     _runtime(
         "no_rollback",
         "KC-RT-005",
@@ -453,6 +458,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "keeps_listeners",
         "KC-RT-005",
         "listener registrations apply at once; a plugin failing half-way keeps them",
+    ),
+    _runtime_mut(
+        "unexplained_missing",
+        "KC-RT-005",
+        "an enabled name discovery passed over is reported without the entry or the reason",
     ),
     _runtime_mut(
         "ignores_import_registrations",

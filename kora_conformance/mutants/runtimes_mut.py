@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.metadata
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ from kora_conformance.adapter import ReferenceAdapter, RuntimeAdapter
 from reference_runtime import (
     BackgroundDaemonEntry,
     Coordinator,
+    Discovery,
     IdentitySpec,
     ListenerRegistry,
     PluginContext,
@@ -35,10 +37,12 @@ __all__ = [
     "adopts_every_default",
     "blank_persona_block",
     "daemons_only_coordinator",
+    "entry_points_all_or_nothing",
     "first_root_wins",
     "identity_first_request_only",
     "ignores_import_registrations",
     "mutable_spec_metadata",
+    "unexplained_missing",
 ]
 
 
@@ -60,6 +64,30 @@ def first_root_wins() -> RuntimeAdapter:
     return ReferenceAdapter(FirstRootWinsRuntime, name="first_root_wins")
 
 
+# --- KC-RT-004 ----------------------------------------------------------------------------------
+
+
+class EntryPointsAllOrNothingRuntime(Runtime):
+    """Reads entry points the fork's way, ``importlib.metadata.entry_points()`` over every
+    distribution at once: one unparsable ``entry_points.txt`` anywhere loses every entry-point
+    plugin, with one generic warning."""
+
+    def discover(self) -> Discovery:
+        found = super().discover()
+        try:
+            importlib.metadata.entry_points()
+        except Exception as exc:  # noqa: BLE001 - the fork caught everything here
+            kept = {k: c for k, c in found.candidates.items() if c.route != "entry_point"}
+            warning = f"entry points could not be read ({type(exc).__name__}); none loaded"
+            return dataclasses.replace(found, candidates=kept, warnings=(warning,))
+        return found
+
+
+def entry_points_all_or_nothing() -> RuntimeAdapter:
+    """KC-RT-004: one distribution with a broken entry_points.txt costs every entry point."""
+    return ReferenceAdapter(EntryPointsAllOrNothingRuntime, name="entry_points_all_or_nothing")
+
+
 # --- KC-RT-005 ----------------------------------------------------------------------------------
 
 
@@ -74,6 +102,19 @@ class IgnoresImportRegistrationsRuntime(Runtime):
     """Never takes in what a plugin's import registered into the process-default registries."""
 
     context_class = _ContextOnlyContext
+
+
+class UnexplainedMissingRuntime(Runtime):
+    """Forgets why discovery passed over an entry: an enabled name it did not find is only
+    "not found"."""
+
+    def discover(self) -> Discovery:
+        return dataclasses.replace(super().discover(), skipped={})
+
+
+def unexplained_missing() -> RuntimeAdapter:
+    """KC-RT-005: a broken entry of a search root is reported without its reason."""
+    return ReferenceAdapter(UnexplainedMissingRuntime, name="unexplained_missing")
 
 
 def ignores_import_registrations() -> RuntimeAdapter:

@@ -23,7 +23,15 @@ from typing import Final, Literal
 from kora_conformance import CheckContext
 from kora_conformance.suites.runtime._probing import ENTRY_POINT_GROUP
 
-__all__ = ["FORMS", "Copies", "Generated", "Installed", "install", "install_copies"]
+__all__ = [
+    "FORMS",
+    "Copies",
+    "Generated",
+    "Installed",
+    "install",
+    "install_copies",
+    "write_plugin_module",
+]
 
 Form = Literal["directory", "module", "callable"]
 FORMS: Final[tuple[Form, ...]] = ("directory", "module", "callable")
@@ -261,3 +269,10 @@ def install_copies(ctx: CheckContext, name: str, *, label: str = "copies") -> Co
     sys.path.insert(0, str(site))
     importlib.invalidate_caches()
     return Copies(name, roots["root_a"], roots["root_b"], (ENTRY_POINT_GROUP,))
+
+
+def write_plugin_module(init: Path, name: str) -> None:
+    """Write ``init`` (an ``__init__.py``) as the generated plugin ``name`` whose register
+    function is ``register``."""
+    init.parent.mkdir(parents=True, exist_ok=True)
+    init.write_text(_PLUGIN.format(name=name, real="register", copy=""), encoding="utf-8")

@@ -20,6 +20,11 @@ from kora_conformance.suites.runtime._probing import (
     probe_session,
     whose_identity,
 )
+from kora_conformance.suites.runtime._untrusted import (
+    HEALTHY_DIRECTORY,
+    distribution_problems,
+    search_root_problems,
+)
 
 suite = Suite("runtime")
 
@@ -108,9 +113,21 @@ def both_entry_point_forms(ctx: CheckContext) -> None:
     naming the register callable under any name, here ``setup_plugin`` beside a decoy
     ``register``), each form first and last among directory plugins, in a first and a second
     runtime of one process (the modules already imported): each loads, with its own register
-    called once and its hooks live."""
+    called once and its hooks live; and good entry points of distributions with broken
+    metadata (a line without ``=`` in ``entry_points.txt``, a ``METADATA`` that is not UTF-8)
+    beside one whose ``entry_points.txt`` is not UTF-8: the good ones load, and warnings name
+    the distribution, file and line."""
     prepare(ctx)
     _static_forms(ctx)
+    untrusted = distribution_problems(ctx)
+    if untrusted:
+        ctx.fail(
+            expected="installed distributions with broken metadata to cost only themselves: "
+            "their good entry points load, and a warning names the distribution, file and line",
+            seen="; ".join(untrusted),
+            detail="read each distribution's entry points on its own, line by line when the "
+            "standard parser gives up on the file",
+        )
     installed = install(ctx, FORM_POOL, label="forms")
     names = [name for name, _ in FORM_POOL]
     # The last: a second runtime in the same order, the entry points' modules already imported.
@@ -251,10 +268,13 @@ def _isolation_problems(
 
 @suite.check("KC-RT-005", applies=always)
 def failing_plugins_isolated(ctx: CheckContext) -> None:
-    """Space: a plugin failing half-way through register after registering every kind (hook,
-    identity provider, daemon, listener, tool, command) and one failing at import after
-    registering a daemon into the process defaults, first, in the middle and last among
-    healthy ones, then again in a second runtime (the failed modules imported afresh): each
+    """Space: broken entries of a search root, each enabled (no manifest, ``plugin.yaml`` a
+    directory, a private name, a manifest naming the plugin differently, a dangling symlink, a
+    symlink loop), beside a healthy plugin: each reported with its path (and the other name),
+    the healthy one loaded; a plugin failing half-way through register after registering
+    every kind (hook, identity provider, daemon, listener, tool, command) and one failing at
+    import after registering a daemon into the process defaults, first, in the middle and last
+    among healthy ones, then again in a second runtime (the failed modules imported afresh): each
     failure recorded, nothing of the failed plugins left, the healthy ones loaded (one of them
     re-registering the failed plugin's tool and command names); then the plugin whose import
     failed, fixed, in a further runtime: its import registers the same daemon into the process
@@ -262,6 +282,16 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
     registered lingers)."""
     prepare(ctx)
     _static_isolation(ctx)
+    untrusted = search_root_problems(ctx)
+    if untrusted:
+        ctx.fail(
+            expected=f"broken entries of a search root, each enabled, to cost only themselves "
+            f"({HEALTHY_DIRECTORY} beside them loads), each reported with the reason it was "
+            "passed over, naming its path",
+            seen="; ".join(untrusted),
+            detail="record why discovery passed over each entry, by the name it would be "
+            "enabled by, and report it when that name is enabled",
+        )
     installed = install(
         ctx,
         [(n, "directory") for n in (G_HALF, G_BROKEN, G_TWIN, G_HEALTHY)],
