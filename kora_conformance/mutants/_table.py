@@ -503,6 +503,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "after one shutdown raises, the remaining daemons are never shut down",
     ),
     _runtime_mut(
+        "plugin_chooses_exit_status",
+        "KC-RT-007",
+        "a daemon's SystemExit(n) makes n the run's exit status",
+    ),
+    _runtime_mut(
         "daemons_only_coordinator",
         "KC-RT-007",
         "the coordinator drives daemon entries only: a listener with no entry never starts",

@@ -42,6 +42,7 @@ __all__ = [
     "identity_first_request_only",
     "ignores_import_registrations",
     "mutable_spec_metadata",
+    "plugin_chooses_exit_status",
     "unexplained_missing",
 ]
 
@@ -174,6 +175,27 @@ class DaemonsOnlyRuntime(Runtime):
 def daemons_only_coordinator() -> RuntimeAdapter:
     """KC-RT-007: the coordinator never starts a listener that has no daemon entry."""
     return ReferenceAdapter(DaemonsOnlyRuntime, name="daemons_only_coordinator")
+
+
+class PluginExitStatusCoordinator(Coordinator):
+    """Honours a plugin's ``sys.exit(n)``: the run's status becomes the plugin's code."""
+
+    async def run(self, *, until: float | None = None) -> int:
+        try:
+            return await super().run(until=until)
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 1
+
+
+class PluginExitStatusRuntime(Runtime):
+    """Its coordinator lets plugin code choose the exit status."""
+
+    coordinator_class = PluginExitStatusCoordinator
+
+
+def plugin_chooses_exit_status() -> RuntimeAdapter:
+    """KC-RT-007: a daemon's SystemExit(n) makes n the run's exit status."""
+    return ReferenceAdapter(PluginExitStatusRuntime, name="plugin_chooses_exit_status")
 
 
 # --- KC-RT-011 ----------------------------------------------------------------------------------

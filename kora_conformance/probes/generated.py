@@ -33,6 +33,7 @@ __all__ = [
     "BEHAVIOURS",
     "CALLBACK_KINDS",
     "CLAIMING",
+    "EXIT_CODE",
     "HALF_HOOK",
     "HALF_KINDS",
     "LIFECYCLE",
@@ -157,6 +158,9 @@ def clash_name(plugin: str) -> str:
 
 #: What a daemon callback can do: return, await and return, raise, await and raise.
 CALLBACK_KINDS: Final = ("sync", "async", "raises", "async_raises")
+#: Further kinds, ``exits`` and ``async_exits``: raise ``SystemExit(EXIT_CODE)`` (a
+#: process-level exception from plugin code, a fatal failure of that daemon).
+EXIT_CODE: Final = 7
 #: Plugin (in mode ``lifecycle``) → its daemons, in registration order: (name, startup kind,
 #: shutdown kind). Each callback journals ``startup``/``shutdown`` when called and
 #: ``startup_done``/``shutdown_done`` when it returns.
@@ -168,6 +172,8 @@ def _step(kind: str, name: str, event: str) -> Callable[..., Any]:
         if kind.endswith("raises"):
             msg = f"deliberate {event} failure of {name} (a generated kora-conformance probe)"
             raise _Refused(msg)
+        if kind.endswith("exits"):
+            raise SystemExit(EXIT_CODE)  # a process-level exception: never the exit status
         journal.record(f"{event}_done", name)
 
     if kind.startswith("async"):

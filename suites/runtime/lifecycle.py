@@ -15,6 +15,7 @@ from kora_conformance.probes.common import (
     LIFECYCLE_DAEMONS,
     RUN_SECONDS,
 )
+from kora_conformance.suites.runtime._escapes import escape_problems
 from kora_conformance.suites.runtime._generated import install
 from kora_conformance.suites.runtime._probing import (
     first_index,
@@ -165,7 +166,9 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
     non-zero status); on the listener side, a fork-style listener in both registries (one
     instance: started, fired and shut down once), a listener-only one (started after the
     entries, shut down first, bounded by the timeout its factory gives) and a listener-only
-    startup failure (fatal)."""
+    startup failure (fatal); a ``SystemExit`` from a sync startup, and from sync and async
+    shutdowns among others (fatal: no later startup, every started one shut down once in
+    reverse, exit status 1)."""
     prepare(ctx)
     scenarios = (
         (
@@ -201,6 +204,15 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
             )
     _mixed_callbacks(ctx)
     _listener_side(ctx)
+    escaped, shown = escape_problems(ctx)
+    if escaped:
+        ctx.fail(
+            expected="a SystemExit from a daemon's startup or shutdown (sync or async) to be a "
+            "fatal failure of that daemon: no later startup, every started daemon shut down "
+            "once in reverse order, exit status 1",
+            seen="; ".join(escaped),
+            detail=shown,
+        )
 
 
 def _listener_problems(status: int, events: list[journal.Event]) -> list[str]:
