@@ -428,6 +428,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-002",
         "async providers are never awaited: a valid async claim is skipped as a wrong type",
     ),
+    _runtime_mut(
+        "exiting_provider_escapes",
+        "KC-RT-002",
+        "a provider's SystemExit is not isolated: it escapes the resolution",
+    ),
     _runtime("ignores_prompt_env", "KC-RT-003", "the fallback ignores KORA_SYSTEM_PROMPT_PATH"),
     _runtime_rt(
         "missing_env_falls_through",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kora_conformance.adapter import ReferenceAdapter, RuntimeAdapter
@@ -24,10 +24,12 @@ from reference_runtime import (
     BackgroundDaemonEntry,
     Coordinator,
     Discovery,
+    IdentityProvider,
     IdentitySpec,
     ListenerRegistry,
     PluginContext,
     ReasoningEngine,
+    ResolvedIdentity,
     Runtime,
     RuntimeConfig,
     background_daemon_registry,
@@ -38,6 +40,7 @@ __all__ = [
     "blank_persona_block",
     "daemons_only_coordinator",
     "entry_points_all_or_nothing",
+    "exiting_provider_escapes",
     "first_root_wins",
     "identity_first_request_only",
     "ignores_import_registrations",
@@ -63,6 +66,48 @@ class FirstRootWinsRuntime(Runtime):
 def first_root_wins() -> RuntimeAdapter:
     """KC-RT-001: of two search roots holding the same key, the earlier one's copy loads."""
     return ReferenceAdapter(FirstRootWinsRuntime, name="first_root_wins")
+
+
+# --- KC-RT-002 ----------------------------------------------------------------------------------
+
+#: The SystemExit a provider raised during the current resolution, to re-raise after it.
+_ESCAPED: list[SystemExit] = []
+
+
+def _exits_escape(provider: IdentityProvider) -> Callable[..., Any]:
+    def provide(**kwargs: Any) -> Any:
+        try:
+            return provider(**kwargs)
+        except SystemExit as exc:
+            _ESCAPED.append(exc)
+            return None
+
+    return provide
+
+
+class _ExceptionOnlyContext(PluginContext):
+    """Its provider wrapper isolates ``Exception`` only (the fork's ``except Exception``)."""
+
+    def register_identity_provider(self, provider: IdentityProvider) -> None:
+        super().register_identity_provider(_exits_escape(provider))
+
+
+class ExitingProviderEscapesRuntime(Runtime):
+    """A provider's ``SystemExit`` ends the resolution (and, in a real host, the process)."""
+
+    context_class = _ExceptionOnlyContext
+
+    def claim_identity(self, *, engine: Any = None, **context: Any) -> ResolvedIdentity | None:
+        _ESCAPED.clear()
+        claimed = super().claim_identity(engine=engine, **context)
+        if _ESCAPED:
+            raise _ESCAPED.pop()
+        return claimed
+
+
+def exiting_provider_escapes() -> RuntimeAdapter:
+    """KC-RT-002: a provider raising SystemExit is not skipped; it escapes the resolution."""
+    return ReferenceAdapter(ExitingProviderEscapesRuntime, name="exiting_provider_escapes")
 
 
 # --- KC-RT-004 ----------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ __all__ = [
     "plugin_functions",
 ]
 
-#: What a generated identity provider can do; the ``async_`` ones are coroutine functions.
+#: What a generated identity provider can do; the ``async_`` ones are coroutine functions;
+#: ``exits`` raises ``SystemExit``.
 BEHAVIOURS: Final = (
     "claims",
     "declines",
@@ -58,6 +59,8 @@ BEHAVIOURS: Final = (
     "async_declines",
     "async_raises",
     "async_wrong_type",
+    "exits",
+    "async_exits",
 )
 #: The behaviours that make a valid claim.
 CLAIMING: Final = frozenset({"claims", "async_claims"})
@@ -111,6 +114,8 @@ def _outcome(plugin: str, behaviour: str) -> Any:
     if base == "raises":
         msg = "deliberate provider failure (a generated kora-conformance probe)"
         raise _Refused(msg)
+    if base == "exits":
+        raise SystemExit(EXIT_CODE)  # a BaseException: still only this provider's failure
     if base == "wrong_type":
         # Not an IdentitySpec, and nothing in it names the plugin (a WARNING quoting the value
         # must not pass for one naming the plugin).

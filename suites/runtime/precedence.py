@@ -130,7 +130,7 @@ def _session(
             with warnings_logged() as logged:
                 try:
                     outcome = session.resolve_identity()
-                except Exception as exc:  # noqa: BLE001 - not isolating a provider is the finding
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - not isolating it is the finding
                     problems = [f"resolve_identity raised {type(exc).__name__}: {exc}"]
                 else:
                     problems = _resolve_problems(ranked, behaviour, outcome, order=order)
@@ -289,15 +289,18 @@ def _static_isolation(ctx: CheckContext) -> None:
 
 @suite.check("KC-RT-002", applies=always)
 def bad_providers_skipped(ctx: CheckContext) -> None:
-    """Space: up to five providers in any order, each claiming, declining, raising or returning
-    a wrong type, sync or async, a bad one in every position before the winner; judged on the
+    """Space: up to five providers in any order, each claiming, declining, raising (an
+    ``Exception`` or ``SystemExit``) or returning a wrong type, sync or async, a bad one in
+    every position before the winner; judged on the
     winner (the first valid claim), and on a WARNING for each bad provider consulted that names
     its plugin as a word of its own (the providers' function names never contain it)."""
     prepare(ctx)
     _static_isolation(ctx)
     installed = install(ctx, [(n, "directory") for n in ISOLATION_POOL], label="isolation")
     bad_kinds = [
-        b for b in generated.BEHAVIOURS if b.removeprefix("async_") in {"raises", "wrong_type"}
+        b
+        for b in generated.BEHAVIOURS
+        if b.removeprefix("async_") in {"raises", "wrong_type", "exits"}
     ]
 
     def assignment(enabled: list[str]) -> st.SearchStrategy[dict[str, str]]:
@@ -336,11 +339,13 @@ def bad_providers_skipped(ctx: CheckContext) -> None:
                 return [f"(providers {mix}) " + "; ".join(problems)]
         return []
 
+    # Every bad kind in some position before the winner: four kinds per session.
     explicit: list[tuple[list[str], list[dict[str, str]]]] = [
         (
             list(ISOLATION_POOL),
-            [dict(zip(ISOLATION_POOL, [*bad_kinds, "async_claims"], strict=False))],
+            [dict(zip(ISOLATION_POOL, [*bad_kinds[i : i + 4], winner], strict=True))],
         )
+        for i, winner in ((0, "async_claims"), (len(bad_kinds) - 4, "claims"))
     ]
     found = search(ctx, mixes(), judge, budget=BUDGET, explicit=explicit)
     if found is not None:
