@@ -429,6 +429,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "async providers are never awaited: a valid async claim is skipped as a wrong type",
     ),
     _runtime_mut(
+        "mapping_envelopes_claim",
+        "KC-RT-002",
+        "a raw identity-hook envelope around a mapping claims, a spec built from the mapping",
+    ),
+    _runtime_mut(
         "exiting_provider_escapes",
         "KC-RT-002",
         "a provider's SystemExit is not isolated: it escapes the resolution",

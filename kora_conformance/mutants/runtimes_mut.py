@@ -21,6 +21,7 @@ from typing import Any
 
 from kora_conformance.adapter import ReferenceAdapter, RuntimeAdapter
 from reference_runtime import (
+    IDENTITY_HOOK,
     BackgroundDaemonEntry,
     Coordinator,
     Discovery,
@@ -44,6 +45,7 @@ __all__ = [
     "first_root_wins",
     "identity_first_request_only",
     "ignores_import_registrations",
+    "mapping_envelopes_claim",
     "mutable_spec_metadata",
     "plugin_chooses_exit_status",
     "unexplained_missing",
@@ -103,6 +105,39 @@ class ExitingProviderEscapesRuntime(Runtime):
         if _ESCAPED:
             raise _ESCAPED.pop()
         return claimed
+
+
+def _lenient_envelope(callback: Callable[..., Any]) -> Callable[..., Any]:
+    def pre_agent_identity_set(**kwargs: Any) -> Any:
+        result = callback(**kwargs)
+        identity = result.get("identity") if isinstance(result, dict) else None
+        if isinstance(identity, dict):
+            fields = {"soul_md_content": "", **identity}
+            return {"identity": IdentitySpec(**fields)}
+        return result
+
+    return pre_agent_identity_set
+
+
+class _LenientEnvelopeContext(PluginContext):
+    """Builds a spec from an identity envelope around a mapping ("be liberal in what you
+    accept")."""
+
+    def register_hook(self, hook_name: str, callback: Callable[..., Any]) -> None:
+        if hook_name == IDENTITY_HOOK:
+            callback = _lenient_envelope(callback)
+        super().register_hook(hook_name, callback)
+
+
+class MappingEnvelopesClaimRuntime(Runtime):
+    """A raw identity-hook callback's ``{"identity": {...}}`` claims with a spec built from it."""
+
+    context_class = _LenientEnvelopeContext
+
+
+def mapping_envelopes_claim() -> RuntimeAdapter:
+    """KC-RT-002: an envelope around a mapping, not an IdentitySpec, is taken as a claim."""
+    return ReferenceAdapter(MappingEnvelopesClaimRuntime, name="mapping_envelopes_claim")
 
 
 def exiting_provider_escapes() -> RuntimeAdapter:

@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from kora_conformance._contract import IDENTITY_HOOK
 from kora_conformance.probes import journal
 from kora_conformance.probes.common import (
     HANG_TIMEOUT,
@@ -40,6 +41,7 @@ __all__ = [
     "LISTENER_DUAL",
     "LISTENER_ONLY",
     "LISTENER_PRIMARY",
+    "RAW_KINDS",
     "REGISTER",
     "GeneratedIdentity",
     "clash_name",
@@ -73,7 +75,9 @@ BEHAVIOUR: dict[str, str] = {}
 #: that kept ``<other>``'s refuses them, so the twin fails to load); ``same_daemon_twice`` and
 #: ``two_daemons_one_name`` register a daemon name twice (see :func:`clash_name`);
 #: ``listeners`` and ``listeners_fatal`` register on the listener side (see
-#: :data:`LISTENER_DUAL`); ``takes:<daemon>`` registers a daemon of its own under that name.
+#: :data:`LISTENER_DUAL`); ``takes:<daemon>`` registers a daemon of its own under that name;
+#: ``raw:<kind>`` registers a raw identity-hook callback (:data:`RAW_KINDS`) before its
+#: provider.
 REGISTER: dict[str, str] = {}
 
 #: What a half-registering plugin registers before it raises, in order.
@@ -137,6 +141,24 @@ def _provider(plugin: str) -> Callable[..., Any]:
         return later()
 
     return provide
+
+
+#: What a raw ``pre_agent_identity_set`` callback (registered with ``register_hook``) returns
+#: in mode ``raw:<kind>``: the envelope ``{"identity": spec}``, an envelope around a mapping
+#: that is not a spec, or a bare spec (not enveloped).
+RAW_KINDS: Final = ("envelope", "bad_envelope", "bare_spec")
+
+
+def _raw_callback(plugin: str, kind: str) -> Callable[..., Any]:
+    def raw_identity(**kwargs: Any) -> Any:
+        journal.record("identity", plugin, raw=kind)
+        if kind == "envelope":
+            return {"identity": _spec(plugin)}
+        if kind == "bad_envelope":
+            return {"identity": {"system_prompt_content": "a mapping, not an IdentitySpec"}}
+        return _spec(plugin)
+
+    return raw_identity
 
 
 def _session_hook(plugin: str) -> Callable[..., str]:
@@ -327,6 +349,8 @@ def plugin_functions(plugin: str, real: str, copy: str = "") -> dict[str, Callab
                 )
         if mode in {"listeners", "listeners_fatal"}:
             _listeners(ctx, fatal=mode == "listeners_fatal")
+        if mode.startswith("raw:"):
+            ctx.register_hook(IDENTITY_HOOK, _raw_callback(plugin, mode.removeprefix("raw:")))
         if mode.startswith("takes:"):
             ctx.register_background_daemon(mode.removeprefix("takes:"), _noop, _noop)
         if mode == "same_daemon_twice":

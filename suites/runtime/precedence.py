@@ -8,7 +8,6 @@ directory (:mod:`._generated`), whose providers' behaviour the check sets before
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -27,6 +26,7 @@ from kora_conformance.suites.runtime._probing import (
     warnings_logged,
     whose_identity,
 )
+from kora_conformance.suites.runtime._raw import names_plugin, raw_problems
 from kora_conformance.suites.runtime._search import search
 from kora_conformance.suites.runtime._shadowing import SHADOWED, shadowing_problems
 
@@ -243,11 +243,6 @@ def precedence_follows_enabled(ctx: CheckContext) -> None:
 # --- KC-RT-002 ----------------------------------------------------------------------------------
 
 
-def _names(message: str, plugin: str) -> bool:
-    """Whether ``message`` names ``plugin`` as a word of its own (not inside another name)."""
-    return re.search(rf"(?<![\w.-]){re.escape(plugin)}(?![\w-])", message) is not None
-
-
 def _static_isolation(ctx: CheckContext) -> None:
     scenarios = (
         (["probe_raises", "probe_zulu"], ["probe_raises"]),
@@ -291,11 +286,23 @@ def _static_isolation(ctx: CheckContext) -> None:
 def bad_providers_skipped(ctx: CheckContext) -> None:
     """Space: up to five providers in any order, each claiming, declining, raising (an
     ``Exception`` or ``SystemExit``) or returning a wrong type, sync or async, a bad one in
-    every position before the winner; judged on the
+    every position before the winner; raw identity-hook callbacks returning an envelope
+    around a mapping or a bare spec before one returning the envelope; judged on the
     winner (the first valid claim), and on a WARNING for each bad provider consulted that names
     its plugin as a word of its own (the providers' function names never contain it)."""
     prepare(ctx)
     _static_isolation(ctx)
+    raw = raw_problems(ctx)
+    if raw:
+        ctx.fail(
+            expected="raw pre_agent_identity_set callbacks returning an envelope around a "
+            "mapping, or a bare IdentitySpec, skipped with a WARNING naming their plugin; the "
+            "next one's envelope {'identity': IdentitySpec} used",
+            seen="; ".join(raw),
+            detail="a hook callback's result is a claim only as {'identity': IdentitySpec}, "
+            "judged by the spec's real type",
+        )
+    generated.REGISTER.clear()
     installed = install(ctx, [(n, "directory") for n in ISOLATION_POOL], label="isolation")
     bad_kinds = [
         b
@@ -325,7 +332,7 @@ def bad_providers_skipped(ctx: CheckContext) -> None:
             winner = next((n for n in ranked if behaviour[n] in generated.CLAIMING), None)
             consulted = ranked[: ranked.index(winner)] if winner is not None else ranked
             bad = [n for n in consulted if behaviour[n] in bad_kinds]
-            unnamed = [n for n in bad if not any(_names(m, n) for m in resolution.messages)]
+            unnamed = [n for n in bad if not any(names_plugin(m, n) for m in resolution.messages)]
             problems = list(resolution.problems)
             if unnamed:
                 shown = " | ".join(resolution.messages) or "none"
