@@ -9,15 +9,7 @@ from __future__ import annotations
 from ._clock import DEFAULT_EPOCH, Clock, RealClock, VirtualClock
 from ._config import DEFAULT_ENTRY_POINT_GROUPS, RuntimeConfig, env_flag, load_config
 from ._context import PluginContext
-from ._coordinator import (
-    Coordinator,
-    EventKind,
-    Fire,
-    StartedDaemon,
-    TimelineEvent,
-    WorkerThread,
-    current_fire,
-)
+from ._coordinator import Coordinator
 from ._daemons import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     BackgroundDaemonEntry,
@@ -33,6 +25,7 @@ from ._daemons import (
 )
 from ._discovery import Candidate, Discovery, Shadowing, Skipped, discover
 from ._dispatch import Attributed, Dispatcher, describe_callable, resolve_awaitable
+from ._dual import DualRegistration, register_dual_listener
 from ._engine import DEFAULT_MODEL, ReasoningEngine
 from ._errors import (
     ConfigError,
@@ -51,27 +44,27 @@ from ._errors import (
     SkillPathError,
     ToolOverrideError,
 )
+from ._fire import Fire, StartedDaemon, current_fire
 from ._hookspecs import HERMES_HOOKS, IDENTITY_HOOK, KNOWN_HOOKS, hookimpl, hookspec
-from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity
+from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity, read_fallback_identity
 from ._listeners import (
     DEFAULT_LISTENER_SHUTDOWN_TIMEOUT,
     DaemonListener,
-    DualRegistration,
     ListenerFactory,
     ListenerRegistry,
     ListenerTask,
     ResolvedListener,
     install_listener_defaults,
     listener_registry,
-    register_dual_listener,
 )
 from ._llm import BackendHolder, LLMBackend, PluginLLM
+from ._load_report import LoadedPlugin, LoadReport
 from ._loading import DIRECTORY_PACKAGE, directory_plugins_restored
 from ._manifest import KNOWN_MANIFEST_KEYS, Manifest, find_manifest, load_manifest
 from ._manifest_view import UPSTREAM_MANIFEST_DEFAULTS, ManifestView
 from ._plugin_host import PluginHost
 from ._registrations import CommandRecord, Registration, RegistrationStore, ToolRecord
-from ._runtime import LoadedPlugin, LoadReport, Runtime, read_fallback_identity
+from ._runtime import Runtime
 from ._surface import (
     BUILTIN_CLI_COMMANDS,
     BUILTIN_COMMANDS,
@@ -82,6 +75,8 @@ from ._surface import (
     surface_method,
 )
 from ._surface_rules import SurfaceCall, SurfaceMethod, SurfaceParam, SurfaceRule, SurfaceScope
+from ._timeline import EventKind, TimelineEvent
+from ._waits import WorkerThread
 
 __all__ = [
     "BUILTIN_CLI_COMMANDS",

@@ -15,15 +15,15 @@ from typing import NoReturn, TextIO
 
 from ._clock import DEFAULT_EPOCH, VirtualClock
 from ._config import RuntimeConfig, load_config
-from ._coordinator import (
+from ._errors import KoraError
+from ._runtime import Runtime
+from ._timeline import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EventKind,
     TimelineEvent,
 )
-from ._errors import KoraError
-from ._runtime import Runtime
 
 __all__ = ["main"]
 
@@ -72,7 +72,7 @@ def _identity(args: argparse.Namespace) -> int:
     # Plugin-supplied values (metadata) are printed through a bounded repr: an identity plugin
     # cannot make this command print a traceback or megabytes. (Imported here to keep this
     # change inside the command.)
-    from ._manifest import quote  # noqa: PLC0415
+    from ._errors import quote  # noqa: PLC0415
 
     runtime = _runtime(args)
     report = runtime.load()

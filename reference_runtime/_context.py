@@ -14,7 +14,6 @@ in :mod:`reference_runtime._surface` by :mod:`reference_runtime._context_surface
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,13 +29,13 @@ from ._daemons import (
 )
 from ._daemons import _differences as daemon_differences
 from ._daemons import _duplicate as duplicate_error
-from ._dispatch import describe_callable, resolve_awaitable
-from ._errors import DuplicateDaemonError, RegistrationError, message_of
+from ._dispatch import wrap_identity_provider
+from ._dual import DualRegistration
+from ._errors import DuplicateDaemonError, RegistrationError
 from ._hookspecs import IDENTITY_HOOK, KNOWN_HOOKS
-from ._identity import IdentityProvider, IdentitySpec
+from ._identity import IdentityProvider
 from ._listeners import (
     DaemonListener,
-    DualRegistration,
     ListenerFactory,
     ListenerTask,
     listener_registry,
@@ -47,57 +46,9 @@ from ._manifest_view import ManifestView
 from ._plugin_host import PluginHost
 from ._registrations import Registration
 
-__all__ = ["PluginContext", "wrap_identity_provider"]
+__all__ = ["PluginContext"]
 
 _log = logging.getLogger("reference_runtime")
-
-
-def wrap_identity_provider(plugin: str, provider: IdentityProvider) -> Callable[..., Any]:
-    """Adapt a provider returning ``IdentitySpec | None`` to the raw identity hook.
-
-    The spec becomes ``{"identity": spec}`` (the same object); ``None`` stays ``None``; a wrong
-    return type or an exception becomes ``None`` and a WARNING naming the plugin.
-    """
-
-    def pre_agent_identity_set(**kwargs: Any) -> dict[str, IdentitySpec] | None:
-        try:
-            spec: object = provider(**kwargs)
-            if (
-                spec is not None
-                and not isinstance(spec, IdentitySpec)
-                and inspect.isawaitable(spec)
-            ):
-                spec = resolve_awaitable(spec)
-        except KeyboardInterrupt:
-            raise  # the operator's Ctrl-C, not the provider's failure
-        except BaseException as exc:  # noqa: BLE001 - a provider must never break engine start-up
-            # BaseException too: a provider calling sys.exit() or raising its own
-            # BaseException subclass is a broken provider like any other.
-            _log.warning(
-                "plugin %r: identity provider %s raised %s: %s; skipped (the next provider "
-                "or the fallback file supplies the identity)",
-                plugin,
-                describe_callable(provider),
-                type(exc).__name__,
-                message_of(exc),
-            )
-            return None
-        if spec is None:
-            return None
-        if not isinstance(spec, IdentitySpec):
-            _log.warning(
-                "plugin %r: identity provider %s returned %s, not IdentitySpec or None; "
-                "skipped (return IdentitySpec(...) to claim, None to decline)",
-                plugin,
-                describe_callable(provider),
-                type(spec).__name__,
-            )
-            return None
-        return {"identity": spec}
-
-    pre_agent_identity_set.provider = provider  # type: ignore[attr-defined]
-    pre_agent_identity_set.__qualname__ = f"identity_provider[{describe_callable(provider)}]"
-    return pre_agent_identity_set
 
 
 class PluginContext(HermesSurface):

@@ -24,14 +24,14 @@ import errno
 import importlib.metadata
 import logging
 import os
-import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from ._errors import ManifestError
-from ._manifest import MANIFEST_FILENAMES, Manifest, load_manifest, quote
+from ._entry_points import dist_label, installed_entry_points
+from ._errors import ManifestError, quote
+from ._manifest import MANIFEST_FILENAMES, Manifest, load_manifest
 
 __all__ = ["MEMORY_CATEGORY", "Candidate", "Discovery", "Shadowing", "Skipped", "discover"]
 
@@ -303,103 +303,6 @@ def _scan_root(root: Path, found: _Found) -> None:
             continue
 
 
-_SEPARATORS = re.compile(r"[-_.]+")
-
-
-def _dist_label(dist: importlib.metadata.Distribution) -> str:
-    """The distribution's name for messages, without trusting its metadata."""
-    path = getattr(dist, "_path", None)
-    try:
-        name = dist.metadata["Name"]
-    except Exception:  # noqa: BLE001 - unreadable METADATA: describe it by its location
-        name = None
-    if isinstance(name, str) and name:
-        return f"{name} ({path})" if path is not None else name
-    return f"the distribution at {path}" if path is not None else "a distribution"
-
-
-def _lenient_entry_points(
-    dist: importlib.metadata.Distribution,
-    groups: frozenset[str],
-    found: _Found,
-    failure: Exception,
-) -> list[importlib.metadata.EntryPoint]:
-    """Read ``entry_points.txt`` line by line, keeping the good entries in ``groups``.
-
-    Used when the standard parser gave up on the whole file because of one bad line.
-    """
-    try:
-        text = dist.read_text("entry_points.txt")
-    except Exception as exc:  # noqa: BLE001 - e.g. not UTF-8
-        text, failure = None, exc
-    if text is None:
-        found.warn(
-            f"{_dist_label(dist)}: its entry_points.txt cannot be read "
-            f"({type(failure).__name__}: {failure}); its plugins, if any, are ignored"
-        )
-        return []
-    entries: list[importlib.metadata.EntryPoint] = []
-    group = ""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            group = line[1:-1].strip() if line.endswith("]") else ""
-            continue
-        if group not in groups:
-            continue
-        name, sep, value = line.partition("=")
-        if not sep or not name.strip() or not value.strip():
-            found.warn(
-                f"{_dist_label(dist)}: entry_points.txt line {number} ({quote(line)}) in "
-                f"[{group}] is not 'name = module[:attr]'; ignored"
-            )
-            continue
-        entries.append(importlib.metadata.EntryPoint(name.strip(), value.strip(), group))
-    return entries
-
-
-def _installed_entry_points(
-    groups: Sequence[str], found: _Found
-) -> Iterator[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]]:
-    """Entry points in ``groups``, in group order, each with its distribution.
-
-    Distributions are read one by one, so one with unreadable metadata costs only itself. As in
-    :func:`importlib.metadata.entry_points`, a distribution found twice on ``sys.path`` counts
-    once (the first).
-    """
-    wanted = frozenset(groups)
-    if not wanted:
-        # Reading every installed distribution costs tens of milliseconds; a runtime told to
-        # search no group must not pay it on each load.
-        return
-    collected: list[tuple[importlib.metadata.EntryPoint, importlib.metadata.Distribution]] = []
-    seen: set[str] = set()
-    try:
-        distributions = list(importlib.metadata.distributions())
-    except Exception as exc:  # noqa: BLE001 - a hostile sys.path entry
-        found.warn(f"installed distributions cannot be listed ({type(exc).__name__}: {exc})")
-        distributions = []
-    for dist in distributions:
-        try:
-            normalized = getattr(dist, "_normalized_name", None)
-        except Exception:  # noqa: BLE001 - it may read metadata
-            normalized = None
-        if isinstance(normalized, str):
-            normalized = _SEPARATORS.sub("_", normalized).lower()
-            if normalized in seen:
-                continue
-            seen.add(normalized)
-        try:
-            entries = list(dist.entry_points)
-        except Exception as exc:  # noqa: BLE001 - one bad line must not hide the rest
-            entries = _lenient_entry_points(dist, wanted, found, exc)
-        collected.extend((ep, dist) for ep in entries if ep.group in wanted)
-    for group in groups:
-        yield from ((ep, dist) for ep, dist in collected if ep.group == group)
-
-
 def _entry_point_candidate(
     ep: importlib.metadata.EntryPoint, dist: importlib.metadata.Distribution
 ) -> Candidate:
@@ -410,7 +313,7 @@ def _entry_point_candidate(
     except Exception as exc:  # noqa: BLE001 - unreadable METADATA costs the version, not the plugin
         version = summary = ""
         warnings = (
-            f"plugin {ep.name!r}: the METADATA of {_dist_label(dist)} cannot be read "
+            f"plugin {ep.name!r}: the METADATA of {dist_label(dist)} cannot be read "
             f"({type(exc).__name__}: {exc}); it loads with no version",
         )
     manifest = Manifest(name=ep.name, version=str(version), description=str(summary))
@@ -419,7 +322,7 @@ def _entry_point_candidate(
         ep.module  # noqa: B018 - parses the value; a malformed one raises
     except Exception:  # noqa: BLE001 - e.g. AttributeError for an empty value
         error = (
-            f"plugin {ep.name!r} ({origin}, from {_dist_label(dist)}): the entry point's value "
+            f"plugin {ep.name!r} ({origin}, from {dist_label(dist)}): the entry point's value "
             f"{quote(ep.value)} is not 'module' or 'module:attr'; correct entry_points.txt"
         )
         return Candidate(ep.name, "entry_point", origin, manifest, entry_point=ep, error=error)
@@ -437,7 +340,7 @@ def discover(roots: Sequence[Path], groups: Sequence[str] = ()) -> Discovery:
     for root in roots:
         _scan_root(root, found)
     names: set[tuple[str, str]] = set()
-    for ep, dist in _installed_entry_points(groups, found):
+    for ep, dist in installed_entry_points(groups, found.warn):
         # The same entry point can be declared twice (two copies of a distribution under
         # different names); one per name and group is enough.
         if (ep.group, ep.name) not in names:

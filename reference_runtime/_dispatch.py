@@ -3,7 +3,8 @@
 Callbacks registered through a plugin context are wrapped before pluggy sees them. A wrapper
 spreads the call's ``context`` back into keywords, awaits an async callback,
 turns an exception into a logged ``None`` so one plugin cannot break a hook for the others, and
-tags each result with its plugin's name so identity resolution can say who won.
+tags each result with its plugin's name so identity resolution can say who won. An identity
+provider is wrapped the same way, into a callback of the identity hook.
 
 Every callback is its own pluggy implementation, so pluggy, not a loop of ours, decides the call
 order and stops a ``firstresult`` hook at its first claim. The price is pluggy's: registering an
@@ -23,10 +24,17 @@ from typing import Any
 
 import pluggy
 
+from ._errors import message_of
 from ._hookspecs import IDENTITY_HOOK, PROJECT_NAME, HookSpecs, hookimpl
-from ._identity import IdentitySpec
+from ._identity import IdentityProvider, IdentitySpec
 
-__all__ = ["Attributed", "Dispatcher", "describe_callable", "resolve_awaitable"]
+__all__ = [
+    "Attributed",
+    "Dispatcher",
+    "describe_callable",
+    "resolve_awaitable",
+    "wrap_identity_provider",
+]
 
 _log = logging.getLogger("reference_runtime")
 
@@ -155,3 +163,51 @@ class Dispatcher:
         if isinstance(outcome, Attributed):
             return [outcome]
         return [item for item in outcome if isinstance(item, Attributed)]
+
+
+def wrap_identity_provider(plugin: str, provider: IdentityProvider) -> Callable[..., Any]:
+    """Adapt a provider returning ``IdentitySpec | None`` to the raw identity hook.
+
+    The spec becomes ``{"identity": spec}`` (the same object); ``None`` stays ``None``; a wrong
+    return type or an exception becomes ``None`` and a WARNING naming the plugin.
+    """
+
+    def pre_agent_identity_set(**kwargs: Any) -> dict[str, IdentitySpec] | None:
+        try:
+            spec: object = provider(**kwargs)
+            if (
+                spec is not None
+                and not isinstance(spec, IdentitySpec)
+                and inspect.isawaitable(spec)
+            ):
+                spec = resolve_awaitable(spec)
+        except KeyboardInterrupt:
+            raise  # the operator's Ctrl-C, not the provider's failure
+        except BaseException as exc:  # noqa: BLE001 - a provider must never break engine start-up
+            # BaseException too: a provider calling sys.exit() or raising its own
+            # BaseException subclass is a broken provider like any other.
+            _log.warning(
+                "plugin %r: identity provider %s raised %s: %s; skipped (the next provider "
+                "or the fallback file supplies the identity)",
+                plugin,
+                describe_callable(provider),
+                type(exc).__name__,
+                message_of(exc),
+            )
+            return None
+        if spec is None:
+            return None
+        if not isinstance(spec, IdentitySpec):
+            _log.warning(
+                "plugin %r: identity provider %s returned %s, not IdentitySpec or None; "
+                "skipped (return IdentitySpec(...) to claim, None to decline)",
+                plugin,
+                describe_callable(provider),
+                type(spec).__name__,
+            )
+            return None
+        return {"identity": spec}
+
+    pre_agent_identity_set.provider = provider  # type: ignore[attr-defined]
+    pre_agent_identity_set.__qualname__ = f"identity_provider[{describe_callable(provider)}]"
+    return pre_agent_identity_set

@@ -30,7 +30,9 @@ programs.
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
+from typing import Final
 
 __all__ = [
     "ConfigError",
@@ -49,6 +51,26 @@ __all__ = [
     "SkillPathError",
     "ToolOverrideError",
 ]
+
+
+_REPR: Final = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+_QUOTE_LIMIT: Final = 120
+
+
+def quote(value: object) -> str:
+    """A ``repr`` of ``value`` for an error message: bounded in size and in the time it takes.
+
+    Nesting, long strings and long containers are elided (``...``); a value whose ``repr``
+    raises is described by its type. Never raises.
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a message about a bad value must not fail on it
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= _QUOTE_LIMIT else f"{text[: _QUOTE_LIMIT - 3]}..."
 
 
 def message_of(exc: BaseException, limit: int = 500) -> str:

@@ -2,20 +2,23 @@
 
 :class:`IdentitySpec` is the value type plugins construct; :class:`IdentityProvider` is the shape of
 the callable they register; :class:`ResolvedIdentity` is what resolution produces, recording who
-supplied the identity so operators can tell.
+supplied the identity so operators can tell; :func:`read_fallback_identity` is the file read a
+runtime falls back on when no provider claims the identity.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from ._errors import IdentitySpecError
+from ._config import ENV_SYSTEM_PROMPT_PATH
+from ._errors import IdentityResolutionError, IdentitySpecError
 
-__all__ = ["IdentityProvider", "IdentitySpec", "ResolvedIdentity"]
+__all__ = ["IdentityProvider", "IdentitySpec", "ResolvedIdentity", "read_fallback_identity"]
 
 
 def _frozen_metadata(value: object) -> Mapping[str, Any]:
@@ -125,3 +128,44 @@ class ResolvedIdentity:
                 "identity_metadata": dict(self.spec.identity_metadata),
             },
         }
+
+
+def read_fallback_identity(
+    explicit: Path | None,
+    default: Path,
+    environ: Mapping[str, str] | None = None,
+) -> ResolvedIdentity:
+    """Read the fallback system prompt: ``explicit`` > ``$KORA_SYSTEM_PROMPT_PATH`` > ``default``.
+
+    :raises IdentityResolutionError: the file is missing, unreadable or blank. The message names
+        the path, where it came from, and the variable that overrides it.
+    """
+    env = (os.environ if environ is None else environ).get(ENV_SYSTEM_PROMPT_PATH, "").strip()
+    if explicit is not None:
+        path, source = Path(explicit), "the system_prompt_path argument"
+    elif env:
+        path, source = Path(env), f"${ENV_SYSTEM_PROMPT_PATH}"
+    else:
+        path, source = Path(default), "the runtime's default path"
+    path = path.expanduser()
+    fix = (
+        f"enable an identity plugin, or point {ENV_SYSTEM_PROMPT_PATH} (or --system-prompt-path) "
+        "at a non-blank prompt file"
+    )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        missing = isinstance(exc, FileNotFoundError)
+        reason = "does not exist" if missing else f"cannot be read ({exc})"
+        msg = (
+            f"no identity provider claimed the identity and the fallback system prompt {path} "
+            f"(from {source}) {reason}; {fix}"
+        )
+        raise IdentityResolutionError(msg, path=path) from exc
+    if not text.strip():
+        msg = (
+            f"no identity provider claimed the identity and the fallback system prompt {path} "
+            f"(from {source}) is blank; {fix}"
+        )
+        raise IdentityResolutionError(msg, path=path)
+    return ResolvedIdentity(IdentitySpec("", text), "file", path=path)

@@ -19,10 +19,19 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from ._daemons import background_daemon_registry
 from ._discovery import Candidate
 from ._errors import PluginLoadError
+from ._listeners import ListenerFactory, ListenerTask, listener_registry
 
-__all__ = ["DIRECTORY_PACKAGE", "directory_plugins_restored", "load_register"]
+__all__ = [
+    "DIRECTORY_PACKAGE",
+    "DefaultsSnapshot",
+    "directory_plugins_restored",
+    "drop_modules",
+    "load_register",
+    "package_of",
+]
 
 #: The parent package directory plugins are imported under.
 DIRECTORY_PACKAGE = "hermes_plugins"
@@ -142,3 +151,59 @@ def load_register(candidate: Candidate) -> tuple[Callable[[Any], Any], types.Mod
         else sys.modules.get(getattr(target, "__module__", "") or "")
     )
     return _register_of(candidate, target), module
+
+
+def package_of(candidate: Candidate) -> str | None:
+    """The top-level package a plugin's own modules live in, when it has one of its own."""
+    if candidate.route == "directory":
+        return f"{DIRECTORY_PACKAGE}.{candidate.key.replace('/', '__').replace('-', '_')}"
+    if candidate.entry_point is not None:
+        try:
+            return candidate.entry_point.module.partition(".")[0] or None
+        except Exception:  # noqa: BLE001 - a malformed value has no module
+            return None
+    return None
+
+
+def _owned_by(package: str, fn: object) -> bool:
+    module = getattr(fn, "__module__", None)
+    return isinstance(module, str) and (module == package or module.startswith(f"{package}."))
+
+
+def drop_modules(package: str) -> None:
+    """Forget every imported module of ``package``, so the next import starts afresh."""
+    for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
+        del sys.modules[name]
+
+
+class DefaultsSnapshot:
+    """The process-default registries before a plugin loads, to undo what its import added."""
+
+    def __init__(self) -> None:
+        self._daemons = {e.name for e in background_daemon_registry().list_entries()}
+        listeners = listener_registry()
+        self._factories: dict[str, ListenerFactory | None] = {
+            name: listeners.factory(name) for name in listeners.names()
+        }
+        self._tasks: dict[str, ListenerTask] = {t.spec.name: t for t in listeners.tasks()}
+
+    def discard_added_by(self, package: str) -> None:
+        """Remove (or put back what they replaced) the registrations made since the snapshot
+        whose callbacks are defined in ``package``."""
+        daemons = background_daemon_registry()
+        for entry in daemons.list_entries():
+            if entry.name not in self._daemons and _owned_by(package, entry.startup):
+                daemons.unregister(entry.name)
+        listeners = listener_registry()
+        for name in listeners.names():
+            factory, before = listeners.factory(name), self._factories.get(name)
+            if factory is not before and _owned_by(package, factory):
+                listeners.unregister(name)
+                if before is not None:
+                    listeners.register(name, before)
+        for task in listeners.tasks():
+            previous = self._tasks.get(task.spec.name)
+            if task is not previous and _owned_by(package, task.spec.callback):
+                listeners.unregister_task(task.spec.name)
+                if previous is not None:
+                    listeners.register_task(previous.spec, listener=previous.listener)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import reprlib
 import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, Final
 
 import yaml
 
-from ._errors import ManifestError, message_of
+from ._errors import ManifestError, message_of, quote
 
 __all__ = [
     "KNOWN_MANIFEST_KEYS",
@@ -33,7 +32,6 @@ __all__ = [
     "Manifest",
     "find_manifest",
     "load_manifest",
-    "quote",
 ]
 
 #: File names tried in a plugin directory, in order.
@@ -87,25 +85,6 @@ KNOWN_MANIFEST_KEYS: Final = _CORE_FIELDS | _UPSTREAM_FIELDS
 
 # PyYAML's C loader is several times faster; discovery of thousands of plugins notices.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-_REPR: Final = reprlib.Repr()
-_REPR.maxlevel = 3
-_REPR.maxstring = _REPR.maxother = 60
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
-_QUOTE_LIMIT: Final = 120
-
-
-def quote(value: object) -> str:
-    """A ``repr`` of ``value`` for an error message: bounded in size and in the time it takes.
-
-    Nesting, long strings and long containers are elided (``...``); a value whose ``repr``
-    raises is described by its type. Never raises.
-    """
-    try:
-        text = _REPR.repr(value)
-    except Exception:  # noqa: BLE001 - a message about a bad value must not fail on it
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= _QUOTE_LIMIT else f"{text[: _QUOTE_LIMIT - 3]}..."
 
 
 class _NodeError(Exception):

@@ -2,131 +2,38 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import logging
-import os
-import re
 import sys
-import sysconfig
 import threading
-import traceback
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from . import compat
 from ._clock import Clock
-from ._config import ENV_SYSTEM_PROMPT_PATH, RuntimeConfig
+from ._config import RuntimeConfig
 from ._context import PluginContext
 from ._coordinator import Coordinator
-from ._daemons import BackgroundDaemonEntry, BackgroundDaemonRegistry, background_daemon_registry
+from ._daemons import BackgroundDaemonRegistry
 from ._discovery import Candidate, Discovery, Shadowing, discover
 from ._dispatch import Dispatcher, resolve_awaitable
-from ._errors import IdentityResolutionError, NotRegisteredError, PluginLoadError, message_of
+from ._errors import NotRegisteredError, PluginLoadError, quote
 from ._hookspecs import IDENTITY_HOOK
-from ._identity import IdentityProvider, IdentitySpec, ResolvedIdentity
-from ._listeners import ListenerFactory, ListenerRegistry, ListenerTask, listener_registry
+from ._identity import ResolvedIdentity, read_fallback_identity
+from ._listeners import ListenerRegistry
 from ._llm import LLMBackend
-from ._loading import DIRECTORY_PACKAGE, load_register
-from ._manifest import Manifest, quote
+from ._load_report import LoadedPlugin, LoadReport, failure_message
+from ._loading import DefaultsSnapshot, drop_modules, load_register, package_of
+from ._manifest import Manifest
 from ._registrations import CommandRecord, Registration, RegistrationStore, ToolRecord
 
-__all__ = ["LoadReport", "LoadedPlugin", "Runtime", "read_fallback_identity"]
+__all__ = ["Runtime"]
 
 _log = logging.getLogger("reference_runtime")
 
 _R = TypeVar("_R", bound="Runtime")
-
-
-@dataclasses.dataclass(frozen=True)
-class LoadedPlugin:
-    """A plugin that loaded, and what it registered."""
-
-    key: str
-    route: Literal["directory", "entry_point"]
-    origin: str
-    manifest: Manifest
-    module: types.ModuleType | None
-    hooks: tuple[tuple[str, Callable[..., Any]], ...]
-    identity_providers: tuple[IdentityProvider, ...]
-    daemons: tuple[BackgroundDaemonEntry, ...] = ()
-    listeners: tuple[str, ...] = ()
-
-    @property
-    def version(self) -> str:
-        return self.manifest.version
-
-    @property
-    def hook_names(self) -> tuple[str, ...]:
-        """Distinct hook names registered, first registration first."""
-        return tuple(dict.fromkeys(name for name, _ in self.hooks))
-
-
-@dataclasses.dataclass
-class LoadReport:
-    """What :meth:`Runtime.load` did, for operators and for tools that inspect a runtime.
-
-    :ivar loaded: plugins that loaded, in precedence order.
-    :ivar errors: plugin key → why it failed (import, ``register`` or manifest).
-    :ivar missing: enabled names that discovery did not find.
-    :ivar disabled: enabled names skipped because ``plugins.disabled`` lists them.
-    :ivar shadowed: same-key copies hidden by another source.
-    :ivar warnings: non-fatal findings (unknown hook names, unknown manifest keys).
-    """
-
-    loaded: list[LoadedPlugin] = dataclasses.field(default_factory=list)
-    errors: dict[str, str] = dataclasses.field(default_factory=dict)
-    missing: list[str] = dataclasses.field(default_factory=list)
-    disabled: list[str] = dataclasses.field(default_factory=list)
-    shadowed: list[Shadowing] = dataclasses.field(default_factory=list)
-    warnings: list[str] = dataclasses.field(default_factory=list)
-
-    def plugin(self, key: str) -> LoadedPlugin | None:
-        """The loaded plugin named ``key``, if it loaded."""
-        return next((p for p in self.loaded if p.key == key), None)
-
-
-def read_fallback_identity(
-    explicit: Path | None,
-    default: Path,
-    environ: Mapping[str, str] | None = None,
-) -> ResolvedIdentity:
-    """Read the fallback system prompt: ``explicit`` > ``$KORA_SYSTEM_PROMPT_PATH`` > ``default``.
-
-    :raises IdentityResolutionError: the file is missing, unreadable or blank. The message names
-        the path, where it came from, and the variable that overrides it.
-    """
-    env = (os.environ if environ is None else environ).get(ENV_SYSTEM_PROMPT_PATH, "").strip()
-    if explicit is not None:
-        path, source = Path(explicit), "the system_prompt_path argument"
-    elif env:
-        path, source = Path(env), f"${ENV_SYSTEM_PROMPT_PATH}"
-    else:
-        path, source = Path(default), "the runtime's default path"
-    path = path.expanduser()
-    fix = (
-        f"enable an identity plugin, or point {ENV_SYSTEM_PROMPT_PATH} (or --system-prompt-path) "
-        "at a non-blank prompt file"
-    )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        missing = isinstance(exc, FileNotFoundError)
-        reason = "does not exist" if missing else f"cannot be read ({exc})"
-        msg = (
-            f"no identity provider claimed the identity and the fallback system prompt {path} "
-            f"(from {source}) {reason}; {fix}"
-        )
-        raise IdentityResolutionError(msg, path=path) from exc
-    if not text.strip():
-        msg = (
-            f"no identity provider claimed the identity and the fallback system prompt {path} "
-            f"(from {source}) is blank; {fix}"
-        )
-        raise IdentityResolutionError(msg, path=path)
-    return ResolvedIdentity(IdentitySpec("", text), "file", path=path)
 
 
 class Runtime:
@@ -305,14 +212,14 @@ class Runtime:
         :raises KeyboardInterrupt: after recording the plugin as failed and rolling it back.
         """
         assert candidate.manifest is not None
-        package = _package_of(candidate)
+        package = package_of(candidate)
         fresh = package is not None and package not in sys.modules
-        defaults = _DefaultsSnapshot()
+        defaults = DefaultsSnapshot()
         try:
             register, module = self.import_plugin(candidate)
             context = self.register_plugin(candidate.manifest, register, module)
         except BaseException as exc:  # one bad plugin must not stop the others
-            message = _failure_message(key, candidate.origin, exc)
+            message = failure_message(key, candidate.origin, exc)
             _log.warning("%s", message)
             report.errors[key] = message
             if package is not None:
@@ -321,7 +228,7 @@ class Runtime:
                 # so a fixed copy imports (and registers at import) afresh.
                 defaults.discard_added_by(package)
                 if fresh:
-                    _drop_modules(package)
+                    drop_modules(package)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return
@@ -573,119 +480,3 @@ def _call_register(register: Callable[[Any], Any], context: PluginContext) -> No
     outcome = register(context)
     if inspect.isawaitable(outcome):
         resolve_awaitable(outcome)
-
-
-def _package_of(candidate: Candidate) -> str | None:
-    """The top-level package a plugin's own modules live in, when it has one of its own."""
-    if candidate.route == "directory":
-        return f"{DIRECTORY_PACKAGE}.{candidate.key.replace('/', '__').replace('-', '_')}"
-    if candidate.entry_point is not None:
-        try:
-            return candidate.entry_point.module.partition(".")[0] or None
-        except Exception:  # noqa: BLE001 - a malformed value has no module
-            return None
-    return None
-
-
-def _owned_by(package: str, fn: object) -> bool:
-    module = getattr(fn, "__module__", None)
-    return isinstance(module, str) and (module == package or module.startswith(f"{package}."))
-
-
-def _drop_modules(package: str) -> None:
-    for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
-        del sys.modules[name]
-
-
-class _DefaultsSnapshot:
-    """The process-default registries before a plugin loads, to undo what its import added."""
-
-    def __init__(self) -> None:
-        self._daemons = {e.name for e in background_daemon_registry().list_entries()}
-        listeners = listener_registry()
-        self._factories: dict[str, ListenerFactory | None] = {
-            name: listeners.factory(name) for name in listeners.names()
-        }
-        self._tasks: dict[str, ListenerTask] = {t.spec.name: t for t in listeners.tasks()}
-
-    def discard_added_by(self, package: str) -> None:
-        """Remove (or put back what they replaced) the registrations made since the snapshot
-        whose callbacks are defined in ``package``."""
-        daemons = background_daemon_registry()
-        for entry in daemons.list_entries():
-            if entry.name not in self._daemons and _owned_by(package, entry.startup):
-                daemons.unregister(entry.name)
-        listeners = listener_registry()
-        for name in listeners.names():
-            factory, before = listeners.factory(name), self._factories.get(name)
-            if factory is not before and _owned_by(package, factory):
-                listeners.unregister(name)
-                if before is not None:
-                    listeners.register(name, before)
-        for task in listeners.tasks():
-            previous = self._tasks.get(task.spec.name)
-            if task is not previous and _owned_by(package, task.spec.callback):
-                listeners.unregister_task(task.spec.name)
-                if previous is not None:
-                    listeners.register_task(previous.spec, listener=previous.listener)
-
-
-_RUNTIME_DIR = str(Path(__file__).resolve().parent)
-_STDLIB = sysconfig.get_paths()["stdlib"]
-_CONTEXT_CALL = re.compile(r"\bPluginContext\.(?P<method>\w+)\(\)")
-
-
-def _is_plugin_code(filename: str) -> bool:
-    if filename.startswith((_RUNTIME_DIR, "<")):
-        return False
-    return not filename.startswith(_STDLIB) or "site-packages" in filename
-
-
-def _where_and_fix(exc: BaseException) -> tuple[str, str]:
-    """The plugin's own line that failed (not the runtime's), and a fix for what it broke."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return "", ""
-    mine = [i for i, f in enumerate(frames) if _is_plugin_code(f.filename)]
-    at = frames[mine[-1]] if mine else frames[-1]
-    where = f" at {at.filename}:{at.lineno}"
-    fix = ""
-    callee = frames[mine[-1] + 1] if mine and mine[-1] + 1 < len(frames) else None
-    called = _CONTEXT_CALL.search(str(exc)) if isinstance(exc, TypeError) else None
-    if isinstance(exc, ModuleNotFoundError) and exc.name:
-        fix = (
-            f"to fix: make {exc.name!r} importable where the plugin runs (declare it in the "
-            "plugin's dependencies), or import it only inside the code that needs it"
-        )
-    elif called is not None and hasattr(PluginContext, called["method"]):
-        method = called["method"]
-        signature = inspect.signature(getattr(PluginContext, method))
-        plain = signature.replace(
-            parameters=[
-                p.replace(annotation=inspect.Parameter.empty)
-                for p in signature.parameters.values()
-                if p.name != "self"
-            ],
-            return_annotation=inspect.Signature.empty,
-        )
-        fix = f"to fix: call it as ctx.{method}{plain}"
-    elif callee is not None and callee.name.startswith("register"):
-        fix = (
-            f"to fix: correct the ctx.{callee.name}(...) call{where}: the error says what it broke"
-        )
-    return where, fix
-
-
-def _failure_message(key: str, origin: str, exc: BaseException) -> str:
-    if isinstance(exc, PluginLoadError):
-        message = message_of(exc)
-        return message if origin in message else f"{message} ({origin})"
-    try:
-        where, fix = _where_and_fix(exc)
-    except Exception:  # noqa: BLE001 - the location is a courtesy
-        where, fix = "", ""
-    return (
-        f"plugin {key!r} ({origin}) failed to load: {type(exc).__name__}: {message_of(exc)}"
-        f"{where}; {fix + '; ' if fix else ''}its registrations were rolled back and the other "
-        "plugins still load"
-    )

@@ -16,19 +16,20 @@ from typing import Any
 import pytest
 
 from reference_runtime._clock import RealClock, VirtualClock
-from reference_runtime._coordinator import Coordinator, EventKind, TimelineEvent
+from reference_runtime._coordinator import Coordinator
 from reference_runtime._daemons import (
     BackgroundDaemonEntry,
     BackgroundDaemonRegistry,
     PeriodicTaskSpec,
 )
+from reference_runtime._dual import register_dual_listener
 from reference_runtime._errors import DaemonSpecError
 from reference_runtime._listeners import (
     DaemonListener,
     ListenerRegistry,
-    register_dual_listener,
 )
 from reference_runtime._loading import _import_directory
+from reference_runtime._timeline import EventKind, TimelineEvent
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 K = EventKind

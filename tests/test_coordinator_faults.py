@@ -23,15 +23,15 @@ from typing import Any
 import pytest
 
 from reference_runtime._clock import RealClock, VirtualClock
-from reference_runtime._coordinator import (
+from reference_runtime._coordinator import Coordinator
+from reference_runtime._daemons import BackgroundDaemonEntry, PeriodicTaskSpec
+from reference_runtime._timeline import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    Coordinator,
     EventKind,
     TimelineEvent,
 )
-from reference_runtime._daemons import BackgroundDaemonEntry, PeriodicTaskSpec
 
 K = EventKind
 PROCESS_LEVEL = [SystemExit(5), KeyboardInterrupt(), GeneratorExit()]

@@ -17,14 +17,13 @@ from reference_runtime._daemons import (
     PeriodicTaskSpec,
     background_daemon_registry,
 )
+from reference_runtime._dual import DualRegistration, register_dual_listener
 from reference_runtime._errors import DaemonSpecError, DuplicateDaemonError
 from reference_runtime._listeners import (
     DEFAULT_LISTENER_SHUTDOWN_TIMEOUT,
     DaemonListener,
-    DualRegistration,
     ListenerRegistry,
     listener_registry,
-    register_dual_listener,
 )
 from reference_runtime._loading import _import_directory
 
@@ -366,7 +365,8 @@ RUNS = []
 
 _DUAL_MODULE = """
 from reference_runtime._daemons import PeriodicTaskSpec
-from reference_runtime._listeners import DaemonListener, register_dual_listener
+from reference_runtime._dual import register_dual_listener
+from reference_runtime._listeners import DaemonListener
 import kct_dual_target as target
 
 target.RUNS.append(__name__)

@@ -68,7 +68,8 @@ REPO = Path(__file__).resolve().parents[1]
 TRIAGE = REPO / "tools" / "mutation_triage.json"
 
 #: The reference runtime's modules that carry contract rules (loading, precedence, identity,
-#: dispatch, daemons, the coordinator); the Hermes surface tables and the CLI are left out.
+#: dispatch, daemons, the coordinator and its plan, fires and bounded waits, the load report);
+#: the Hermes surface tables, the timeline recorder and the CLI are left out.
 RUNTIME_MODULES: tuple[str, ...] = tuple(
     f"reference_runtime/_{name}.py"
     for name in (
@@ -76,12 +77,18 @@ RUNTIME_MODULES: tuple[str, ...] = tuple(
         "context",
         "loading",
         "discovery",
+        "entry_points",
         "identity",
         "engine",
         "dispatch",
         "daemons",
         "listeners",
+        "dual",
         "coordinator",
+        "plan",
+        "fire",
+        "waits",
+        "load_report",
     )
 )
 #: Each bundled plugin directory and its Python files.

@@ -1,7 +1,8 @@
 """``pytest --kora-selftest``: prove, in this environment, that every check catches its mutant.
 
 Every shipped broken plugin and broken runtime is certified in a subprocess (the plugins in one
-run, the runtimes in another, side by side), and each becomes one test item asserting that its
+run, the runtimes in another, side by side) by the check it is there to break (the others are
+deselected there: see :mod:`._selftest_filter`), and each becomes one test item asserting that its
 check failed (a SHOULD check: warned). A MUST check without any mutant is a failing item too.
 """
 
@@ -24,6 +25,7 @@ import pytest
 from kora_conformance.model._catalog import CATALOG, Check, by_id
 from kora_conformance.mutants._table import MUTANTS, RUNTIME_MUTANTS, RuntimeMutant
 from kora_conformance.run._items import SUITES_KEY, passage_or_none
+from kora_conformance.run._selftest_filter import ONLY_ENV
 
 __all__ = ["SelftestRun", "SelftestState", "start_selftest"]
 
@@ -68,14 +70,18 @@ class SelftestRun:
         self.seconds = 0.0
         self.errors: dict[str, str] = {}
 
-    def _certify(self, workdir: Path, key: str, index: int, args: list[str]) -> Path:
+    def _certify(
+        self, workdir: Path, key: str, index: int, args: list[str], only: list[list[str]]
+    ) -> Path:
         report = workdir / f"run{index}.json"
         command = [
             sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+            "-p", "kora_conformance.run._selftest_filter",
             "--kora-conformance", "--kora-max-examples", str(self.max_examples),
             "--kora-report", str(report), *args,
         ]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        env[ONLY_ENV] = json.dumps(only)
         done = subprocess.run(
             command, cwd=workdir, env=env, capture_output=True, text=True, check=False
         )
@@ -88,24 +94,19 @@ class SelftestRun:
         if self._reports is not None:
             return self._reports
         started = time.perf_counter()
-        runs: list[tuple[str, list[str]]] = []
-        plugin_args = [
-            arg for c in self.cases if c.kind == "plugin" for arg in ("--kora-plugin", c.location)
-        ]
-        if plugin_args:
-            runs.append(("plugins", plugin_args))
-        runtime_args = [
-            arg for c in self.cases if c.kind == "runtime" for arg in ("--kora-runtime", c.location)
-        ]
-        if runtime_args:
-            runs.append(("runtimes", runtime_args))
+        runs: list[tuple[str, list[str], list[list[str]]]] = []
+        for kind, option in (("plugin", "--kora-plugin"), ("runtime", "--kora-runtime")):
+            mine = [c for c in self.cases if c.kind == kind]
+            if mine:
+                args = [arg for c in mine for arg in (option, c.location)]
+                runs.append((f"{kind}s", args, [[c.location, c.check.id] for c in mine]))
         reports: dict[str, dict[str, Any]] = {}
         with tempfile.TemporaryDirectory(prefix="kora-selftest-") as tmp:
             workdir = Path(tmp)
             with concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs) as pool:
                 futures = {
-                    key: pool.submit(self._certify, workdir, key, i, args)
-                    for i, (key, args) in enumerate(runs)
+                    key: pool.submit(self._certify, workdir, key, i, args, only)
+                    for i, (key, args, only) in enumerate(runs)
                 }
                 for key, future in futures.items():
                     path = future.result()
