@@ -165,6 +165,7 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-009", runtimes_rt.default_path_reported, "default-prompt.md"),
     ("KC-RT-010", runtimes_rt.persona_first_request_only, "request 2 of engine 1"),
     ("KC-RT-001", runtimes_mut.first_root_wins, "expected only root_b's"),
+    ("KC-RT-001", runtimes_mut.hooks_never_awaited, "callbacks returned"),
     ("KC-RT-002", runtimes_mut.exiting_provider_escapes, "resolve_identity raised SystemExit"),
     ("KC-RT-002", runtimes_mut.mapping_envelopes_claim, "won, not kcw_good's envelope"),
     ("KC-RT-004", runtimes_mut.entry_points_all_or_nothing, "kcu_alpha, a good entry point"),

@@ -399,6 +399,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "the loader turns plugins.enabled into a set and loads in discovery order",
     ),
     _runtime_mut(
+        "hooks_never_awaited",
+        "KC-RT-001",
+        "invoke_hook returns an async callback's coroutine, never awaited",
+    ),
+    _runtime_mut(
         "first_root_wins",
         "KC-RT-001",
         "of two search roots holding one key, the earlier root's copy loads",

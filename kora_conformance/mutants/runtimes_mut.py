@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.metadata
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "entry_points_all_or_nothing",
     "exiting_provider_escapes",
     "first_root_wins",
+    "hooks_never_awaited",
     "identity_first_request_only",
     "ignores_import_registrations",
     "mapping_envelopes_claim",
@@ -68,6 +70,35 @@ class FirstRootWinsRuntime(Runtime):
 def first_root_wins() -> RuntimeAdapter:
     """KC-RT-001: of two search roots holding the same key, the earlier one's copy loads."""
     return ReferenceAdapter(FirstRootWinsRuntime, name="first_root_wins")
+
+
+def _never_awaited(callback: Callable[..., Any]) -> Callable[..., Any]:
+    def call(**kwargs: Any) -> Any:
+        result = callback(**kwargs)
+        if inspect.iscoroutine(result):
+            result.close()  # what a dispatcher that never awaits returns is not the value
+            return f"<coroutine {getattr(callback, '__qualname__', 'callback')}>"
+        return result
+
+    return call
+
+
+class _UnawaitedHooksContext(PluginContext):
+    """Calls hook callbacks and keeps what they return, awaitables unawaited."""
+
+    def register_hook(self, hook_name: str, callback: Callable[..., Any]) -> None:
+        super().register_hook(hook_name, _never_awaited(callback))
+
+
+class HooksNeverAwaitedRuntime(Runtime):
+    """``invoke_hook`` returns an async callback's coroutine instead of its result."""
+
+    context_class = _UnawaitedHooksContext
+
+
+def hooks_never_awaited() -> RuntimeAdapter:
+    """KC-RT-001: an async hook callback's result is never awaited (its value never seen)."""
+    return ReferenceAdapter(HooksNeverAwaitedRuntime, name="hooks_never_awaited")
 
 
 # --- KC-RT-002 ----------------------------------------------------------------------------------

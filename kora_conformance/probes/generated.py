@@ -161,12 +161,19 @@ def _raw_callback(plugin: str, kind: str) -> Callable[..., Any]:
     return raw_identity
 
 
-def _session_hook(plugin: str) -> Callable[..., str]:
+def _session_hook(plugin: str, *, is_async: bool = False) -> Callable[..., Any]:
     def on_session(**kwargs: Any) -> str:
         journal.record("hook", plugin, keywords=tuple(sorted(kwargs)))
         return plugin
 
-    return on_session
+    if not is_async:
+        return on_session
+
+    async def on_session_async(**kwargs: Any) -> str:
+        await asyncio.sleep(0)
+        return on_session(**kwargs)
+
+    return on_session_async
 
 
 def _noop(*args: Any, **kwargs: Any) -> None:
@@ -360,7 +367,8 @@ def plugin_functions(plugin: str, real: str, copy: str = "") -> dict[str, Callab
             ctx.register_background_daemon(clash_name(plugin), _noop, _noop)
             ctx.register_background_daemon(clash_name(plugin), _other_noop, _noop)
         ctx.register_identity_provider(_provider(plugin))
-        ctx.register_hook(SESSION_HOOK, _session_hook(plugin))
+        # The callable form's hook is a coroutine function: invoke_hook awaits it (2.3).
+        ctx.register_hook(SESSION_HOOK, _session_hook(plugin, is_async=real == "setup_plugin"))
 
     def decoy(ctx: Any) -> None:
         journal.record("decoy", plugin)

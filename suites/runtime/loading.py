@@ -113,10 +113,11 @@ def both_entry_point_forms(ctx: CheckContext) -> None:
     naming the register callable under any name, here ``setup_plugin`` beside a decoy
     ``register``), each form first and last among directory plugins, in a first and a second
     runtime of one process (the modules already imported): each loads, with its own register
-    called once and its hooks live; and good entry points of distributions with broken
-    metadata (a line without ``=`` in ``entry_points.txt``, a ``METADATA`` that is not UTF-8)
-    beside one whose ``entry_points.txt`` is not UTF-8: the good ones load, and warnings name
-    the distribution, file and line."""
+    called once and its hooks live (the callable form's hook a coroutine function, awaited);
+    and good entry points of distributions with broken metadata (a line without ``=`` in
+    ``entry_points.txt``, a ``METADATA`` that is not UTF-8) beside one whose
+    ``entry_points.txt`` is not UTF-8: the good ones load, and warnings name the distribution,
+    file and line."""
     prepare(ctx)
     _static_forms(ctx)
     untrusted = distribution_problems(ctx)

@@ -165,7 +165,8 @@ def precedence_follows_enabled(ctx: CheckContext) -> None:
     """Space: every ordering of up to six plugins mixing directory plugins and both entry-point
     forms (enabled order, alphabetical order and discovery order all different), any of them
     declining; judged on the winner, the order providers are consulted in (none after the
-    winner) and the order hook callbacks run in; and one key from two search roots (in both
+    winner) and the order hook callbacks run in (the callable form's are coroutine functions,
+    awaited); and one key from two search roots (in both
     orders) and from an entry point too, in successive runtimes of one process: only the copy
     that takes precedence is imported and registered."""
     prepare(ctx)
