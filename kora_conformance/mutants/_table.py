@@ -518,6 +518,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "after one shutdown raises, the remaining daemons are never shut down",
     ),
     _runtime_mut(
+        "periodic_exit_swallowed",
+        "KC-RT-007",
+        "a periodic task's SystemExit is one failed fire; the run goes on and ends with 0",
+    ),
+    _runtime_mut(
         "plugin_chooses_exit_status",
         "KC-RT-007",
         "a daemon's SystemExit(n) makes n the run's exit status",

@@ -49,6 +49,7 @@ __all__ = [
     "ignores_import_registrations",
     "mapping_envelopes_claim",
     "mutable_spec_metadata",
+    "periodic_exit_swallowed",
     "plugin_chooses_exit_status",
     "unexplained_missing",
 ]
@@ -286,6 +287,51 @@ class DaemonsOnlyRuntime(Runtime):
 def daemons_only_coordinator() -> RuntimeAdapter:
     """KC-RT-007: the coordinator never starts a listener that has no daemon entry."""
     return ReferenceAdapter(DaemonsOnlyRuntime, name="daemons_only_coordinator")
+
+
+def _swallowing(callback: Callable[[], Any]) -> Callable[[], Any]:
+    def fire() -> Any:
+        try:
+            return callback()
+        except SystemExit as exc:  # the fork's driver: every failure is one bad fire
+            msg = f"periodic task exited ({exc.code})"
+            raise RuntimeError(msg) from exc
+
+    return fire
+
+
+class PeriodicExitSwallowedCoordinator(Coordinator):
+    """Treats a periodic task's ``SystemExit`` as one failed fire: the schedule goes on."""
+
+    def __init__(
+        self,
+        daemons: Iterable[BackgroundDaemonEntry] = (),
+        listeners: ListenerRegistry | None = None,
+        **options: Any,
+    ) -> None:
+        entries = [
+            e
+            if e.periodic_task is None
+            else dataclasses.replace(
+                e,
+                periodic_task=dataclasses.replace(
+                    e.periodic_task, callback=_swallowing(e.periodic_task.callback)
+                ),
+            )
+            for e in daemons
+        ]
+        super().__init__(entries, listeners, **options)
+
+
+class PeriodicExitSwallowedRuntime(Runtime):
+    """Its coordinator never stops for a periodic task's process-level exception."""
+
+    coordinator_class = PeriodicExitSwallowedCoordinator
+
+
+def periodic_exit_swallowed() -> RuntimeAdapter:
+    """KC-RT-007: a SystemExit from a periodic task is logged as one failed fire, not fatal."""
+    return ReferenceAdapter(PeriodicExitSwallowedRuntime, name="periodic_exit_swallowed")
 
 
 class PluginExitStatusCoordinator(Coordinator):

@@ -34,6 +34,7 @@ __all__ = [
     "BEHAVIOURS",
     "CALLBACK_KINDS",
     "CLAIMING",
+    "EXITS_PERIODIC",
     "EXIT_CODE",
     "HALF_HOOK",
     "HALF_KINDS",
@@ -289,6 +290,25 @@ def _listeners(ctx: Any, *, fatal: bool) -> None:
     ctx.register_listener(LISTENER_ONLY, lambda: (only_up, only_down, HANG_TIMEOUT))
 
 
+#: Mode ``exits_periodic``: three recorder daemons in this order, the middle one's periodic
+#: task raising ``SystemExit`` on its first fire.
+EXITS_PERIODIC: Final = ("kc_esc.p1", "kc_esc.p2", "kc_esc.p3")
+
+
+def _exits_periodic(ctx: Any) -> None:
+    from agent.background_daemon_registry import PeriodicTaskSpec  # noqa: PLC0415
+
+    def exits() -> None:
+        journal.record("fire", EXITS_PERIODIC[1])
+        raise SystemExit(EXIT_CODE)
+
+    for name in EXITS_PERIODIC:
+        startup, shutdown, fire = recorder(name)
+        callback = exits if name == EXITS_PERIODIC[1] else fire
+        spec = PeriodicTaskSpec(INTERVAL, callback, f"{name}.fire")
+        ctx.register_background_daemon(name, startup, shutdown, periodic_task=spec)
+
+
 def half_names(plugin: str) -> dict[str, str]:
     """Kind → the name under which a half-registering ``plugin`` registers it."""
     return {
@@ -356,6 +376,8 @@ def plugin_functions(plugin: str, real: str, copy: str = "") -> dict[str, Callab
                 )
         if mode in {"listeners", "listeners_fatal"}:
             _listeners(ctx, fatal=mode == "listeners_fatal")
+        if mode == "exits_periodic":
+            _exits_periodic(ctx)
         if mode.startswith("raw:"):
             ctx.register_hook(IDENTITY_HOOK, _raw_callback(plugin, mode.removeprefix("raw:")))
         if mode.startswith("takes:"):

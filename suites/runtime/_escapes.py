@@ -1,15 +1,18 @@
-"""KC-RT-007's process-level exceptions (contract 3.3): a daemon callback raising
-``SystemExit`` is a fatal failure of that daemon; the run stops, every started daemon is shut
-down once in reverse order, and the exit status is 1, never the plugin's code."""
+"""KC-RT-007's process-level exceptions (contract 3.3): a daemon callback (startup, shutdown,
+periodic task) raising ``SystemExit`` is a fatal failure of that daemon; the run stops, every
+started daemon is shut down once in reverse order, and the exit status is 1, never the
+plugin's code."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 from kora_conformance import CheckContext
 from kora_conformance.probes import generated, journal
 from kora_conformance.suites.runtime._generated import install
 from kora_conformance.suites.runtime._probing import (
+    first_index,
     names_of,
     probe_session,
     run_daemons,
@@ -47,6 +50,8 @@ SCENARIOS: Final = (
     ),
 )
 RUN: Final = 1.0
+#: Virtual seconds of the periodic scenario: the exiting task's first fire comes at 1 s.
+RUN_PERIODIC: Final = 3.5
 
 
 def escape_problems(ctx: CheckContext) -> tuple[list[str], str]:
@@ -82,4 +87,36 @@ def escape_problems(ctx: CheckContext) -> tuple[list[str], str]:
             )
         if problems:
             return [f"daemons {shown}: " + "; ".join(problems)], timeline(events)
+    return _periodic_problems(ctx, installed.plugin_dir)
+
+
+def _periodic_problems(ctx: CheckContext, plugin_dir: Path) -> tuple[list[str], str]:
+    """A periodic task raising ``SystemExit`` on its first fire: fatal, every daemon shut down
+    once in reverse, no fire after it, exit status 1."""
+    names = list(generated.EXITS_PERIODIC)
+    generated.REGISTER.clear()
+    generated.REGISTER[G_ESCAPES] = "exits_periodic"
+    journal.clear()
+    with probe_session(ctx, [G_ESCAPES], extra_dirs=(plugin_dir,), static=False) as session:
+        status = run_daemons(ctx, session, RUN_PERIODIC)
+    events = journal.events()
+    problems = []
+    if names_of(events, "shutdown") != list(reversed(names)):
+        problems.append(
+            f"shutdowns {names_of(events, 'shutdown')}, expected {list(reversed(names))}"
+        )
+    exited = first_index(events, "fire", names[1])
+    if exited is None:
+        problems.append(f"{names[1]}'s periodic task never fired")
+    else:
+        later = [e.who for e in events if e.kind == "fire" and e.at > events[exited].at]
+        if later:
+            problems.append(f"periodic tasks fired after {names[1]}'s SystemExit ({later})")
+    if status != 1:
+        problems.append(f"exit status {status}, expected 1")
+    if problems:
+        return [
+            f"{names[1]}'s periodic task raising SystemExit({generated.EXIT_CODE}) on its first "
+            "fire (a fatal failure): " + "; ".join(problems)
+        ], timeline(events)
     return [], ""

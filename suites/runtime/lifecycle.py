@@ -166,9 +166,9 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
     non-zero status); on the listener side, a fork-style listener in both registries (one
     instance: started, fired and shut down once), a listener-only one (started after the
     entries, shut down first, bounded by the timeout its factory gives) and a listener-only
-    startup failure (fatal); a ``SystemExit`` from a sync startup, and from sync and async
-    shutdowns among others (fatal: no later startup, every started one shut down once in
-    reverse, exit status 1)."""
+    startup failure (fatal); a ``SystemExit`` from a sync startup, from sync and async
+    shutdowns among others, and from a periodic task's first fire (fatal: no later startup,
+    every started one shut down once in reverse, exit status 1)."""
     prepare(ctx)
     scenarios = (
         (
@@ -207,9 +207,9 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
     escaped, shown = escape_problems(ctx)
     if escaped:
         ctx.fail(
-            expected="a SystemExit from a daemon's startup or shutdown (sync or async) to be a "
-            "fatal failure of that daemon: no later startup, every started daemon shut down "
-            "once in reverse order, exit status 1",
+            expected="a SystemExit from a daemon's startup, shutdown (sync or async) or "
+            "periodic task to be a fatal failure of that daemon: no later startup or fire, "
+            "every started daemon shut down once in reverse order, exit status 1",
             seen="; ".join(escaped),
             detail=shown,
         )
