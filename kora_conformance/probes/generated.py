@@ -291,15 +291,18 @@ def _listeners(ctx: Any, *, fatal: bool) -> None:
 
 
 #: Mode ``exits_periodic``: three recorder daemons in this order, the middle one's periodic
-#: task raising ``SystemExit`` on its first fire.
+#: task raising ``SystemExit`` on its first fire (``GeneratorExit`` in mode
+#: ``exits_periodic:generator``).
 EXITS_PERIODIC: Final = ("kc_esc.p1", "kc_esc.p2", "kc_esc.p3")
 
 
-def _exits_periodic(ctx: Any) -> None:
+def _exits_periodic(ctx: Any, *, generator: bool) -> None:
     from agent.background_daemon_registry import PeriodicTaskSpec  # noqa: PLC0415
 
     def exits() -> None:
         journal.record("fire", EXITS_PERIODIC[1])
+        if generator:
+            raise GeneratorExit
         raise SystemExit(EXIT_CODE)
 
     for name in EXITS_PERIODIC:
@@ -376,8 +379,8 @@ def plugin_functions(plugin: str, real: str, copy: str = "") -> dict[str, Callab
                 )
         if mode in {"listeners", "listeners_fatal"}:
             _listeners(ctx, fatal=mode == "listeners_fatal")
-        if mode == "exits_periodic":
-            _exits_periodic(ctx)
+        if mode.startswith("exits_periodic"):
+            _exits_periodic(ctx, generator=mode.endswith(":generator"))
         if mode.startswith("raw:"):
             ctx.register_hook(IDENTITY_HOOK, _raw_callback(plugin, mode.removeprefix("raw:")))
         if mode.startswith("takes:"):

@@ -87,15 +87,22 @@ def escape_problems(ctx: CheckContext) -> tuple[list[str], str]:
             )
         if problems:
             return [f"daemons {shown}: " + "; ".join(problems)], timeline(events)
-    return _periodic_problems(ctx, installed.plugin_dir)
+    for exception in ("SystemExit", "GeneratorExit"):
+        problems, shown = _periodic_problems(ctx, installed.plugin_dir, exception)
+        if problems:
+            return problems, shown
+    return [], ""
 
 
-def _periodic_problems(ctx: CheckContext, plugin_dir: Path) -> tuple[list[str], str]:
-    """A periodic task raising ``SystemExit`` on its first fire: fatal, every daemon shut down
+def _periodic_problems(
+    ctx: CheckContext, plugin_dir: Path, exception: str
+) -> tuple[list[str], str]:
+    """A periodic task raising ``exception`` on its first fire: fatal, every daemon shut down
     once in reverse, no fire after it, exit status 1."""
     names = list(generated.EXITS_PERIODIC)
     generated.REGISTER.clear()
-    generated.REGISTER[G_ESCAPES] = "exits_periodic"
+    mode = "exits_periodic" + (":generator" if exception == "GeneratorExit" else "")
+    generated.REGISTER[G_ESCAPES] = mode
     journal.clear()
     with probe_session(ctx, [G_ESCAPES], extra_dirs=(plugin_dir,), static=False) as session:
         status = run_daemons(ctx, session, RUN_PERIODIC)
@@ -111,12 +118,12 @@ def _periodic_problems(ctx: CheckContext, plugin_dir: Path) -> tuple[list[str], 
     else:
         later = [e.who for e in events if e.kind == "fire" and e.at > events[exited].at]
         if later:
-            problems.append(f"periodic tasks fired after {names[1]}'s SystemExit ({later})")
+            problems.append(f"periodic tasks fired after {names[1]}'s {exception} ({later})")
     if status != 1:
         problems.append(f"exit status {status}, expected 1")
     if problems:
         return [
-            f"{names[1]}'s periodic task raising SystemExit({generated.EXIT_CODE}) on its first "
-            "fire (a fatal failure): " + "; ".join(problems)
+            f"{names[1]}'s periodic task raising {exception} on its first fire (a fatal "
+            "failure): " + "; ".join(problems)
         ], timeline(events)
     return [], ""
