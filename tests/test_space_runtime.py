@@ -175,6 +175,7 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-007", runtimes_mut.daemons_only_coordinator, "kc_gen_only, which has no entry"),
     ("KC-RT-007", runtimes_mut.plugin_chooses_exit_status, "exit status 7, expected 1"),
     ("KC-RT-007", runtimes_mut.periodic_exit_swallowed, "on its first fire"),
+    ("KC-RT-007", runtimes_mut.no_listener_side_tasks, "kc_gen_multi.rollup fired 0 times"),
     ("KC-RT-011", runtimes_mut.identity_first_request_only, "request 2 of engine 1"),
     ("KC-RT-011", runtimes_mut.blank_persona_block, "blank text block"),
     ("KC-RT-012", runtimes_mut.mutable_spec_metadata, "setting a metadata key succeeded"),

@@ -518,6 +518,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "after one shutdown raises, the remaining daemons are never shut down",
     ),
     _runtime_mut(
+        "no_listener_side_tasks",
+        "KC-RT-007",
+        "the coordinator drops the listener-side scheduler: a listener's other tasks never run",
+    ),
+    _runtime_mut(
         "periodic_exit_swallowed",
         "KC-RT-007",
         "a periodic task's SystemExit is one failed fire; the run goes on and ends with 0",

@@ -49,6 +49,7 @@ __all__ = [
     "ignores_import_registrations",
     "mapping_envelopes_claim",
     "mutable_spec_metadata",
+    "no_listener_side_tasks",
     "periodic_exit_swallowed",
     "plugin_chooses_exit_status",
     "unexplained_missing",
@@ -276,6 +277,37 @@ class DaemonsOnlyCoordinator(Coordinator):
         **options: Any,
     ) -> None:
         super().__init__(daemons, None, **options)
+
+
+class NoListenerTasksCoordinator(Coordinator):
+    """Knows the listener factories but not the listener-side scheduler: a multi-task
+    listener's other tasks never run."""
+
+    def __init__(
+        self,
+        daemons: Iterable[BackgroundDaemonEntry] = (),
+        listeners: ListenerRegistry | None = None,
+        **options: Any,
+    ) -> None:
+        factories_only = None
+        if listeners is not None:
+            factories_only = ListenerRegistry()
+            for name in listeners.names():
+                factory = listeners.factory(name)
+                if factory is not None:
+                    factories_only.register(name, factory)
+        super().__init__(daemons, factories_only, **options)
+
+
+class NoListenerTasksRuntime(Runtime):
+    """Its coordinator drops the listener side's periodic tasks."""
+
+    coordinator_class = NoListenerTasksCoordinator
+
+
+def no_listener_side_tasks() -> RuntimeAdapter:
+    """KC-RT-007: a multi-task listener's listener-side task never fires."""
+    return ReferenceAdapter(NoListenerTasksRuntime, name="no_listener_side_tasks")
 
 
 class DaemonsOnlyRuntime(Runtime):

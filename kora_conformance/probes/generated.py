@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -34,6 +35,8 @@ __all__ = [
     "BEHAVIOURS",
     "CALLBACK_KINDS",
     "CLAIMING",
+    "DUAL",
+    "DUAL_TASKS",
     "EXITS_PERIODIC",
     "EXIT_CODE",
     "HALF_HOOK",
@@ -260,7 +263,8 @@ class _ForkListener:
     def shutdown(self) -> None:
         journal.record("shutdown", self.name, started=self.started)
 
-    def poll(self) -> None:
+    async def poll(self) -> None:
+        await asyncio.sleep(0)  # an async periodic callback: the driver awaits it
         journal.record("fire", self.name)
 
 
@@ -310,6 +314,48 @@ def _exits_periodic(ctx: Any, *, generator: bool) -> None:
         callback = exits if name == EXITS_PERIODIC[1] else fire
         spec = PeriodicTaskSpec(INTERVAL, callback, f"{name}.fire")
         ctx.register_background_daemon(name, startup, shutdown, periodic_task=spec)
+
+
+#: Mode ``dual``: a multi-task listener through the runtime's own dual-registration helper,
+#: when it has one (``ctx.register_dual_listener`` and a ``DaemonListener`` base class in the
+#: context's package): its entry carries the primary task, the second task stays on the
+#: listener side. Without the helper the probe journals ``dual_unsupported``.
+DUAL: Final = "kc_gen_multi"
+DUAL_TASKS: Final = (f"{DUAL}.poll", f"{DUAL}.rollup")
+
+
+def _dual(ctx: Any) -> None:
+    from agent.background_daemon_registry import PeriodicTaskSpec  # noqa: PLC0415
+
+    register = getattr(ctx, "register_dual_listener", None)
+    package = sys.modules.get(type(ctx).__module__.partition(".")[0])
+    base = getattr(package, "DaemonListener", None)
+    if not callable(register) or not isinstance(base, type):
+        journal.record("dual_unsupported", DUAL)
+        return
+
+    async def startup(self: Any, coordinator: Any = None) -> None:
+        journal.record("startup", DUAL)
+
+    async def shutdown(self: Any) -> None:
+        journal.record("shutdown", DUAL)
+
+    async def poll(self: Any) -> None:
+        await asyncio.sleep(0)
+        journal.record("fire", DUAL_TASKS[0])
+
+    def rollup(self: Any) -> None:
+        journal.record("fire", DUAL_TASKS[1])
+
+    namespace = {"startup": startup, "shutdown": shutdown, "poll": poll, "rollup": rollup}
+    listener_class = type("KcGenMultiListener", (base,), {**namespace, "__module__": __name__})
+    listener = listener_class.instance()  # type: ignore[attr-defined]
+    register(
+        DUAL,
+        listener,
+        periodic_task=PeriodicTaskSpec(INTERVAL, listener.poll, DUAL_TASKS[0]),
+        listener_side_tasks=[PeriodicTaskSpec(INTERVAL, listener.rollup, DUAL_TASKS[1])],
+    )
 
 
 def half_names(plugin: str) -> dict[str, str]:
@@ -377,6 +423,8 @@ def plugin_functions(plugin: str, real: str, copy: str = "") -> dict[str, Callab
                 ctx.register_background_daemon(
                     name, _startup(name, startup), _shutdown(name, shutdown)
                 )
+        if mode == "dual":
+            _dual(ctx)
         if mode in {"listeners", "listeners_fatal"}:
             _listeners(ctx, fatal=mode == "listeners_fatal")
         if mode.startswith("exits_periodic"):

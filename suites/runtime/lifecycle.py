@@ -10,13 +10,14 @@ from kora_conformance import CheckContext, Suite, always
 from kora_conformance.probes import generated, journal
 from kora_conformance.probes.common import (
     FATAL_DAEMONS,
-    HANG_TIMEOUT,
     INTERVAL,
     LIFECYCLE_DAEMONS,
     RUN_SECONDS,
 )
 from kora_conformance.suites.runtime._escapes import escape_problems
 from kora_conformance.suites.runtime._generated import install
+from kora_conformance.suites.runtime._hangs import hang_problems
+from kora_conformance.suites.runtime._listener_side import listener_side
 from kora_conformance.suites.runtime._probing import (
     first_index,
     names_of,
@@ -31,18 +32,10 @@ suite = Suite("runtime")
 
 #: The generated plugin whose daemons' callbacks are sync, async or raising in every position.
 G_LIFECYCLE: Final = "kcl_mixed"
-#: The generated plugin that registers on the listener side.
-G_LISTENERS: Final = "kcl_listeners"
 #: Virtual seconds each generated run lasts, and examples searched beyond the two explicit ones
 #: (a coordinator run costs most of a second of real time: kept to the explicit ones).
 MIXED_SECONDS: Final = 1.0
 MIXED_BUDGET: Final = 0
-
-#: Slack (clock seconds) allowed beyond a hung shutdown's timeout before the next shutdown.
-TIMEOUT_SLACK: Final = 1.5
-#: How much sooner than its timeout (clock seconds) the next shutdown may begin after a hung one:
-#: a clock tick, not a share of the timeout.
-TIMEOUT_EARLY: Final = 0.05
 
 
 # --- KC-RT-007 ----------------------------------------------------------------------------------
@@ -68,7 +61,7 @@ def _lifecycle_problems(status: int, events: list[journal.Event]) -> list[str]:
             f"shutdowns in the order {shutdowns}, expected {expected_shutdowns} (reverse of "
             "startup, the failed one excluded)"
         )
-    problems += _hang_problems(events, hang)
+    problems += hang_problems(events, hang)
     return problems
 
 
@@ -97,37 +90,6 @@ def _fire_problems(events: list[journal.Event], slow: str) -> list[str]:
             problems.append(
                 f"{name}'s periodic task fired {count} times in {RUN_SECONDS:g} s at a "
                 f"{INTERVAL:g} s interval (expected {expected}: sleep one interval, then call)"
-            )
-    return problems
-
-
-def _hang_problems(events: list[journal.Event], hang: str) -> list[str]:
-    begun = first_index(events, "shutdown", hang)
-    if begun is None:
-        return []
-    released = first_index(events, "shutdown_released", hang)
-    following = next(
-        (i for i, e in enumerate(events) if i > begun and e.kind == "shutdown" and e.who != hang),
-        None,
-    )
-    problems = []
-    if released is not None and (following is None or released < following):
-        problems.append(
-            f"{hang}'s shutdown, which hangs, was awaited until it gave up by itself: it must "
-            f"be bounded by its shutdown_timeout ({HANG_TIMEOUT:g} s)"
-        )
-    elif following is not None:
-        waited = events[following].at - events[begun].at
-        if waited > HANG_TIMEOUT + TIMEOUT_SLACK:
-            problems.append(
-                f"the next shutdown began {waited:.1f} s after {hang}'s hung shutdown, beyond "
-                f"its timeout of {HANG_TIMEOUT:g} s"
-            )
-        elif waited < HANG_TIMEOUT - TIMEOUT_EARLY:
-            problems.append(
-                f"the next shutdown began {waited:.2f} s after {hang}'s hung shutdown, before "
-                f"its timeout of {HANG_TIMEOUT:g} s ran out: a shutdown is given its whole "
-                "shutdown_timeout before the coordinator moves on"
             )
     return problems
 
@@ -166,9 +128,12 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
     non-zero status); on the listener side, a fork-style listener in both registries (one
     instance: started, fired and shut down once), a listener-only one (started after the
     entries, shut down first, bounded by the timeout its factory gives) and a listener-only
-    startup failure (fatal); a ``SystemExit`` from a sync startup, from sync and async
-    shutdowns among others, and from a periodic task's first fire (fatal: no later startup,
-    every started one shut down once in reverse, exit status 1)."""
+    startup failure (fatal); a multi-task listener through the runtime's own dual-registration
+    helper, when it has one (one instance started and shut down once, its async primary task
+    and its listener-side task each fired once per interval); a ``SystemExit`` from a sync
+    startup, from sync and async shutdowns among others, and a ``SystemExit`` or
+    ``GeneratorExit`` from a periodic task's first fire (fatal: no later startup or fire, every
+    started one shut down once in reverse, exit status 1)."""
     prepare(ctx)
     scenarios = (
         (
@@ -203,7 +168,7 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
                 detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{timeline(events)}",
             )
     _mixed_callbacks(ctx)
-    _listener_side(ctx)
+    listener_side(ctx)
     escaped, shown = escape_problems(ctx)
     if escaped:
         ctx.fail(
@@ -213,103 +178,6 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
             seen="; ".join(escaped),
             detail=shown,
         )
-
-
-def _listener_problems(status: int, events: list[journal.Event]) -> list[str]:
-    dual, only = generated.LISTENER_DUAL, generated.LISTENER_ONLY
-    problems = []
-    starts = names_of(events, "startup")
-    if starts != [dual, only]:
-        problems.append(
-            f"startups {starts}, expected {[dual, only]}: the daemon entry first, the "
-            f"listener {dual} that shares it started once (both registries hold one "
-            f"instance's methods), then the listener {only}, which has no entry"
-        )
-    if status != 0:
-        problems.append(f"exit status {status} after a run without failure (expected 0)")
-    fires = names_of(events, "fire").count(dual)
-    expected = int(RUN_SECONDS // INTERVAL)
-    if fires != expected:
-        problems.append(
-            f"{dual}'s periodic task fired {fires} times in {RUN_SECONDS:g} s at a "
-            f"{INTERVAL:g} s interval (expected {expected})"
-        )
-    shutdowns = names_of(events, "shutdown")
-    if shutdowns != [only, dual]:
-        problems.append(
-            f"shutdowns {shutdowns}, expected {[only, dual]} (each started one once, in "
-            "reverse order of startup)"
-        )
-    problems += _hang_problems(events, only)
-    return problems
-
-
-def _listener_fatal_problems(status: int, events: list[journal.Event]) -> list[str]:
-    primary, failing, never = (
-        generated.LISTENER_PRIMARY,
-        generated.LISTENER_ONLY,
-        generated.LISTENER_DUAL,
-    )
-    problems = []
-    starts = names_of(events, "startup")
-    if starts != [primary, failing]:
-        problems.append(
-            f"startups {starts}, expected {[primary, failing]}: the daemon entry, then the "
-            f"listener {failing} (no entry), whose failure is fatal, so {never} never starts"
-        )
-    if status == 0:
-        problems.append(
-            f"exit status 0 after the startup of {failing}, a listener with no daemon entry, "
-            "failed (fatal: nothing declares it optional)"
-        )
-    if names_of(events, "fire"):
-        problems.append("a periodic task fired although startup failed fatally")
-    shutdowns = names_of(events, "shutdown")
-    if shutdowns != [primary]:
-        problems.append(f"shutdowns {shutdowns}, expected {[primary]} (the started one)")
-    return problems
-
-
-def _listener_side(ctx: CheckContext) -> None:
-    """The listener registry: a fork-style listener on both sides, a listener-only one with a
-    timeout of its own, and a fatal listener-only startup failure."""
-    installed = install(ctx, [(G_LISTENERS, "directory")], label="listeners")
-    scenarios = (
-        (
-            "listeners",
-            f"a listener on both sides ({generated.LISTENER_DUAL}: one daemon entry with a "
-            "periodic task, the same instance's methods as its listener factory) started, fired "
-            f"and shut down once; the listener-only {generated.LISTENER_ONLY} started after "
-            "the entries and shut down first, bounded by the timeout its factory gives",
-            _listener_problems,
-        ),
-        (
-            "listeners_fatal",
-            f"the failing startup of {generated.LISTENER_ONLY}, a listener with no daemon "
-            "entry, is fatal: nothing starts after it, nothing fires, the started daemon shuts "
-            "down, the exit status is non-zero",
-            _listener_fatal_problems,
-        ),
-    )
-    for mode, expected, judge in scenarios:
-        generated.REGISTER.clear()
-        generated.REGISTER[G_LISTENERS] = mode
-        journal.clear()
-        with probe_session(
-            ctx, [G_LISTENERS], extra_dirs=(installed.plugin_dir,), static=False
-        ) as session:
-            if G_LISTENERS not in session.loaded:
-                why = session.load_errors.get(G_LISTENERS, "no error recorded")
-                ctx.fail(expected=f"the generated {G_LISTENERS} to load", seen=why)
-            status = run_daemons(ctx, session, RUN_SECONDS)
-        events = journal.events()
-        problems = judge(status, events)
-        if problems:
-            ctx.fail(
-                expected=expected,
-                seen="; ".join(problems),
-                detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{timeline(events)}",
-            )
 
 
 def _mixed_problems(daemons: tuple[tuple[str, str, str], ...]) -> list[str]:
