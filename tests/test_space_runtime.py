@@ -171,6 +171,7 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-004", runtimes_mut.entry_points_all_or_nothing, "kcu_alpha, a good entry point"),
     ("KC-RT-005", runtimes_mut.unexplained_missing, "the entry passed over and why"),
     ("KC-RT-005", runtimes_mut.ignores_import_registrations, "daemon names: []"),
+    ("KC-RT-005", runtimes_mut.ignores_late_registrations, "invoke_hook('on_session_end')"),
     ("KC-RT-006", runtimes_mut.adopts_every_default, "runs in a runtime that does not load"),
     ("KC-RT-007", runtimes_mut.daemons_only_coordinator, "kc_gen_only, which has no entry"),
     ("KC-RT-007", runtimes_mut.plugin_chooses_exit_status, "exit status 7, expected 1"),

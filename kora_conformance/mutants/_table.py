@@ -480,6 +480,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "an enabled name discovery passed over is reported without the entry or the reason",
     ),
     _runtime_mut(
+        "ignores_late_registrations",
+        "KC-RT-005",
+        "a hook registered through a kept context after loading never takes effect",
+    ),
+    _runtime_mut(
         "ignores_import_registrations",
         "KC-RT-005",
         "what a plugin's import registers into the process defaults is never taken in",

@@ -47,6 +47,7 @@ __all__ = [
     "hooks_never_awaited",
     "identity_first_request_only",
     "ignores_import_registrations",
+    "ignores_late_registrations",
     "mapping_envelopes_claim",
     "mutable_spec_metadata",
     "no_listener_side_tasks",
@@ -229,6 +230,26 @@ class UnexplainedMissingRuntime(Runtime):
 def unexplained_missing() -> RuntimeAdapter:
     """KC-RT-005: a broken entry of a search root is reported without its reason."""
     return ReferenceAdapter(UnexplainedMissingRuntime, name="unexplained_missing")
+
+
+class _DeadAfterLoadContext(PluginContext):
+    """Ignores hooks registered through it once the plugin's registrations are committed."""
+
+    def register_hook(self, hook_name: str, callback: Callable[..., Any]) -> None:
+        if self.committed:
+            return  # "loading is over": the fork's context was a throwaway
+        super().register_hook(hook_name, callback)
+
+
+class IgnoresLateRegistrationsRuntime(Runtime):
+    """What a plugin registers through its kept context after register returned is dropped."""
+
+    context_class = _DeadAfterLoadContext
+
+
+def ignores_late_registrations() -> RuntimeAdapter:
+    """KC-RT-005: a hook registered through a kept context after loading never takes effect."""
+    return ReferenceAdapter(IgnoresLateRegistrationsRuntime, name="ignores_late_registrations")
 
 
 def ignores_import_registrations() -> RuntimeAdapter:

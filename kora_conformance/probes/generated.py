@@ -81,7 +81,7 @@ BEHAVIOUR: dict[str, str] = {}
 #: ``listeners`` and ``listeners_fatal`` register on the listener side (see
 #: :data:`LISTENER_DUAL`); ``takes:<daemon>`` registers a daemon of its own under that name;
 #: ``raw:<kind>`` registers a raw identity-hook callback (:data:`RAW_KINDS`) before its
-#: provider.
+#: provider; ``late`` registers a hook later, through the context it kept.
 REGISTER: dict[str, str] = {}
 
 #: What a half-registering plugin registers before it raises, in order.
@@ -178,6 +178,19 @@ def _session_hook(plugin: str, *, is_async: bool = False) -> Callable[..., Any]:
         return on_session(**kwargs)
 
     return on_session_async
+
+
+def _registers_late(ctx: Any, plugin: str) -> Callable[..., None]:
+    """Mode ``late``: a session hook that, on its first call, registers a :data:`HALF_HOOK`
+    callback through the context the plugin kept (after ``register`` returned)."""
+    done: list[bool] = []
+
+    def on_session(**kwargs: Any) -> None:
+        if not done:
+            done.append(True)
+            ctx.register_hook(HALF_HOOK, _session_hook(plugin))
+
+    return on_session
 
 
 def _noop(*args: Any, **kwargs: Any) -> None:
@@ -423,6 +436,8 @@ def plugin_functions(plugin: str, real: str, copy: str = "") -> dict[str, Callab
                 ctx.register_background_daemon(
                     name, _startup(name, startup), _shutdown(name, shutdown)
                 )
+        if mode == "late":
+            ctx.register_hook(SESSION_HOOK, _registers_late(ctx, plugin))
         if mode == "dual":
             _dual(ctx)
         if mode in {"listeners", "listeners_fatal"}:

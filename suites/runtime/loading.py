@@ -280,7 +280,8 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
     re-registering the failed plugin's tool and command names); then the plugin whose import
     failed, fixed, in a further runtime: its import registers the same daemon into the process
     defaults again and it loads with that daemon as its one entry (nothing its failed imports
-    registered lingers)."""
+    registered lingers); and a healthy plugin registering a hook through the context it kept,
+    after register returned (it applies at once)."""
     prepare(ctx)
     _static_isolation(ctx)
     untrusted = search_root_problems(ctx)
@@ -314,6 +315,31 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
                 "commands, hooks) and commit them only when register(ctx) returns",
             )
     _fixed_copy(ctx, installed)
+    _late_registration(ctx, installed)
+
+
+def _late_registration(ctx: CheckContext, installed: Installed) -> None:
+    """A healthy plugin that kept its context registers a hook from its session hook, after
+    ``register`` returned: it takes effect at once."""
+    generated.REGISTER[G_HEALTHY] = "late"
+    late = generated.HALF_HOOK
+    with probe_session(
+        ctx, [G_HEALTHY], extra_dirs=(installed.plugin_dir,), static=False
+    ) as session:
+        try:
+            session.invoke_hook(SESSION_HOOK, session_id="kora-conformance")
+            results = list(session.invoke_hook(late, session_id="kora-conformance"))
+        except Exception as exc:  # noqa: BLE001 - reported as seen
+            results = [f"invoke_hook raised {type(exc).__name__}: {exc}"]
+    if G_HEALTHY not in results:
+        ctx.fail(
+            expected=f"{G_HEALTHY}, which registers a {late} hook through the context it kept "
+            f"once its {SESSION_HOOK} hook runs (after register returned), to have that hook "
+            "live",
+            seen=f"invoke_hook({late!r}) returned {results!r}",
+            detail="once a plugin's registrations are committed, what it registers later "
+            "through its context applies at once",
+        )
 
 
 def _fixed_copy(ctx: CheckContext, installed: Installed) -> None:
