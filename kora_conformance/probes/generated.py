@@ -337,37 +337,40 @@ DUAL: Final = "kc_gen_multi"
 DUAL_TASKS: Final = (f"{DUAL}.poll", f"{DUAL}.rollup")
 
 
-def _dual(ctx: Any) -> None:
+def _dual(ctx: Any, name: str = DUAL) -> None:
     from agent.background_daemon_registry import PeriodicTaskSpec  # noqa: PLC0415
 
     register = getattr(ctx, "register_dual_listener", None)
     package = sys.modules.get(type(ctx).__module__.partition(".")[0])
     base = getattr(package, "DaemonListener", None)
     if not callable(register) or not isinstance(base, type):
-        journal.record("dual_unsupported", DUAL)
+        journal.record("dual_unsupported", name)
         return
+    tasks = (f"{name}.poll", f"{name}.rollup")
 
     async def startup(self: Any, coordinator: Any = None) -> None:
-        journal.record("startup", DUAL)
+        journal.record("startup", name)
 
     async def shutdown(self: Any) -> None:
-        journal.record("shutdown", DUAL)
+        journal.record("shutdown", name)
 
     async def poll(self: Any) -> None:
         await asyncio.sleep(0)
-        journal.record("fire", DUAL_TASKS[0])
+        journal.record("fire", tasks[0])
 
     def rollup(self: Any) -> None:
-        journal.record("fire", DUAL_TASKS[1])
+        journal.record("fire", tasks[1])
 
-    namespace = {"startup": startup, "shutdown": shutdown, "poll": poll, "rollup": rollup}
-    listener_class = type("KcGenMultiListener", (base,), {**namespace, "__module__": __name__})
-    listener = listener_class.instance()  # type: ignore[attr-defined]
+    # One class (and so one process-wide instance) per listener name.
+    qualname = "KcGen_" + name
+    namespace: dict[str, object] = {"startup": startup, "shutdown": shutdown, "poll": poll}
+    namespace.update({"rollup": rollup, "__module__": __name__, "__qualname__": qualname})
+    listener = type(qualname, (base,), namespace).instance()  # type: ignore[attr-defined]
     register(
-        DUAL,
+        name,
         listener,
-        periodic_task=PeriodicTaskSpec(INTERVAL, listener.poll, DUAL_TASKS[0]),
-        listener_side_tasks=[PeriodicTaskSpec(INTERVAL, listener.rollup, DUAL_TASKS[1])],
+        periodic_task=PeriodicTaskSpec(INTERVAL, listener.poll, tasks[0]),
+        listener_side_tasks=[PeriodicTaskSpec(INTERVAL, listener.rollup, tasks[1])],
     )
 
 
@@ -379,6 +382,7 @@ def half_names(plugin: str) -> dict[str, str]:
         "listener": f"kc_gen_{plugin}",
         "tool": f"kc_gen_{plugin}",
         "command": f"kc-gen-{plugin.replace('_', '-')}",
+        "dual": f"kc_gen_dual_{plugin}",
     }
 
 
@@ -411,6 +415,7 @@ def _half(ctx: Any, plugin: str) -> None:
     ctx.register_identity_provider(_provider(plugin))
     ctx.register_background_daemon(names["daemon"], _noop, _noop)
     ctx.register_listener(names["listener"], _noop)
+    _dual(ctx, names["dual"])  # with the runtime's dual-registration helper, when it has one
     _tool_and_command(ctx, plugin, names)
     msg = "deliberate failure half-way through register (a generated kora-conformance probe)"
     raise _Refused(msg)

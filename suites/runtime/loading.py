@@ -256,6 +256,8 @@ def _isolation_problems(
         daemons, listeners = list(session.daemon_names()), list(session.listener_names())
         kept = [f"daemon {names['daemon']}"] if names["daemon"] in daemons else []
         kept += [f"listener {names['listener']}"] if names["listener"] in listeners else []
+        dual = names["dual"]
+        kept += [f"dual listener {dual}"] if dual in daemons or dual in listeners else []
         broken_daemon = installed.by_name(G_BROKEN).import_daemon
         if broken_daemon in daemons:
             problems.append(
