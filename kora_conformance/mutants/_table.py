@@ -381,9 +381,10 @@ def _runtime(name: str, check_id: str, description: str) -> RuntimeMutant:
     return RuntimeMutant(f"kora_conformance.mutants.runtimes:{name}", check_id, description)
 
 
-def _runtime_mut(name: str, check_id: str, description: str) -> RuntimeMutant:
+def _runtime_mut(name: str, check_id: str, description: str, *also_breaks: str) -> RuntimeMutant:
     """A broken runtime of :mod:`kora_conformance.mutants.runtimes_mut`."""
-    return RuntimeMutant(f"kora_conformance.mutants.runtimes_mut:{name}", check_id, description)
+    factory = f"kora_conformance.mutants.runtimes_mut:{name}"
+    return RuntimeMutant(factory, check_id, description, also_breaks=also_breaks)
 
 
 def _runtime_rt(name: str, check_id: str, description: str) -> RuntimeMutant:
@@ -402,6 +403,7 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "hooks_never_awaited",
         "KC-RT-001",
         "invoke_hook returns an async callback's coroutine, never awaited",
+        "KC-RT-004",
     ),
     _runtime_mut(
         "first_root_wins",
@@ -488,6 +490,7 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "ignores_import_registrations",
         "KC-RT-005",
         "what a plugin's import registers into the process defaults is never taken in",
+        "KC-RT-006",
     ),
     _runtime(
         "swallowing_registry",
@@ -569,6 +572,7 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "identity_first_request_only",
         "KC-RT-011",
         "only an engine's first request carries the identity",
+        "KC-RT-010",
     ),
     _runtime_mut(
         "blank_persona_block",
