@@ -115,6 +115,10 @@ class RuntimeSession(Protocol):
         """Run the coordinator for ``seconds`` of virtual time, shut down, return the exit
         status (0, or non-zero after a fatal startup failure).
 
+        A process-level exception from plugin code (``SystemExit``, ``KeyboardInterrupt``,
+        ...) is a fatal failure of its daemon (contract 3.3): return the exit status the run
+        ends with (1), do not propagate the exception.
+
         The kit calls it from a worker thread, so that it can give up on a run that never
         returns: start a fresh event loop (``asyncio.run``) and install no signal handlers.
         Daemons stamp their journal with ``time.time()``; a virtual clock that moves it too
@@ -182,7 +186,12 @@ class _ReferenceSession:
         from reference_runtime import VirtualClock  # noqa: PLC0415
 
         coordinator = self.runtime.coordinator(clock=VirtualClock(wall_clock=True))
-        status: int = asyncio.run(coordinator.run(until=seconds))
+        try:
+            status: int = asyncio.run(coordinator.run(until=seconds))
+        except (SystemExit, KeyboardInterrupt, GeneratorExit):
+            # Plugin code's process-level exception, which the coordinator re-raises for the
+            # embedding program once every daemon is down; the status is the run's own.
+            return int(coordinator.exit_status)
         return status
 
     def close(self) -> None:

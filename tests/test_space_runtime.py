@@ -23,7 +23,7 @@ from kora_conformance.isolation._sandbox import sandbox
 from kora_conformance.model._catalog import by_id
 from kora_conformance.model._check import CheckContext, KitOptions
 from kora_conformance.model._suites import implementations
-from kora_conformance.mutants import runtimes_rt
+from kora_conformance.mutants import runtimes_mut, runtimes_rt
 from reference_runtime import (
     IDENTITY_HOOK,
     Discovery,
@@ -138,6 +138,7 @@ CONFORMING: list[tuple[str, RuntimeAdapter]] = [
     ("KC-RT-003", ReferenceAdapter(EnvReadAtStart, name="env_read_at_start")),
     ("KC-RT-009", ReferenceAdapter(EnvReadAtStart, name="env_read_at_start")),
     ("KC-RT-010", ReferenceAdapter(name="one_string_system", engine_class=OneStringSystem)),
+    ("KC-RT-011", ReferenceAdapter(name="one_string_system", engine_class=OneStringSystem)),
 ]
 
 
@@ -163,6 +164,22 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-008", runtimes_rt.resolves_per_request, "requests"),
     ("KC-RT-009", runtimes_rt.default_path_reported, "default-prompt.md"),
     ("KC-RT-010", runtimes_rt.persona_first_request_only, "request 2 of engine 1"),
+    ("KC-RT-001", runtimes_mut.first_root_wins, "expected only root_b's"),
+    ("KC-RT-001", runtimes_mut.hooks_never_awaited, "callbacks returned"),
+    ("KC-RT-002", runtimes_mut.exiting_provider_escapes, "resolve_identity raised SystemExit"),
+    ("KC-RT-002", runtimes_mut.mapping_envelopes_claim, "won, not kcw_good's envelope"),
+    ("KC-RT-004", runtimes_mut.entry_points_all_or_nothing, "kcu_alpha, a good entry point"),
+    ("KC-RT-005", runtimes_mut.unexplained_missing, "the entry passed over and why"),
+    ("KC-RT-005", runtimes_mut.ignores_import_registrations, "daemon names: []"),
+    ("KC-RT-005", runtimes_mut.ignores_late_registrations, "invoke_hook('on_session_end')"),
+    ("KC-RT-006", runtimes_mut.adopts_every_default, "runs in a runtime that does not load"),
+    ("KC-RT-007", runtimes_mut.daemons_only_coordinator, "kc_gen_only, which has no entry"),
+    ("KC-RT-007", runtimes_mut.plugin_chooses_exit_status, "exit status 7, expected 1"),
+    ("KC-RT-007", runtimes_mut.periodic_exit_swallowed, "on its first fire"),
+    ("KC-RT-007", runtimes_mut.no_listener_side_tasks, "kc_gen_multi.rollup fired 0 times"),
+    ("KC-RT-011", runtimes_mut.identity_first_request_only, "request 2 of engine 1"),
+    ("KC-RT-011", runtimes_mut.blank_persona_block, "blank text block"),
+    ("KC-RT-012", runtimes_mut.mutable_spec_metadata, "setting a metadata key succeeded"),
 ]
 
 

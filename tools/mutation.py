@@ -3,7 +3,7 @@
 Two campaigns, each judged by the kit itself:
 
 - ``runtime``: mutants of the reference runtime's contract-bearing modules, each certified with
-  ``pytest --kora-conformance --kora-runtime kora_conformance:reference_adapter`` (the ten
+  ``pytest --kora-conformance --kora-runtime kora_conformance:reference_adapter`` (the
   runtime checks, nothing else);
 - ``plugins``: mutants of the bundled plugins (marvin, kora, listener_example), each certified
   with ``pytest --kora-conformance --kora-plugin plugins/<name>`` (the plugin checks).

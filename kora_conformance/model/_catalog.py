@@ -534,6 +534,30 @@ CATALOG: Final[tuple[Check, ...]] = (
         "Correct the key's spelling (requires_env, not require_env), or drop it; keep data of "
         "the plugin's own under its configuration, not as a manifest key.",
     ),
+    Check(
+        "KC-RT-011",
+        "MUST",
+        "runtime",
+        "System prompt on the wire",
+        "Every Messages API request of the runtime's engine (first and later, of every engine, "
+        "for a plugin's identity and for the fallback file's) carries the system prompt resolved "
+        "at construction in its system content, with no blank text block (1.4).",
+        "Build the request's system content from the identity resolved at construction on every "
+        "request: the persona when non-empty, then the system prompt.",
+    ),
+    Check(
+        "KC-RT-012",
+        "MUST",
+        "runtime",
+        "Identity spec type",
+        "The runtime's IdentitySpec, as plugins import it (agent.identity_spec), follows 1.1: "
+        "built positionally and by keyword alike, metadata defaulting to an empty mapping, "
+        "deeply read-only (fields, metadata, the caller's dict copied), and a non-str persona "
+        "or prompt, a blank prompt or a non-str metadata key refused with an error naming the "
+        "field.",
+        "Make IdentitySpec a frozen dataclass that validates in __post_init__ and keeps a "
+        "read-only copy of the metadata (types.MappingProxyType over a dict copy).",
+    ),
 )
 
 _BY_ID: Final = {check.id: check for check in CATALOG}

@@ -105,4 +105,10 @@ RATIONALE: Final[dict[str, str]] = {
     "KC-PL-020": "Hosts warn about unknown manifest keys and load the plugin anyway, so a "
     "misspelt requires_env or provides_tools is silently a key nobody reads: the plugin then "
     "declares less than its author meant.",
+    "KC-RT-011": "The system prompt is what the agent is; an engine that resolves it and then "
+    "sends it only once, or sends a blank block the API refuses, runs the model as someone else "
+    "or not at all.",
+    "KC-RT-012": "Plugins build the spec with the runtime's class: one that accepts a blank "
+    "prompt or lets its metadata be changed after the provider returned it breaks what every "
+    "identity check of a plugin assumes.",
 }

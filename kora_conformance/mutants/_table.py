@@ -398,6 +398,12 @@ def _runtime(name: str, check_id: str, description: str) -> RuntimeMutant:
     return RuntimeMutant(f"kora_conformance.mutants.runtimes:{name}", check_id, description)
 
 
+def _runtime_mut(name: str, check_id: str, description: str, *also_breaks: str) -> RuntimeMutant:
+    """A broken runtime of :mod:`kora_conformance.mutants.runtimes_mut`."""
+    factory = f"kora_conformance.mutants.runtimes_mut:{name}"
+    return RuntimeMutant(factory, check_id, description, also_breaks=also_breaks)
+
+
 def _runtime_rt(name: str, check_id: str, description: str) -> RuntimeMutant:
     """A broken runtime of :mod:`kora_conformance.mutants.runtimes_rt`."""
     return RuntimeMutant(f"kora_conformance.mutants.runtimes_rt:{name}", check_id, description)
@@ -409,6 +415,17 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "set_ordering",
         "KC-RT-001",
         "the loader turns plugins.enabled into a set and loads in discovery order",
+    ),
+    _runtime_mut(
+        "hooks_never_awaited",
+        "KC-RT-001",
+        "invoke_hook returns an async callback's coroutine, never awaited",
+        "KC-RT-004",
+    ),
+    _runtime_mut(
+        "first_root_wins",
+        "KC-RT-001",
+        "of two search roots holding one key, the earlier root's copy loads",
     ),
     _runtime_rt(
         "directories_first",
@@ -435,6 +452,16 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-002",
         "async providers are never awaited: a valid async claim is skipped as a wrong type",
     ),
+    _runtime_mut(
+        "mapping_envelopes_claim",
+        "KC-RT-002",
+        "a raw identity-hook envelope around a mapping claims, a spec built from the mapping",
+    ),
+    _runtime_mut(
+        "exiting_provider_escapes",
+        "KC-RT-002",
+        "a provider's SystemExit is not isolated: it escapes the resolution",
+    ),
     _runtime("ignores_prompt_env", "KC-RT-003", "the fallback ignores KORA_SYSTEM_PROMPT_PATH"),
     _runtime_rt(
         "missing_env_falls_through",
@@ -451,6 +478,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-004",
         "module:attr calls the module's register, whatever attribute the entry point names",
     ),
+    _runtime_mut(
+        "entry_points_all_or_nothing",
+        "KC-RT-004",
+        "one distribution with a broken entry_points.txt costs every entry-point plugin",
+    ),
     _runtime(
         "no_rollback",
         "KC-RT-005",
@@ -461,6 +493,22 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-005",
         "listener registrations apply at once; a plugin failing half-way keeps them",
     ),
+    _runtime_mut(
+        "unexplained_missing",
+        "KC-RT-005",
+        "an enabled name discovery passed over is reported without the entry or the reason",
+    ),
+    _runtime_mut(
+        "ignores_late_registrations",
+        "KC-RT-005",
+        "a hook registered through a kept context after loading never takes effect",
+    ),
+    _runtime_mut(
+        "ignores_import_registrations",
+        "KC-RT-005",
+        "what a plugin's import registers into the process defaults is never taken in",
+        "KC-RT-006",
+    ),
     _runtime(
         "swallowing_registry",
         "KC-RT-006",
@@ -470,6 +518,11 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "owner_only_comparison",
         "KC-RT-006",
         "a repeated daemon name is compared by owner only: a plugin's second daemon is dropped",
+    ),
+    _runtime_mut(
+        "adopts_every_default",
+        "KC-RT-006",
+        "every plugin takes in what any import registered into the process defaults",
     ),
     _runtime("fifo_shutdown", "KC-RT-007", "the coordinator shuts down in FIFO order"),
     _runtime("ignores_fatal", "KC-RT-007", "a fatal startup failure does not stop the run"),
@@ -488,6 +541,26 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "stops_at_raising_shutdown",
         "KC-RT-007",
         "after one shutdown raises, the remaining daemons are never shut down",
+    ),
+    _runtime_mut(
+        "no_listener_side_tasks",
+        "KC-RT-007",
+        "the coordinator drops the listener-side scheduler: a listener's other tasks never run",
+    ),
+    _runtime_mut(
+        "periodic_exit_swallowed",
+        "KC-RT-007",
+        "a periodic task's SystemExit is one failed fire; the run goes on and ends with 0",
+    ),
+    _runtime_mut(
+        "plugin_chooses_exit_status",
+        "KC-RT-007",
+        "a daemon's SystemExit(n) makes n the run's exit status",
+    ),
+    _runtime_mut(
+        "daemons_only_coordinator",
+        "KC-RT-007",
+        "the coordinator drives daemon entries only: a listener with no entry never starts",
     ),
     _runtime("hook_fired_twice", "KC-RT-008", "the identity hook fires twice per engine"),
     _runtime("hook_without_engine", "KC-RT-008", "the identity hook gets engine=None"),
@@ -511,5 +584,21 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "persona_first_request_only",
         "KC-RT-010",
         "only an engine's first request carries the persona (SHOULD)",
+    ),
+    _runtime_mut(
+        "identity_first_request_only",
+        "KC-RT-011",
+        "only an engine's first request carries the identity",
+        "KC-RT-010",
+    ),
+    _runtime_mut(
+        "blank_persona_block",
+        "KC-RT-011",
+        "an empty persona is sent as a blank text block, which the API refuses",
+    ),
+    _runtime_mut(
+        "mutable_spec_metadata",
+        "KC-RT-012",
+        "the spec type plugins import keeps the caller's metadata dict, mutable (the fork's)",
     ),
 )

@@ -23,7 +23,15 @@ from typing import Final, Literal
 from kora_conformance import CheckContext
 from kora_conformance.suites.runtime._probing import ENTRY_POINT_GROUP
 
-__all__ = ["FORMS", "Generated", "Installed", "install"]
+__all__ = [
+    "FORMS",
+    "Copies",
+    "Generated",
+    "Installed",
+    "install",
+    "install_copies",
+    "write_plugin_module",
+]
 
 Form = Literal["directory", "module", "callable"]
 FORMS: Final[tuple[Form, ...]] = ("directory", "module", "callable")
@@ -32,7 +40,7 @@ _PLUGIN: Final = '''"""A probe plugin the kora-conformance kit generated for one
 
 from kora_conformance.probes.generated import plugin_functions as _functions
 
-_FUNCTIONS = _functions({name!r}, {real!r})
+_FUNCTIONS = _functions({name!r}, {real!r}, {copy!r})
 
 
 def register(ctx):
@@ -44,12 +52,14 @@ def setup_plugin(ctx):
 '''
 
 #: A plugin whose import registers a daemon into the process-default registry (as fork-style
-#: plugins do), then raises.
+#: plugins do), then raises; unless the check set its ``REGISTER`` mode to ``fixed``: then it
+#: is the fixed copy, whose import registers the daemon and returns.
 _IMPORT_FAILS: Final = '''"""A generated kora-conformance probe plugin whose import fails."""
 
 from agent.background_daemon_registry import BackgroundDaemonEntry, background_daemon_registry
 
-from kora_conformance.probes import journal
+from kora_conformance.probes import generated as _generated
+from kora_conformance.probes import journal as _journal
 
 
 def startup(coordinator=None):
@@ -66,7 +76,37 @@ def register(ctx):
 
 _journal.record("import", {name!r})
 background_daemon_registry().register(BackgroundDaemonEntry({daemon!r}, startup, shutdown))
-raise RuntimeError("deliberate failure at import, after registering a daemon (kora-conformance)")
+if _generated.REGISTER.get({name!r}) != "fixed":
+    raise RuntimeError("deliberate failure at import, after registering a daemon")
+'''
+
+
+#: A fork-style plugin: its import registers two daemons into the process-default registry,
+#: and its ``register`` registers the first of them again through the context (the same daemon:
+#: one entry), so the second is the plugin's only through its import.
+_IMPORT_REGISTERS: Final = '''"""A generated kora-conformance probe that registers at import."""
+
+from agent.background_daemon_registry import BackgroundDaemonEntry, background_daemon_registry
+
+from kora_conformance.probes import journal as _journal
+
+
+def startup(coordinator=None):
+    _journal.record("startup", {name!r})
+
+
+def shutdown():
+    _journal.record("shutdown", {name!r})
+
+
+def register(ctx):
+    _journal.record("register", {name!r}, attribute="register")
+    ctx.register_background_daemon({both!r}, startup, shutdown)
+
+
+_journal.record("import", {name!r})
+for _daemon in ({both!r}, {daemon!r}):
+    background_daemon_registry().register(BackgroundDaemonEntry(_daemon, startup, shutdown))
 '''
 
 
@@ -80,6 +120,10 @@ class Generated:
     #: ``True``: its import registers :attr:`import_daemon` into the process defaults, then
     #: raises (directory plugins only).
     import_fails: bool = False
+    #: ``True``: its import registers :attr:`both_daemon` and :attr:`import_daemon` into the
+    #: process defaults, and its ``register`` registers :attr:`both_daemon` again through the
+    #: context (directory plugins only).
+    import_registers: bool = False
 
     @property
     def entry_point(self) -> str:
@@ -88,8 +132,13 @@ class Generated:
 
     @property
     def import_daemon(self) -> str:
-        """The daemon a failing import registers."""
+        """The daemon a failing import registers, or a fork-style import registers only there."""
         return f"kc_gen.import.{self.name}"
+
+    @property
+    def both_daemon(self) -> str:
+        """The daemon a fork-style plugin registers at import and again through the context."""
+        return f"kc_gen.both.{self.name}"
 
     def describe(self) -> str:
         """The plugin and its form, for a failure's text."""
@@ -116,6 +165,7 @@ def install(
     plugins: Sequence[tuple[str, Form]],
     *,
     import_fails: Sequence[str] = (),
+    import_registers: Sequence[str] = (),
     label: str = "gen",
 ) -> Installed:
     """Write ``plugins`` (name, form) into the scratch directory and make the entry points
@@ -130,7 +180,9 @@ def install(
     for index, (name, form) in enumerate(plugins):
         fails = name in import_fails
         if form == "directory":
-            plugin = Generated(name, form, import_fails=fails)
+            plugin = Generated(
+                name, form, import_fails=fails, import_registers=name in import_registers
+            )
             folder = directories / name
             folder.mkdir(exist_ok=True)
             (folder / "plugin.yaml").write_text(
@@ -138,11 +190,14 @@ def install(
                 "hooks:\n  - pre_agent_identity_set\n  - on_session_start\n",
                 encoding="utf-8",
             )
-            text = (
-                _IMPORT_FAILS.format(name=name, daemon=plugin.import_daemon)
-                if fails
-                else _PLUGIN.format(name=name, real="register")
-            )
+            if fails:
+                text = _IMPORT_FAILS.format(name=name, daemon=plugin.import_daemon)
+            elif plugin.import_registers:
+                text = _IMPORT_REGISTERS.format(
+                    name=name, daemon=plugin.import_daemon, both=plugin.both_daemon
+                )
+            else:
+                text = _PLUGIN.format(name=name, real="register", copy="")
             (folder / "__init__.py").write_text(text, encoding="utf-8")
         else:
             plugin = Generated(name, form, package=f"kc_{label}_pkg_{index}")
@@ -150,7 +205,7 @@ def install(
             folder.mkdir(exist_ok=True)
             real = "register" if form == "module" else "setup_plugin"
             (folder / "__init__.py").write_text(
-                _PLUGIN.format(name=name, real=real), encoding="utf-8"
+                _PLUGIN.format(name=name, real=real, copy=""), encoding="utf-8"
             )
         made.append(plugin)
     entry_points = [p for p in reversed(made) if p.form != "directory"]
@@ -169,3 +224,55 @@ def install(
         importlib.invalidate_caches()
         groups = (ENTRY_POINT_GROUP,)
     return Installed(tuple(made), directories, groups)
+
+
+@dataclasses.dataclass(frozen=True)
+class Copies:
+    """Three copies of one plugin key: a directory in each of two search roots, and an entry
+    point (module form); each journals its copy tag (``root_a``, ``root_b``, ``entry_point``)
+    with ``register``."""
+
+    name: str
+    root_a: Path
+    root_b: Path
+    groups: tuple[str, ...]
+
+
+def install_copies(ctx: CheckContext, name: str, *, label: str = "copies") -> Copies:
+    """Write the copies of ``name`` (see :class:`Copies`) and make the entry point
+    discoverable (the sandbox restores ``sys.path``)."""
+    root = ctx.sandbox.scratch / f"kc_{label}"
+    roots = {tag: root / tag for tag in ("root_a", "root_b")}
+    for tag, folder in roots.items():
+        plugin = folder / f"{name}_{tag}"  # the manifest's name is the key, not the folder's
+        plugin.mkdir(parents=True, exist_ok=True)
+        (plugin / "plugin.yaml").write_text(
+            f"name: {name}\nversion: 0.1.0\ndescription: a generated kora-conformance probe\n",
+            encoding="utf-8",
+        )
+        (plugin / "__init__.py").write_text(
+            _PLUGIN.format(name=name, real="register", copy=tag), encoding="utf-8"
+        )
+    site, package = root / "site", f"kc_{label}_pkg"
+    (site / package).mkdir(parents=True, exist_ok=True)
+    (site / package / "__init__.py").write_text(
+        _PLUGIN.format(name=name, real="register", copy="entry_point"), encoding="utf-8"
+    )
+    dist = site / f"kc_{label}_probes-1.0.dist-info"
+    dist.mkdir(exist_ok=True)
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: kc-{label}-probes\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (dist / "entry_points.txt").write_text(
+        f"[{ENTRY_POINT_GROUP}]\n{name} = {package}\n", encoding="utf-8"
+    )
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    return Copies(name, roots["root_a"], roots["root_b"], (ENTRY_POINT_GROUP,))
+
+
+def write_plugin_module(init: Path, name: str) -> None:
+    """Write ``init`` (an ``__init__.py``) as the generated plugin ``name`` whose register
+    function is ``register``."""
+    init.parent.mkdir(parents=True, exist_ok=True)
+    init.write_text(_PLUGIN.format(name=name, real="register", copy=""), encoding="utf-8")

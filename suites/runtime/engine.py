@@ -1,5 +1,5 @@
-"""KC-RT-008, KC-RT-010: the engine fires the identity hook once per construction and sends
-the resolved identity, persona first, on every request."""
+"""KC-RT-008, KC-RT-010, KC-RT-011: the engine fires the identity hook once per construction
+and sends the resolved identity, persona first, on every request."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from kora_conformance.adapter import RuntimeSession
 from kora_conformance.harness import Sent, send_captured, system_texts
 from kora_conformance.probes import journal
 from kora_conformance.probes.common import IDENTITIES
-from kora_conformance.suites.runtime._probing import prepare, probe_session, timeline
+from kora_conformance.suites.runtime._probing import (
+    prepare,
+    probe_session,
+    prompt_file,
+    timeline,
+)
 
 suite = Suite("runtime")
 
@@ -134,3 +139,64 @@ def persona_on_the_wire(ctx: CheckContext) -> None:
                         f"({reprlib.repr(zulu.persona)}) and then its system prompt{nth}",
                         seen=f"the persona is {where}{nth}; system = {reprlib.repr(system)}",
                     )
+
+
+# --- KC-RT-011 ----------------------------------------------------------------------------------
+
+#: The fallback file's system prompt (KC-RT-011's session where no provider claims).
+FALLBACK_PROMPT: Final = "You are the fallback file's identity (a kora-conformance probe)."
+
+
+def _wire_problems(sent: Sent, prompt: str) -> list[str]:
+    """What is wrong with one request's system content for the system prompt ``prompt``."""
+    if sent.body is None:
+        return [f"no request reached the wire ({type(sent.error).__name__}: {sent.error})"]
+    system = sent.body.get("system")
+    texts = system_texts(system)
+    problems = []
+    if not any(prompt in text for text in texts):
+        problems.append(f"the system prompt is missing; system = {reprlib.repr(system)}")
+    if isinstance(system, list) and any(not text.strip() for text in texts):
+        problems.append(
+            f"the system content has a blank text block (the API refuses it); system = "
+            f"{reprlib.repr(system)}"
+        )
+    return problems
+
+
+@suite.check("KC-RT-011", applies=always)
+def system_prompt_on_the_wire(ctx: CheckContext) -> None:
+    """Space: an identity with a persona (probe_zulu), one with an empty persona (probe_alpha)
+    and the fallback file's (no provider claims); for each, the first and second request of
+    an engine and the first of a second engine of the same runtime: each request's system
+    content carries the system prompt resolved at construction, and no blank text block."""
+    prepare(ctx)
+    path = prompt_file(ctx, "kc-wire-fallback.md", FALLBACK_PROMPT + "\n")
+    cases = (
+        ("probe_zulu", IDENTITIES["probe_zulu"].system_prompt, None),
+        ("probe_alpha", IDENTITIES["probe_alpha"].system_prompt, None),
+        ("probe_declines", FALLBACK_PROMPT, path),
+    )
+    for plugin, prompt, fallback in cases:
+        source = f"the fallback file {fallback}" if fallback else f"{plugin}'s identity"
+        with probe_session(ctx, [plugin]) as session:
+            for engine_number, requests in ((1, REQUESTS), (2, 1)):
+                try:
+                    engine = session.build_engine(system_prompt_path=fallback)
+                except Exception as exc:  # noqa: BLE001 - reported as seen
+                    ctx.fail(
+                        expected=f"the engine to build with {source}",
+                        seen=f"build_engine raised {type(exc).__name__}: {exc}",
+                    )
+                for request in range(1, requests + 1):
+                    problems = _wire_problems(_send(session, engine), prompt)
+                    if problems:
+                        ctx.fail(
+                            expected=f"request {request} of engine {engine_number} to carry "
+                            f"{source}'s system prompt ({reprlib.repr(prompt)}) in its system "
+                            "content",
+                            seen=f"request {request} of engine {engine_number}: "
+                            + "; ".join(problems),
+                            detail="identity is resolved once, at construction; every request "
+                            "sends it",
+                        )

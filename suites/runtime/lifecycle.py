@@ -10,12 +10,14 @@ from kora_conformance import CheckContext, Suite, always
 from kora_conformance.probes import generated, journal
 from kora_conformance.probes.common import (
     FATAL_DAEMONS,
-    HANG_TIMEOUT,
     INTERVAL,
     LIFECYCLE_DAEMONS,
     RUN_SECONDS,
 )
+from kora_conformance.suites.runtime._escapes import escape_problems
 from kora_conformance.suites.runtime._generated import install
+from kora_conformance.suites.runtime._hangs import hang_problems
+from kora_conformance.suites.runtime._listener_side import listener_side
 from kora_conformance.suites.runtime._probing import (
     first_index,
     names_of,
@@ -34,12 +36,6 @@ G_LIFECYCLE: Final = "kcl_mixed"
 #: (a coordinator run costs most of a second of real time: kept to the explicit ones).
 MIXED_SECONDS: Final = 1.0
 MIXED_BUDGET: Final = 0
-
-#: Slack (clock seconds) allowed beyond a hung shutdown's timeout before the next shutdown.
-TIMEOUT_SLACK: Final = 1.5
-#: How much sooner than its timeout (clock seconds) the next shutdown may begin after a hung one:
-#: a clock tick, not a share of the timeout.
-TIMEOUT_EARLY: Final = 0.05
 
 
 # --- KC-RT-007 ----------------------------------------------------------------------------------
@@ -65,7 +61,7 @@ def _lifecycle_problems(status: int, events: list[journal.Event]) -> list[str]:
             f"shutdowns in the order {shutdowns}, expected {expected_shutdowns} (reverse of "
             "startup, the failed one excluded)"
         )
-    problems += _hang_problems(events, hang)
+    problems += hang_problems(events, hang)
     return problems
 
 
@@ -94,37 +90,6 @@ def _fire_problems(events: list[journal.Event], slow: str) -> list[str]:
             problems.append(
                 f"{name}'s periodic task fired {count} times in {RUN_SECONDS:g} s at a "
                 f"{INTERVAL:g} s interval (expected {expected}: sleep one interval, then call)"
-            )
-    return problems
-
-
-def _hang_problems(events: list[journal.Event], hang: str) -> list[str]:
-    begun = first_index(events, "shutdown", hang)
-    if begun is None:
-        return []
-    released = first_index(events, "shutdown_released", hang)
-    following = next(
-        (i for i, e in enumerate(events) if i > begun and e.kind == "shutdown" and e.who != hang),
-        None,
-    )
-    problems = []
-    if released is not None and (following is None or released < following):
-        problems.append(
-            f"{hang}'s shutdown, which hangs, was awaited until it gave up by itself: it must "
-            f"be bounded by its shutdown_timeout ({HANG_TIMEOUT:g} s)"
-        )
-    elif following is not None:
-        waited = events[following].at - events[begun].at
-        if waited > HANG_TIMEOUT + TIMEOUT_SLACK:
-            problems.append(
-                f"the next shutdown began {waited:.1f} s after {hang}'s hung shutdown, beyond "
-                f"its timeout of {HANG_TIMEOUT:g} s"
-            )
-        elif waited < HANG_TIMEOUT - TIMEOUT_EARLY:
-            problems.append(
-                f"the next shutdown began {waited:.2f} s after {hang}'s hung shutdown, before "
-                f"its timeout of {HANG_TIMEOUT:g} s ran out: a shutdown is given its whole "
-                "shutdown_timeout before the coordinator moves on"
             )
     return problems
 
@@ -160,7 +125,15 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
     shutdown), LIFO shutdowns of the started ones, a hung shutdown bounded from both sides (the
     next shutdown begins neither before its timeout ran out nor long after), and a fatal
     startup failure (no later startup, no fire, the started ones shut down in reverse, a
-    non-zero status)."""
+    non-zero status); on the listener side, a fork-style listener in both registries (one
+    instance: started, fired and shut down once), a listener-only one (started after the
+    entries, shut down first, bounded by the timeout its factory gives) and a listener-only
+    startup failure (fatal); a multi-task listener through the runtime's own dual-registration
+    helper, when it has one (one instance started and shut down once, its async primary task
+    and its listener-side task each fired once per interval); a ``SystemExit`` from a sync
+    startup, from sync and async shutdowns among others, and a ``SystemExit`` or
+    ``GeneratorExit`` from a periodic task's first fire (fatal: no later startup or fire, every
+    started one shut down once in reverse, exit status 1)."""
     prepare(ctx)
     scenarios = (
         (
@@ -195,6 +168,16 @@ def coordinator_lifecycle(ctx: CheckContext) -> None:
                 detail=f"run_daemons({RUN_SECONDS:g}) returned {status}\n{timeline(events)}",
             )
     _mixed_callbacks(ctx)
+    listener_side(ctx)
+    escaped, shown = escape_problems(ctx)
+    if escaped:
+        ctx.fail(
+            expected="a SystemExit from a daemon's startup, shutdown (sync or async) or "
+            "periodic task to be a fatal failure of that daemon: no later startup or fire, "
+            "every started daemon shut down once in reverse order, exit status 1",
+            seen="; ".join(escaped),
+            detail=shown,
+        )
 
 
 def _mixed_problems(daemons: tuple[tuple[str, str, str], ...]) -> list[str]:

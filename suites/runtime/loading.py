@@ -20,6 +20,11 @@ from kora_conformance.suites.runtime._probing import (
     probe_session,
     whose_identity,
 )
+from kora_conformance.suites.runtime._untrusted import (
+    HEALTHY_DIRECTORY,
+    distribution_problems,
+    search_root_problems,
+)
 
 suite = Suite("runtime")
 
@@ -108,9 +113,22 @@ def both_entry_point_forms(ctx: CheckContext) -> None:
     naming the register callable under any name, here ``setup_plugin`` beside a decoy
     ``register``), each form first and last among directory plugins, in a first and a second
     runtime of one process (the modules already imported): each loads, with its own register
-    called once and its hooks live."""
+    called once and its hooks live (the callable form's hook a coroutine function, awaited);
+    and good entry points of distributions with broken metadata (a line without ``=`` in
+    ``entry_points.txt``, a ``METADATA`` that is not UTF-8) beside one whose
+    ``entry_points.txt`` is not UTF-8: the good ones load, and warnings name the distribution,
+    file and line."""
     prepare(ctx)
     _static_forms(ctx)
+    untrusted = distribution_problems(ctx)
+    if untrusted:
+        ctx.fail(
+            expected="installed distributions with broken metadata to cost only themselves: "
+            "their good entry points load, and a warning names the distribution, file and line",
+            seen="; ".join(untrusted),
+            detail="read each distribution's entry points on its own, line by line when the "
+            "standard parser gives up on the file",
+        )
     installed = install(ctx, FORM_POOL, label="forms")
     names = [name for name, _ in FORM_POOL]
     # The last: a second runtime in the same order, the entry points' modules already imported.
@@ -238,6 +256,8 @@ def _isolation_problems(
         daemons, listeners = list(session.daemon_names()), list(session.listener_names())
         kept = [f"daemon {names['daemon']}"] if names["daemon"] in daemons else []
         kept += [f"listener {names['listener']}"] if names["listener"] in listeners else []
+        dual = names["dual"]
+        kept += [f"dual listener {dual}"] if dual in daemons or dual in listeners else []
         broken_daemon = installed.by_name(G_BROKEN).import_daemon
         if broken_daemon in daemons:
             problems.append(
@@ -251,14 +271,31 @@ def _isolation_problems(
 
 @suite.check("KC-RT-005", applies=always)
 def failing_plugins_isolated(ctx: CheckContext) -> None:
-    """Space: a plugin failing half-way through register after registering every kind (hook,
-    identity provider, daemon, listener, tool, command) and one failing at import after
-    registering a daemon into the process defaults, first, in the middle and last among
-    healthy ones, then again in a second runtime (the failed modules imported afresh): each
+    """Space: broken entries of a search root, each enabled (no manifest, ``plugin.yaml`` a
+    directory, a private name, a manifest naming the plugin differently, a dangling symlink, a
+    symlink loop), beside a healthy plugin: each reported with its path (and the other name),
+    the healthy one loaded; a plugin failing half-way through register after registering
+    every kind (hook, identity provider, daemon, listener, tool, command) and one failing at
+    import after registering a daemon into the process defaults, first, in the middle and last
+    among healthy ones, then again in a second runtime (the failed modules imported afresh): each
     failure recorded, nothing of the failed plugins left, the healthy ones loaded (one of them
-    re-registering the failed plugin's tool and command names)."""
+    re-registering the failed plugin's tool and command names); then the plugin whose import
+    failed, fixed, in a further runtime: its import registers the same daemon into the process
+    defaults again and it loads with that daemon as its one entry (nothing its failed imports
+    registered lingers); and a healthy plugin registering a hook through the context it kept,
+    after register returned (it applies at once)."""
     prepare(ctx)
     _static_isolation(ctx)
+    untrusted = search_root_problems(ctx)
+    if untrusted:
+        ctx.fail(
+            expected=f"broken entries of a search root, each enabled, to cost only themselves "
+            f"({HEALTHY_DIRECTORY} beside them loads), each reported with the reason it was "
+            "passed over, naming its path",
+            seen="; ".join(untrusted),
+            detail="record why discovery passed over each entry, by the name it would be "
+            "enabled by, and report it when that name is enabled",
+        )
     installed = install(
         ctx,
         [(n, "directory") for n in (G_HALF, G_BROKEN, G_TWIN, G_HEALTHY)],
@@ -279,3 +316,50 @@ def failing_plugins_isolated(ctx: CheckContext) -> None:
                 detail=f"{loading}\nstage a plugin's registrations (daemons, listeners, tools, "
                 "commands, hooks) and commit them only when register(ctx) returns",
             )
+    _fixed_copy(ctx, installed)
+    _late_registration(ctx, installed)
+
+
+def _late_registration(ctx: CheckContext, installed: Installed) -> None:
+    """A healthy plugin that kept its context registers a hook from its session hook, after
+    ``register`` returned: it takes effect at once."""
+    generated.REGISTER[G_HEALTHY] = "late"
+    late = generated.HALF_HOOK
+    with probe_session(
+        ctx, [G_HEALTHY], extra_dirs=(installed.plugin_dir,), static=False
+    ) as session:
+        try:
+            session.invoke_hook(SESSION_HOOK, session_id="kora-conformance")
+            results = list(session.invoke_hook(late, session_id="kora-conformance"))
+        except Exception as exc:  # noqa: BLE001 - reported as seen
+            results = [f"invoke_hook raised {type(exc).__name__}: {exc}"]
+    if G_HEALTHY not in results:
+        ctx.fail(
+            expected=f"{G_HEALTHY}, which registers a {late} hook through the context it kept "
+            f"once its {SESSION_HOOK} hook runs (after register returned), to have that hook "
+            "live",
+            seen=f"invoke_hook({late!r}) returned {results!r}",
+            detail="once a plugin's registrations are committed, what it registers later "
+            "through its context applies at once",
+        )
+
+
+def _fixed_copy(ctx: CheckContext, installed: Installed) -> None:
+    """The failed plugin fixed: its import, registering the same daemon into the process
+    defaults again, now succeeds; nothing its failed imports left behind may stop it."""
+    generated.REGISTER[G_BROKEN] = "fixed"
+    daemon = installed.by_name(G_BROKEN).import_daemon
+    enabled = [G_BROKEN, G_HEALTHY]
+    with probe_session(ctx, enabled, extra_dirs=(installed.plugin_dir,), static=False) as session:
+        loaded, errors = list(session.loaded), dict(session.load_errors)
+        daemons = list(session.daemon_names())
+    if G_BROKEN not in loaded or daemons.count(daemon) != 1:
+        ctx.fail(
+            expected=f"with plugins.enabled = {enabled}, the fixed {G_BROKEN} (its import "
+            f"registers {daemon} into the process-default registry and returns) to load, "
+            f"with {daemon} its one daemon entry",
+            seen=f"loaded: {loaded}; errors: {errors}; daemon names: {daemons}",
+            detail="roll back what a failed import registered into the process defaults, so a "
+            "fixed copy registers afresh, and take in what a loading plugin's import registered "
+            "there",
+        )

@@ -7,7 +7,7 @@ from typing import Final
 
 from kora_conformance import CheckContext, Suite, always
 from kora_conformance.probes import generated
-from kora_conformance.suites.runtime._generated import install
+from kora_conformance.suites.runtime._generated import Installed, install
 from kora_conformance.suites.runtime._probing import (
     prepare,
     probe_session,
@@ -25,6 +25,10 @@ TWICE: Final = "probe_dm_twice"
 TWICE_DAEMON: Final = "kc_probe.twice"
 G_SAME: Final = "kcd_same"
 G_CLASH: Final = "kcd_clash"
+#: A fork-style plugin registering at import (see ``_generated``), and one that registers a
+#: different daemon under the name the fork-style one registered at import only.
+G_FORK: Final = "kcd_fork"
+G_TAKER: Final = "kcd_taker"
 
 
 def _static_names(ctx: CheckContext) -> None:
@@ -106,7 +110,11 @@ def daemon_name_ownership(ctx: CheckContext) -> None:
     """Space: a name registered twice by one plugin, with the same daemon (a no-op) and with a
     different one (an error), and by two plugins in either order (an error for the later one,
     naming both), then each claimant alone in a fresh runtime (a name held in another runtime
-    is no clash)."""
+    is no clash); and a fork-style plugin registering into the process-default registry at
+    import: the same daemon again through its context (one entry), a different daemon of
+    another plugin under a name it registered at import only (an error naming both), that
+    other plugin alone in a fresh runtime (no clash: the defaults are taken in only by the
+    runtime that loads their plugin)."""
     prepare(ctx)
     _static_names(ctx)
     _either_clash(ctx, [CLAIM_SECOND, CLAIM_FIRST])
@@ -119,9 +127,21 @@ def daemon_name_ownership(ctx: CheckContext) -> None:
                     seen=f"it did not: {session.load_errors.get(alone, 'no error recorded')}",
                     detail="a daemon registry belongs to one runtime, not to the process",
                 )
-    installed = install(ctx, [(G_SAME, "directory"), (G_CLASH, "directory")], label="names")
+    installed = install(
+        ctx,
+        [(n, "directory") for n in (G_SAME, G_CLASH, G_FORK, G_TAKER)],
+        import_registers=(G_FORK,),
+        label="names",
+    )
+    fork = installed.by_name(G_FORK)
     generated.REGISTER.clear()
-    generated.REGISTER.update({G_SAME: "same_daemon_twice", G_CLASH: "two_daemons_one_name"})
+    generated.REGISTER.update(
+        {
+            G_SAME: "same_daemon_twice",
+            G_CLASH: "two_daemons_one_name",
+            G_TAKER: f"takes:{fork.import_daemon}",
+        }
+    )
     with probe_session(
         ctx, [G_SAME, G_CLASH], extra_dirs=(installed.plugin_dir,), static=False
     ) as session:
@@ -145,3 +165,54 @@ def daemon_name_ownership(ctx: CheckContext) -> None:
             else f"the error does not name {G_CLASH}: {errors.get(G_CLASH)!r}",
             detail="compare the whole entry (callbacks, schedule, owner), not the owner alone",
         )
+    _fork_style(ctx, installed)
+
+
+def _fork_style(ctx: CheckContext, installed: Installed) -> None:
+    """Registrations a plugin's import made into the process-default registry are its own:
+    the same daemon again through the context is a no-op, a different daemon under a name it
+    registered at import is a clash naming both, and no other runtime takes them in."""
+    fork = installed.by_name(G_FORK)
+    both, imported = fork.both_daemon, fork.import_daemon
+    for enabled in ([G_FORK], [G_FORK, G_TAKER], [G_TAKER]):
+        with probe_session(
+            ctx, enabled, extra_dirs=(installed.plugin_dir,), static=False
+        ) as session:
+            loaded, errors = list(session.loaded), dict(session.load_errors)
+            daemons = list(session.daemon_names())
+        problems = []
+        if G_FORK in enabled:
+            if G_FORK not in loaded:
+                problems.append(f"{G_FORK} did not load: {errors.get(G_FORK, 'no error')}")
+            for name in (both, imported):
+                if daemons.count(name) != 1:
+                    problems.append(f"{daemons.count(name)} entries named {name}, not 1")
+        if enabled == [G_FORK, G_TAKER]:
+            error = errors.get(G_TAKER) or ""
+            if G_TAKER in loaded or G_FORK not in error or G_TAKER not in error:
+                problems.append(
+                    f"{G_TAKER}, registering a different daemon under {imported}, loaded or "
+                    f"failed without naming both owners ({error!r})"
+                )
+        if enabled == [G_TAKER] and (G_TAKER not in loaded or daemons.count(imported) != 1):
+            problems.append(
+                f"{G_TAKER} alone (the {imported} of {G_FORK}'s import is in the process "
+                f"defaults, {G_FORK} not enabled): loaded {G_TAKER in loaded} "
+                f"({errors.get(G_TAKER, 'no error')}), {daemons.count(imported)} entries"
+            )
+        if G_FORK not in enabled and both in daemons:
+            problems.append(
+                f"{both}, which {G_FORK}'s import registered, runs in a runtime that does not "
+                f"load {G_FORK}"
+            )
+        if problems:
+            ctx.fail(
+                expected=f"with plugins.enabled = {enabled}: {G_FORK}'s import registers "
+                f"{both} and {imported} into the process-default registry and its register "
+                f"registers {both} again (the same daemon: a no-op); both are {G_FORK}'s, in a "
+                f"runtime that loads it only; {G_TAKER} registers a different daemon under "
+                f"{imported}",
+                seen="; ".join(problems),
+                detail=f"daemon names: {daemons}\ntake in what a plugin's own modules "
+                "registered into the process defaults as that plugin's registrations",
+            )

@@ -8,7 +8,6 @@ directory (:mod:`._generated`), whose providers' behaviour the check sets before
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from typing import Final
 
@@ -27,7 +26,9 @@ from kora_conformance.suites.runtime._probing import (
     warnings_logged,
     whose_identity,
 )
+from kora_conformance.suites.runtime._raw import names_plugin, raw_problems
 from kora_conformance.suites.runtime._search import search
+from kora_conformance.suites.runtime._shadowing import SHADOWED, shadowing_problems
 
 suite = Suite("runtime")
 
@@ -129,7 +130,7 @@ def _session(
             with warnings_logged() as logged:
                 try:
                     outcome = session.resolve_identity()
-                except Exception as exc:  # noqa: BLE001 - not isolating a provider is the finding
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - not isolating it is the finding
                     problems = [f"resolve_identity raised {type(exc).__name__}: {exc}"]
                 else:
                     problems = _resolve_problems(ranked, behaviour, outcome, order=order)
@@ -164,7 +165,10 @@ def precedence_follows_enabled(ctx: CheckContext) -> None:
     """Space: every ordering of up to six plugins mixing directory plugins and both entry-point
     forms (enabled order, alphabetical order and discovery order all different), any of them
     declining; judged on the winner, the order providers are consulted in (none after the
-    winner) and the order hook callbacks run in."""
+    winner) and the order hook callbacks run in (the callable form's are coroutine functions,
+    awaited); and one key from two search roots (in both
+    orders) and from an entry point too, in successive runtimes of one process: only the copy
+    that takes precedence is imported and registered."""
     prepare(ctx)
     # probe_alpha sorts (and is discovered) first: enabling it second shows whether the runtime
     # follows plugins.enabled or discovery order; the reverse shows it is not reverse-sorting.
@@ -181,6 +185,16 @@ def precedence_follows_enabled(ctx: CheckContext) -> None:
                     "into a set and loads in discovery (alphabetical) order lets the "
                     "first-discovered plugin win.",
                 )
+    shadowed = shadowing_problems(ctx)
+    if shadowed:
+        ctx.fail(
+            expected=f"one plugin key ({SHADOWED}) from several sources to load once, from the "
+            "one that takes precedence: an entry point over a directory, a later search root "
+            "over an earlier one",
+            seen="; ".join(shadowed),
+            detail="key plugins by name across every source before loading, and import a "
+            "directory plugin from the copy that won, not a module left by another runtime",
+        )
     installed = install(ctx, PRECEDENCE_POOL, label="precedence")
     usable = _usable(ctx, installed)
     if len(usable) < 2:
@@ -230,11 +244,6 @@ def precedence_follows_enabled(ctx: CheckContext) -> None:
 # --- KC-RT-002 ----------------------------------------------------------------------------------
 
 
-def _names(message: str, plugin: str) -> bool:
-    """Whether ``message`` names ``plugin`` as a word of its own (not inside another name)."""
-    return re.search(rf"(?<![\w.-]){re.escape(plugin)}(?![\w-])", message) is not None
-
-
 def _static_isolation(ctx: CheckContext) -> None:
     scenarios = (
         (["probe_raises", "probe_zulu"], ["probe_raises"]),
@@ -276,15 +285,30 @@ def _static_isolation(ctx: CheckContext) -> None:
 
 @suite.check("KC-RT-002", applies=always)
 def bad_providers_skipped(ctx: CheckContext) -> None:
-    """Space: up to five providers in any order, each claiming, declining, raising or returning
-    a wrong type, sync or async, a bad one in every position before the winner; judged on the
+    """Space: up to five providers in any order, each claiming, declining, raising (an
+    ``Exception`` or ``SystemExit``) or returning a wrong type, sync or async, a bad one in
+    every position before the winner; raw identity-hook callbacks returning an envelope
+    around a mapping or a bare spec before one returning the envelope; judged on the
     winner (the first valid claim), and on a WARNING for each bad provider consulted that names
     its plugin as a word of its own (the providers' function names never contain it)."""
     prepare(ctx)
     _static_isolation(ctx)
+    raw = raw_problems(ctx)
+    if raw:
+        ctx.fail(
+            expected="raw pre_agent_identity_set callbacks returning an envelope around a "
+            "mapping, or a bare IdentitySpec, skipped with a WARNING naming their plugin; the "
+            "next one's envelope {'identity': IdentitySpec} used",
+            seen="; ".join(raw),
+            detail="a hook callback's result is a claim only as {'identity': IdentitySpec}, "
+            "judged by the spec's real type",
+        )
+    generated.REGISTER.clear()
     installed = install(ctx, [(n, "directory") for n in ISOLATION_POOL], label="isolation")
     bad_kinds = [
-        b for b in generated.BEHAVIOURS if b.removeprefix("async_") in {"raises", "wrong_type"}
+        b
+        for b in generated.BEHAVIOURS
+        if b.removeprefix("async_") in {"raises", "wrong_type", "exits"}
     ]
 
     def assignment(enabled: list[str]) -> st.SearchStrategy[dict[str, str]]:
@@ -309,7 +333,7 @@ def bad_providers_skipped(ctx: CheckContext) -> None:
             winner = next((n for n in ranked if behaviour[n] in generated.CLAIMING), None)
             consulted = ranked[: ranked.index(winner)] if winner is not None else ranked
             bad = [n for n in consulted if behaviour[n] in bad_kinds]
-            unnamed = [n for n in bad if not any(_names(m, n) for m in resolution.messages)]
+            unnamed = [n for n in bad if not any(names_plugin(m, n) for m in resolution.messages)]
             problems = list(resolution.problems)
             if unnamed:
                 shown = " | ".join(resolution.messages) or "none"
@@ -323,11 +347,13 @@ def bad_providers_skipped(ctx: CheckContext) -> None:
                 return [f"(providers {mix}) " + "; ".join(problems)]
         return []
 
+    # Every bad kind in some position before the winner: four kinds per session.
     explicit: list[tuple[list[str], list[dict[str, str]]]] = [
         (
             list(ISOLATION_POOL),
-            [dict(zip(ISOLATION_POOL, [*bad_kinds, "async_claims"], strict=False))],
+            [dict(zip(ISOLATION_POOL, [*bad_kinds[i : i + 4], winner], strict=True))],
         )
+        for i, winner in ((0, "async_claims"), (len(bad_kinds) - 4, "claims"))
     ]
     found = search(ctx, mixes(), judge, budget=BUDGET, explicit=explicit)
     if found is not None:
