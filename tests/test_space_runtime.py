@@ -23,7 +23,7 @@ from kora_conformance.isolation._sandbox import sandbox
 from kora_conformance.model._catalog import by_id
 from kora_conformance.model._check import CheckContext, KitOptions
 from kora_conformance.model._suites import implementations
-from kora_conformance.mutants import runtimes_mut, runtimes_rt
+from kora_conformance.mutants import runtimes_lifecycle, runtimes_mut, runtimes_rt
 from reference_runtime import (
     IDENTITY_HOOK,
     Discovery,
@@ -173,10 +173,10 @@ BROKEN: list[tuple[str, Callable[[], RuntimeAdapter], str]] = [
     ("KC-RT-005", runtimes_mut.ignores_import_registrations, "daemon names: []"),
     ("KC-RT-005", runtimes_mut.ignores_late_registrations, "invoke_hook('on_session_end')"),
     ("KC-RT-006", runtimes_mut.adopts_every_default, "runs in a runtime that does not load"),
-    ("KC-RT-007", runtimes_mut.daemons_only_coordinator, "kc_gen_only, which has no entry"),
-    ("KC-RT-007", runtimes_mut.plugin_chooses_exit_status, "exit status 7, expected 1"),
-    ("KC-RT-007", runtimes_mut.periodic_exit_swallowed, "on its first fire"),
-    ("KC-RT-007", runtimes_mut.no_listener_side_tasks, "kc_gen_multi.rollup fired 0 times"),
+    ("KC-RT-007", runtimes_lifecycle.daemons_only_coordinator, "kc_gen_only, which has no entry"),
+    ("KC-RT-007", runtimes_lifecycle.plugin_chooses_exit_status, "exit status 7, expected 1"),
+    ("KC-RT-007", runtimes_lifecycle.periodic_exit_swallowed, "on its first fire"),
+    ("KC-RT-007", runtimes_lifecycle.no_listener_side_tasks, "kc_gen_multi.rollup fired 0 times"),
     ("KC-RT-011", runtimes_mut.identity_first_request_only, "request 2 of engine 1"),
     ("KC-RT-011", runtimes_mut.blank_persona_block, "blank text block"),
     ("KC-RT-012", runtimes_mut.mutable_spec_metadata, "setting a metadata key succeeded"),

@@ -404,9 +404,16 @@ def _runtime_mut(name: str, check_id: str, description: str, *also_breaks: str) 
     return RuntimeMutant(factory, check_id, description, also_breaks=also_breaks)
 
 
-def _runtime_rt(name: str, check_id: str, description: str) -> RuntimeMutant:
+def _runtime_lc(name: str, check_id: str, description: str) -> RuntimeMutant:
+    """A broken runtime of :mod:`kora_conformance.mutants.runtimes_lifecycle`."""
+    factory = f"kora_conformance.mutants.runtimes_lifecycle:{name}"
+    return RuntimeMutant(factory, check_id, description)
+
+
+def _runtime_rt(name: str, check_id: str, description: str, *also_breaks: str) -> RuntimeMutant:
     """A broken runtime of :mod:`kora_conformance.mutants.runtimes_rt`."""
-    return RuntimeMutant(f"kora_conformance.mutants.runtimes_rt:{name}", check_id, description)
+    factory = f"kora_conformance.mutants.runtimes_rt:{name}"
+    return RuntimeMutant(factory, check_id, description, also_breaks=also_breaks)
 
 
 #: The shipped broken runtimes (:mod:`kora_conformance.mutants.runtimes`), in catalog order.
@@ -436,6 +443,8 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "consults_all",
         "KC-RT-001",
         "every provider is consulted, the first claim then picked: later ones still called",
+        # Its own consulting loop logs the raw callbacks it skips without their plugin.
+        "KC-RT-002",
     ),
     _runtime(
         "naive_providers",
@@ -542,22 +551,22 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "KC-RT-007",
         "after one shutdown raises, the remaining daemons are never shut down",
     ),
-    _runtime_mut(
+    _runtime_lc(
         "no_listener_side_tasks",
         "KC-RT-007",
         "the coordinator drops the listener-side scheduler: a listener's other tasks never run",
     ),
-    _runtime_mut(
+    _runtime_lc(
         "periodic_exit_swallowed",
         "KC-RT-007",
         "a periodic task's SystemExit is one failed fire; the run goes on and ends with 0",
     ),
-    _runtime_mut(
+    _runtime_lc(
         "plugin_chooses_exit_status",
         "KC-RT-007",
         "a daemon's SystemExit(n) makes n the run's exit status",
     ),
-    _runtime_mut(
+    _runtime_lc(
         "daemons_only_coordinator",
         "KC-RT-007",
         "the coordinator drives daemon entries only: a listener with no entry never starts",
@@ -568,6 +577,8 @@ RUNTIME_MUTANTS: Final[tuple[RuntimeMutant, ...]] = (
         "resolves_per_request",
         "KC-RT-008",
         "the engine re-resolves its identity, firing the hook, on every request",
+        # Re-resolving without the engine's fallback path, its requests lose that identity.
+        "KC-RT-011",
     ),
     _runtime(
         "anonymous_identity",
