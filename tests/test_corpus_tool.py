@@ -74,3 +74,25 @@ def test_the_table_ends_with_the_tally(corpus: ModuleType) -> None:
     assert "2 of 3 listed plugins certified" in table
     assert "verdicts: conformant 1, install-failed 1" in table
     assert table.endswith("register() completed: 1 of 2 (50.0 %)")
+
+
+def test_the_rows_named_last_go_last_in_the_order_given(corpus: ModuleType) -> None:
+    plugins = [corpus.Plugin(n, "1.0", n) for n in ("kct-a", "kct-b", "kct-c", "kct-d")]
+
+    ordered = corpus.ordered(plugins, last=["kct-c", "kct-a", "kct-unlisted"])
+
+    assert [p.name for p in ordered] == ["kct-b", "kct-d", "kct-c", "kct-a"]
+
+
+def test_each_row_is_recorded_as_it_ends_and_a_rerun_skips_the_recorded(
+    corpus: ModuleType, tmp_path: Path
+) -> None:
+    record = tmp_path / "rows.jsonl"
+    a, b = corpus.Plugin("kct-a", "1.0", "a"), corpus.Plugin("kct-a", "1.0", "a-two")
+    corpus.append_row(record, corpus.Row(a, "conformant", True, "4 checks ran", 2.0, "h", 1.5))
+    record.write_text(record.read_text(encoding="utf-8") + '{"truncated', encoding="utf-8")
+
+    rows = corpus.recorded_rows(record)
+
+    assert [(r.plugin, r.verdict, r.install_seconds) for r in rows] == [(a, "conformant", 1.5)]
+    assert corpus.pending([a, b], rows) == [b]

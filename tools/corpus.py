@@ -68,6 +68,8 @@ class Row:
     reason: str
     seconds: float
     host: str = ""  # the hermes-agent version and Python it ran with
+    #: Of ``seconds``, how many went to making the environment (the rest: certifying).
+    install_seconds: float = 0.0
 
 
 def read_corpus(path: Path) -> list[Plugin]:
@@ -75,6 +77,49 @@ def read_corpus(path: Path) -> list[Plugin]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = csv.DictReader(handle, delimiter="\t")
         return [Plugin(r["name"], r["version"], r["entry_point"]) for r in rows]
+
+
+def ordered(plugins: Sequence[Plugin], last: Sequence[str]) -> list[Plugin]:
+    """``plugins`` with those ``last`` names (by distribution or entry-point name) moved to the
+    end, in the order ``last`` gives; names that match nothing are ignored."""
+
+    def rank(plugin: Plugin) -> int:
+        for i, name in enumerate(last):
+            if name in {plugin.name, plugin.entry_point}:
+                return i + 1
+        return 0
+
+    return sorted(plugins, key=rank)  # stable: the file order within each rank
+
+
+def append_row(path: Path, row: Row) -> None:
+    """Add ``row`` to the JSON-lines record at ``path`` (one object a line), flushed at once,
+    so that a run stopped at any point keeps every row it finished."""
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(dataclasses.asdict(row)) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def recorded_rows(path: Path) -> list[Row]:
+    """The rows a JSON-lines record holds; a line cut short by a stopped run is left out."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        data["plugin"] = Plugin(**data["plugin"])
+        rows.append(Row(**data))
+    return rows
+
+
+def pending(plugins: Sequence[Plugin], done: Sequence[Row]) -> list[Plugin]:
+    """The ``plugins`` no row of ``done`` is about (a resumed run certifies only these)."""
+    finished = {row.plugin for row in done}
+    return [p for p in plugins if p not in finished]
 
 
 def _run(
@@ -219,13 +264,15 @@ def run_one(plugin: Plugin, args: argparse.Namespace, base: Path) -> Row:
     work = Path(tempfile.mkdtemp(prefix=f"{plugin.name}-", dir=base))
     try:
         error = install(plugin, args, work / "env")
+        installed = time.monotonic() - started
         if error is not None:
-            row = Row(plugin, "install-failed", False, error, time.monotonic() - started)
+            row = Row(plugin, "install-failed", False, error, installed, "", installed)
         else:
             python = work / "env" / "bin" / "python"
             host = _installed_host(python)
             verdict, loads, reason = certify(python, plugin, work)
-            row = Row(plugin, verdict, loads, reason, time.monotonic() - started, host)
+            seconds = time.monotonic() - started
+            row = Row(plugin, verdict, loads, reason, seconds, host, installed)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -272,6 +319,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budget-minutes", type=float, default=0, help="start none after this")
     parser.add_argument("--out", type=Path, help="also write the table and JSON rows here")
     parser.add_argument("--keep", action="store_true", help="keep each environment")
+    parser.add_argument(
+        "--last",
+        nargs="*",
+        default=(),
+        metavar="NAME",
+        help="certify these (distribution or entry-point names) after all others, in this order",
+    )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        help="append each row to this JSON-lines file as it ends, and skip the plugins it "
+        "already holds (resume a stopped run)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.jobs <= 2:
         parser.error("--jobs must be 1 or 2: installs are heavy on a shared machine")
@@ -280,9 +340,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     listed = len(plugins)
     if args.only:
         plugins = [p for p in plugins if p.name in args.only or p.entry_point in args.only]
+    plugins = ordered(plugins, args.last)
+    earlier = recorded_rows(args.record) if args.record is not None else []
+    plugins = pending(plugins, earlier)
     deadline = time.monotonic() + args.budget_minutes * 60 if args.budget_minutes else None
     base = Path(tempfile.mkdtemp(prefix="kora-corpus-"))
-    rows: list[Row] = []
+    rows: list[Row] = list(earlier)
     lock = threading.Lock()
 
     def job(plugin: Plugin) -> Row | None:
@@ -290,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return None
         row = run_one(plugin, args, base)
         with lock:
+            if args.record is not None:
+                append_row(args.record, row)
             print(f"{row.verdict:<15} {'loads' if row.loads else '-----'} {row.plugin.label}: "
                   f"{_cell(row.reason, 160)} ({row.seconds:.0f} s)", flush=True)  # fmt: skip
         return row
