@@ -96,3 +96,27 @@ def test_each_row_is_recorded_as_it_ends_and_a_rerun_skips_the_recorded(
 
     assert [(r.plugin, r.verdict, r.install_seconds) for r in rows] == [(a, "conformant", 1.5)]
     assert corpus.pending([a, b], rows) == [b]
+
+
+def test_a_template_is_made_once_per_interpreter(corpus: ModuleType, tmp_path: Path) -> None:
+    made: list[tuple[Path, list[str], str]] = []
+
+    def build(where: Path, requirements: list[str], python: str, template: object) -> None:
+        assert template is None
+        made.append((where, list(requirements), python))
+
+    templates = corpus.Templates(tmp_path, ["kit.whl[hermes]", "hermes-agent==0.19.0"], build)
+
+    first = templates.get("python3.11")
+    again = templates.get("python3.11")
+    other = templates.get("python3.13")
+
+    assert first == again != other
+    assert [(m[0], m[2]) for m in made] == [(first, "python3.11"), (other, "python3.13")]
+    assert made[0][1] == ["kit.whl[hermes]", "hermes-agent==0.19.0"]
+
+
+def test_a_template_that_cannot_be_made_gives_none(corpus: ModuleType, tmp_path: Path) -> None:
+    templates = corpus.Templates(tmp_path, ["kit.whl"], lambda *_: "no such interpreter")
+
+    assert templates.get("python9") is None

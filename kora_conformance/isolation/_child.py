@@ -117,7 +117,7 @@ class Result:
 
     ``seen`` carries the skip reason for ``skipped`` and the error for ``error`` (the check
     itself raised: a plugin error the check did not expect, or a kit bug); ``detail`` the
-    traceback.
+    traceback; ``note`` what a check that passed says it did not judge.
     """
 
     status: Status
@@ -129,6 +129,7 @@ class Result:
     log: str = ""
     #: Seconds the check took in its process.
     duration: float = 0.0
+    note: str = ""
 
 
 def learn_profile(target: Target) -> Profile:
@@ -199,7 +200,7 @@ def _execute(request: Request) -> Result:
                 expected="the plugin's code not to stop the process",
                 seen=f"it raised {type(stop).__name__}({stop}){_innermost(stop)}",
             )
-    return Result("passed")
+    return Result("passed", note="; ".join(context.notes))
 
 
 class _Capture:

@@ -51,10 +51,13 @@ class KitOptions:
 
     :param max_examples: the budget of property-based checks.
     :param seed: the seed every property-based check uses, for replay.
+    :param timeout: the seconds each check's process may run (``--kora-timeout``): a check
+        that waits on plugin code keeps well within it.
     """
 
     max_examples: int = 50
     seed: int = 0
+    timeout: float = 120.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,6 +211,8 @@ class CheckContext:
         self.options = options
         #: The runtime under certification (runtime checks only).
         self.adapter = adapter
+        #: What a check that passes says about what it did not judge (see :meth:`note`).
+        self.notes: list[str] = []
 
     def runtime(
         self,
@@ -261,6 +266,12 @@ class CheckContext:
             seen=problems[0] + more,
             detail="\n".join([*lines, detail] if detail else lines),
         )
+
+    def note(self, text: str) -> None:
+        """Say ``text`` in the outcome of a check that passes: what it could not judge (a
+        call still running at its bound, say), without failing or skipping it. A failure or
+        a skip says its own reason, and the notes go unused."""
+        self.notes.append(text)
 
     @staticmethod
     def skip(reason: str) -> NoReturn:

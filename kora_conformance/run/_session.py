@@ -56,7 +56,12 @@ class KitHooks:
         report = yield
         if isinstance(item, CheckItem):
             annotate_report(
-                report, call, warning=item.warning, exempted=item.exempted, elapsed=item.elapsed
+                report,
+                call,
+                warning=item.warning,
+                exempted=item.exempted,
+                elapsed=item.elapsed,
+                note=item.note,
             )
             error = call.excinfo.value if call.excinfo is not None else None
             if report.failed and isinstance(error, CheckFailed):
@@ -308,7 +313,7 @@ def start(config: pytest.Config) -> None:
     state = KitState(
         targets,
         how,
-        KitOptions(max_examples=max_examples, seed=seed),
+        KitOptions(max_examples=max_examples, seed=seed, timeout=timeout),
         config.getoption("kora_gate"),
         Path(report).resolve() if report else None,
         exemptions=exemptions,
