@@ -6,6 +6,7 @@ The installs themselves need the package index and are not tested here.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -120,3 +121,34 @@ def test_a_template_that_cannot_be_made_gives_none(corpus: ModuleType, tmp_path:
     templates = corpus.Templates(tmp_path, ["kit.whl"], lambda *_: "no such interpreter")
 
     assert templates.get("python9") is None
+
+
+def test_a_given_template_is_used_for_the_first_interpreter(
+    corpus: ModuleType, tmp_path: Path
+) -> None:
+    made: list[str] = []
+    templates = corpus.Templates(
+        tmp_path, ["kit.whl"], lambda where, reqs, python, t: made.append(python), given=tmp_path
+    )
+
+    assert templates.get("python3.11") == tmp_path
+    assert templates.get("python3.11") == tmp_path
+    assert made == []
+
+
+def test_an_environment_copied_from_a_template_shares_no_file_it_changes(
+    corpus: ModuleType, tmp_path: Path
+) -> None:
+    template = tmp_path / "template"
+    (template / "lib").mkdir(parents=True)
+    (template / "lib" / "module.py").write_text("old\n", encoding="utf-8")
+    (template / "python").symlink_to("/usr/bin/python3")
+    copy = tmp_path / "copy"
+
+    shutil.copytree(template, copy, symlinks=True, copy_function=corpus._link)
+    # What pip does to a file it upgrades: a new file put in its place.
+    (copy / "lib" / "module.py.new").write_text("new\n", encoding="utf-8")
+    (copy / "lib" / "module.py.new").replace(copy / "lib" / "module.py")
+
+    assert (copy / "python").is_symlink()
+    assert (template / "lib" / "module.py").read_text(encoding="utf-8") == "old\n"

@@ -153,22 +153,36 @@ class Templates:
         base: Path,
         requirements: Sequence[str],
         build: Callable[[Path, Sequence[str], str, Path | None], str | None] | None = None,
+        *,
+        given: Path | None = None,
     ) -> None:
+        """:param given: an environment prepared already (``--template``), used for the
+        first interpreter asked for instead of making one."""
         self.base = base
         self.requirements = list(requirements)
         self._build = build if build is not None else make_environment
         self._lock = threading.Lock()
         self._made: dict[str, Path | None] = {}
+        self._given = given
 
     def get(self, python: str) -> Path | None:
         """The template for ``python``, made on first use; ``None`` if it could not be made
         (each plugin then gets an environment made from nothing)."""
         with self._lock:
+            if python not in self._made and self._given is not None:
+                self._made[python], self._given = self._given, None
             if python not in self._made:
                 where = self.base / f"template-{len(self._made)}"
                 error = self._build(where, self.requirements, python, None)
                 self._made[python] = where if error is None else None
             return self._made[python]
+
+
+def _link(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system, or no hard links there
+        shutil.copy2(source, destination)
 
 
 def make_environment(
@@ -180,7 +194,10 @@ def make_environment(
     if template is not None:
         # A copy keeps the venv's own links to its interpreter; "python -m" finds the copy's
         # site-packages from its pyvenv.cfg, so nothing of the template is used from there.
-        shutil.copytree(template, directory, symlinks=True)
+        # Its files are hard links (seconds, not a minute, for 300 MB): pip replaces a file
+        # it upgrades rather than writing into it, and byte-code is written atomically too,
+        # so the template's files are never changed through a copy.
+        shutil.copytree(template, directory, symlinks=True, copy_function=_link)
         steps = [[str(directory / "bin" / "python"), "-m", "pip", "install", "-q", *requirements]]
     elif uv is not None:
         steps = [
@@ -361,6 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the table and JSON rows here")
     parser.add_argument("--keep", action="store_true", help="keep each environment")
     parser.add_argument(
+        "--template",
+        type=Path,
+        help="a virtual environment holding the kit (with its hermes extra) and the host "
+        "already, for the first --python: copied for each plugin instead of making one",
+    )
+    parser.add_argument(
         "--fresh",
         action="store_true",
         help="make each environment from nothing, not from a copy of one holding the kit and "
@@ -394,7 +417,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = Path(tempfile.mkdtemp(prefix="kora-corpus-"))
     args.templates = None
     if not args.fresh and shutil.which("uv") is None:
-        args.templates = Templates(base, [f"{args.kit}[hermes]", f"hermes-agent=={args.hermes}"])
+        args.templates = Templates(
+            base, [f"{args.kit}[hermes]", f"hermes-agent=={args.hermes}"], given=args.template
+        )
     rows: list[Row] = list(earlier)
     lock = threading.Lock()
 
