@@ -15,7 +15,8 @@ The kit runs each function once per target, in a fresh sandbox, with a :class:`C
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,7 +25,7 @@ from kora_conformance._errors import CheckFailed, CheckSkipped
 from kora_conformance.adapter import RuntimeAdapter
 from kora_conformance.isolation._sandbox import Sandbox
 from kora_conformance.model._catalog import Check, by_id
-from kora_conformance.model._targets import Target
+from kora_conformance.model._targets import PLACEHOLDER, Target
 from reference_runtime import LoadedPlugin, LoadReport, Runtime
 
 __all__ = [
@@ -266,6 +267,16 @@ class CheckContext:
             seen=problems[0] + more,
             detail="\n".join([*lines, detail] if detail else lines),
         )
+
+    @staticmethod
+    def give_placeholders(names: Iterable[str]) -> None:
+        """Set each of the environment variables ``names`` that is unset (or empty) to the
+        kit's placeholder, as the manifest's ``requires_env`` are set for every check: the
+        secrets an operator would give (a tool's own ``requires_env``, say). The check's
+        sandbox restores the environment afterwards."""
+        for name in names:
+            if not os.environ.get(name):
+                os.environ[name] = PLACEHOLDER
 
     def note(self, text: str) -> None:
         """Say ``text`` in the outcome of a check that passes: what it could not judge (a

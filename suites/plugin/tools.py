@@ -173,7 +173,9 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
     (a first and a second call with the same arguments), always with ``task_id=`` and the
     unknown keyword, the network blocked. Each call must return strict JSON text (no ``NaN``
     or ``Infinity``), awaitable exactly when registered with ``is_async=True``, and never
-    raise. The contract sets no time limit on a handler: a call still running at the kit's
+    raise. Judged are the tools the host would offer: a tool's own ``requires_env`` is set to
+    placeholders, and one whose ``check_fn`` is still false is not judged (the check says so).
+    The contract sets no time limit on a handler: a call still running at the kit's
     bound (a twelfth of the check's budget, at most 10 s) is not judged, and the check says
     so; the tool is called no more, and the other tools are judged as ever."""
     runtime, _, _ = ctx.load()
@@ -181,8 +183,18 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
     if not tools:
         ctx.skip("no tool has a valid schema to generate arguments from (see KC-PL-010)")
     calls = BoundedCalls(ctx.options.timeout)
-    problems, untried = [], []
+    problems, untried, unoffered = [], [], []
     for tool in tools:
+        # The host offers a tool to the model only when its requires_env is set and its
+        # check_fn is true: the secrets get placeholders, and a tool still unavailable is one
+        # no host calls.
+        ctx.give_placeholders(tool.requires_env)
+        if not tool.available():
+            unoffered.append(
+                f"tool {tool.name!r}: not judged: its check_fn says it is unavailable (with "
+                "its requires_env set), so no host offers it to the model"
+            )
+            continue
         try:
             strategy = tool_arguments(tool_parameters(tool.schema))
         except Exception as exc:  # noqa: BLE001 - a schema the generator cannot cover
@@ -200,16 +212,23 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
                 f"(with task_id='kc-task', {PROBE_KEYWORD}=True)"
             )
     unjudged = list(dict.fromkeys(calls.unjudged))
-    detail = [f"replay it with: --kora-seed {ctx.options.seed} -k KC-PL-011", *untried, *unjudged]
+    detail = [
+        f"replay it with: --kora-seed {ctx.options.seed} -k KC-PL-011",
+        *untried,
+        *unoffered,
+        *unjudged,
+    ]
     ctx.fail_if(
         problems,
         expected="a JSON string from every call; errors returned as JSON, never raised",
         detail="\n".join(detail),
     )
-    if untried and len(untried) == len(tools):
-        ctx.skip("; ".join(untried))
-    if unjudged:
-        ctx.note("; ".join(unjudged))
+    if untried and len(untried) + len(unoffered) == len(tools):
+        ctx.skip("; ".join([*untried, *unoffered]))
+    if unoffered and len(unoffered) == len(tools):
+        ctx.skip("; ".join(unoffered))
+    if unjudged or unoffered:
+        ctx.note("; ".join([*unoffered, *unjudged]))
 
 
 def _required_plugins(ctx: CheckContext) -> list[str]:
