@@ -93,7 +93,8 @@ def test_the_bound_is_a_twelfth_of_the_check_budget_and_at_most_ten_seconds() ->
 
 def test_a_call_still_running_at_the_bound_is_not_judged_and_its_thread_is_a_daemon() -> None:
     answered = threading.Event()
-    calls = BoundedCalls(0.0)  # a bound of nothing: the call is not waited for at all
+    # A bound of nothing (the call is not waited for at all), on a clock that stands still.
+    calls = BoundedCalls(0.0, clock=lambda: 0.0)
     started: list[threading.Thread] = []
 
     def ask(args: object, **kwargs: object) -> str:
@@ -113,7 +114,7 @@ def test_once_the_waiting_share_is_spent_no_further_call_is_made() -> None:
     answered = threading.Event()
     # A budget of 0.375 s: each call is waited for 1/32 s, and half the budget (six such
     # waits) is all a check spends on calls that run long.
-    calls = BoundedCalls(0.375)
+    calls = BoundedCalls(0.375, clock=lambda: 0.0)
     made: list[str] = []
 
     def ask(args: object, **kwargs: object) -> str:
@@ -147,3 +148,23 @@ def test_what_a_handler_raises_past_call_for_real_reaches_the_check() -> None:
 
     with pytest.raises(SystemExit):
         BoundedCalls(120.0).call("/quit", quit_now, ({},))
+
+
+def test_once_the_check_has_used_its_share_of_its_budget_no_further_call_is_made() -> None:
+    now = [100.0]
+    calls = BoundedCalls(120.0, clock=lambda: now[0])
+    made: list[str] = []
+
+    def quick(args: object, **kwargs: object) -> str:
+        made.append("called")
+        return "{}"
+
+    assert calls.call("tool 'a'", quick, ({},)) is not None
+    # Many calls, each well within the bound, add up: past 60 % of the budget the check
+    # makes no more, so that it ends within its budget and says what it did not judge.
+    now[0] += 73.0
+    assert calls.spent
+    assert calls.call("tool 'b'", quick, ({},)) is None
+    assert made == ["called"]
+    assert "tool 'b': not called, and not judged" in calls.unjudged[-1]
+    assert "60 %" in calls.unjudged[-1]

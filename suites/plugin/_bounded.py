@@ -17,6 +17,7 @@ process alive nor reaches any other check, each of which has a process of its ow
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
@@ -32,8 +33,11 @@ CALL_BOUND: Final = 10.0
 #: A call is waited for at most this share of the check's budget ...
 _SHARE_PER_CALL: Final = 1 / 12
 #: ... and all the calls of one check that ran past the bound together at most this share, so
-#: that a check with several waiting handlers still ends well within its budget.
+#: that a check with several waiting handlers still ends well within its budget ...
 _SHARE_FOR_WAITING: Final = 1 / 2
+#: ... and no call is started once this share of the budget has passed since the check's first
+#: call: many calls, each well within the bound, add up too (a plugin with seventy tools).
+_SHARE_FOR_CALLS: Final = 0.6
 
 
 def call_bound(budget: float) -> float:
@@ -46,18 +50,35 @@ class BoundedCalls:
     """The handler calls of one check, each waited for :attr:`bound` seconds at most.
 
     :param budget: the check's budget in seconds (``KitOptions.timeout``).
+    :param clock: seconds from a monotonic clock (replaceable in tests).
     """
 
-    def __init__(self, budget: float) -> None:
+    def __init__(self, budget: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.bound = call_bound(budget)
         self._waiting_left = budget * _SHARE_FOR_WAITING
+        self._clock = clock
+        self._deadline = clock() + budget * _SHARE_FOR_CALLS
         #: One sentence per call that was not judged, in call order.
         self.unjudged: list[str] = []
 
     @property
+    def _out_of_time(self) -> bool:
+        return self._clock() > self._deadline
+
+    @property
     def spent(self) -> bool:
-        """Whether this check has no time left to wait on another call that runs long."""
-        return self._waiting_left < self.bound
+        """Whether this check makes no more calls: it has no time left to wait on another call
+        that runs long, or it has used its share of its budget on calls."""
+        return self._waiting_left < self.bound or self._out_of_time
+
+    def not_called(self, what: str) -> None:
+        """Record that ``what`` was not called, the check being :attr:`spent`."""
+        why = (
+            "used 60 % of --kora-timeout on calls"
+            if self._out_of_time
+            else "waited its share of its budget on calls that ran long"
+        )
+        self.unjudged.append(f"{what}: not called, and not judged: this check has {why}")
 
     def call(
         self,
@@ -79,10 +100,7 @@ class BoundedCalls:
         raised (``SystemExit`` from a handler, say: :func:`call_for_real` catches only
         ``Exception``) is raised here, as if it had run in the check's own thread."""
         if self.spent:
-            self.unjudged.append(
-                f"{what}: not called, and not judged: this check has waited its share of its "
-                "budget on calls that ran long"
-            )
+            self.not_called(what)
             return None
         done: list[_T] = []
         stopped: list[BaseException] = []

@@ -200,6 +200,10 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
         except Exception as exc:  # noqa: BLE001 - a schema the generator cannot cover
             untried.append(f"tool {tool.name!r}: cannot generate arguments ({exc})")
             continue
+        if calls.spent:
+            # Out of time (seventy tools, say): the rest are named, not judged.
+            calls.not_called(f"tool {tool.name!r}")
+            continue
         examples = min(ctx.options.max_examples, TOOL_EXAMPLES)
         try:
             breach = find_breach(tool, strategy, calls, examples=examples, seeded=ctx.options.seed)
