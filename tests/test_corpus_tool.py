@@ -6,6 +6,7 @@ The installs themselves need the package index and are not tested here.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -74,3 +75,80 @@ def test_the_table_ends_with_the_tally(corpus: ModuleType) -> None:
     assert "2 of 3 listed plugins certified" in table
     assert "verdicts: conformant 1, install-failed 1" in table
     assert table.endswith("register() completed: 1 of 2 (50.0 %)")
+
+
+def test_the_rows_named_last_go_last_in_the_order_given(corpus: ModuleType) -> None:
+    plugins = [corpus.Plugin(n, "1.0", n) for n in ("kct-a", "kct-b", "kct-c", "kct-d")]
+
+    ordered = corpus.ordered(plugins, last=["kct-c", "kct-a", "kct-unlisted"])
+
+    assert [p.name for p in ordered] == ["kct-b", "kct-d", "kct-c", "kct-a"]
+
+
+def test_each_row_is_recorded_as_it_ends_and_a_rerun_skips_the_recorded(
+    corpus: ModuleType, tmp_path: Path
+) -> None:
+    record = tmp_path / "rows.jsonl"
+    a, b = corpus.Plugin("kct-a", "1.0", "a"), corpus.Plugin("kct-a", "1.0", "a-two")
+    corpus.append_row(record, corpus.Row(a, "conformant", True, "4 checks ran", 2.0, "h", 1.5))
+    record.write_text(record.read_text(encoding="utf-8") + '{"truncated', encoding="utf-8")
+
+    rows = corpus.recorded_rows(record)
+
+    assert [(r.plugin, r.verdict, r.install_seconds) for r in rows] == [(a, "conformant", 1.5)]
+    assert corpus.pending([a, b], rows) == [b]
+
+
+def test_a_template_is_made_once_per_interpreter(corpus: ModuleType, tmp_path: Path) -> None:
+    made: list[tuple[Path, list[str], str]] = []
+
+    def build(where: Path, requirements: list[str], python: str, template: object) -> None:
+        assert template is None
+        made.append((where, list(requirements), python))
+
+    templates = corpus.Templates(tmp_path, ["kit.whl[hermes]", "hermes-agent==0.19.0"], build)
+
+    first = templates.get("python3.11")
+    again = templates.get("python3.11")
+    other = templates.get("python3.13")
+
+    assert first == again != other
+    assert [(m[0], m[2]) for m in made] == [(first, "python3.11"), (other, "python3.13")]
+    assert made[0][1] == ["kit.whl[hermes]", "hermes-agent==0.19.0"]
+
+
+def test_a_template_that_cannot_be_made_gives_none(corpus: ModuleType, tmp_path: Path) -> None:
+    templates = corpus.Templates(tmp_path, ["kit.whl"], lambda *_: "no such interpreter")
+
+    assert templates.get("python9") is None
+
+
+def test_a_given_template_is_used_for_the_first_interpreter(
+    corpus: ModuleType, tmp_path: Path
+) -> None:
+    made: list[str] = []
+    templates = corpus.Templates(
+        tmp_path, ["kit.whl"], lambda where, reqs, python, t: made.append(python), given=tmp_path
+    )
+
+    assert templates.get("python3.11") == tmp_path
+    assert templates.get("python3.11") == tmp_path
+    assert made == []
+
+
+def test_an_environment_copied_from_a_template_shares_no_file_it_changes(
+    corpus: ModuleType, tmp_path: Path
+) -> None:
+    template = tmp_path / "template"
+    (template / "lib").mkdir(parents=True)
+    (template / "lib" / "module.py").write_text("old\n", encoding="utf-8")
+    (template / "python").symlink_to("/usr/bin/python3")
+    copy = tmp_path / "copy"
+
+    shutil.copytree(template, copy, symlinks=True, copy_function=corpus._link)
+    # What pip does to a file it upgrades: a new file put in its place.
+    (copy / "lib" / "module.py.new").write_text("new\n", encoding="utf-8")
+    (copy / "lib" / "module.py.new").replace(copy / "lib" / "module.py")
+
+    assert (copy / "python").is_symlink()
+    assert (template / "lib" / "module.py").read_text(encoding="utf-8") == "old\n"

@@ -7,9 +7,11 @@ that reads the variable it declared at import time.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.machinery
 import os
 import sys
+import threading
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -124,3 +126,33 @@ def test_a_package_with_an_extension_module_stays_imported_after_the_sandbox() -
 
     assert {"kct_ext", "kct_ext._core", "kct_ext.api"} <= set(sys.modules)
     assert "kct_pure" not in sys.modules
+
+
+def test_a_thread_the_plugin_left_writing_into_the_sandbox_does_not_break_its_cleanup() -> None:
+    # A plugin's worker thread (a log writer, a cache) may still be creating files in the
+    # sandbox's home while the sandbox is removed: what it leaves behind is not the check's
+    # outcome, and the check must not end in a kit error over it.
+    stop, busy = threading.Event(), threading.Event()
+
+    def keep_writing(where: Path) -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            with contextlib.suppress(OSError):
+                where.mkdir(parents=True, exist_ok=True)
+                (where / f"entry-{n}.log").write_text("x", encoding="utf-8")
+            if n == 500:
+                busy.set()
+
+    writer: threading.Thread | None = None
+    try:
+        with sandbox() as box:
+            writer = threading.Thread(
+                target=keep_writing, args=(box.scratch / "home" / ".hermes" / "logs",)
+            )
+            writer.start()
+            busy.wait()
+    finally:
+        stop.set()
+        if writer is not None:
+            writer.join()

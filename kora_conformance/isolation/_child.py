@@ -63,6 +63,8 @@ _OUTPUT_LIMIT: Final = 20_000
 _STOP_POLL: Final = 0.1
 #: Imported once by the fork server, so that each child starts with them loaded.
 _PRELOAD: Final = ("kora_conformance.isolation._preload",)
+#: Imported by the fork server too when the run certifies a runtime (see ``_preload_wire``).
+_WIRE_PRELOAD: Final = ("kora_conformance.isolation._preload_wire",)
 _PLUGIN_OUTCOMES: Final = {
     pytest.skip.Exception: "pytest.skip",
     pytest.xfail.Exception: "pytest.xfail",
@@ -117,7 +119,7 @@ class Result:
 
     ``seen`` carries the skip reason for ``skipped`` and the error for ``error`` (the check
     itself raised: a plugin error the check did not expect, or a kit bug); ``detail`` the
-    traceback.
+    traceback; ``note`` what a check that passed says it did not judge.
     """
 
     status: Status
@@ -129,6 +131,7 @@ class Result:
     log: str = ""
     #: Seconds the check took in its process.
     duration: float = 0.0
+    note: str = ""
 
 
 def learn_profile(target: Target, *, seal: bool = False) -> Profile:
@@ -210,7 +213,7 @@ def _execute(request: Request) -> Result:
                 expected="the plugin's code not to stop the process",
                 seen=f"it raised {type(stop).__name__}({stop}){_innermost(stop)}",
             )
-    return Result("passed")
+    return Result("passed", note="; ".join(context.notes))
 
 
 class _Capture:
@@ -275,17 +278,23 @@ def _main(sender: multiprocessing.connection.Connection, request: Request) -> No
 def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(_PRELOAD))
+        context.set_forkserver_preload([*_PRELOAD, *_WIRE_PRELOAD])
         return context
     return multiprocessing.get_context("spawn")
 
 
-def start_server() -> None:
-    """Start the fork server now, so that its imports overlap the parent's collection."""
+def start_server(*, wire: bool = True) -> None:
+    """Start the fork server now, so that its imports overlap the parent's collection.
+
+    :param wire: preload the SDK the wire checks drive as well (a run that certifies a
+        runtime); without it, a check that needs the SDK imports it in its own process.
+    """
     context = _context()
     if isinstance(context, multiprocessing.context.ForkServerContext):
         from multiprocessing import forkserver  # noqa: PLC0415
 
+        # Only a server not yet running reads this: one already started keeps its imports.
+        context.set_forkserver_preload([*_PRELOAD, *(_WIRE_PRELOAD if wire else ())])
         with _main_not_rerun():
             forkserver.ensure_running()
 

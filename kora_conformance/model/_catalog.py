@@ -423,7 +423,10 @@ CATALOG: Final[tuple[Check, ...]] = (
         "Each tool handler, called with arguments generated from its schema plus task_id= and an "
         "unknown keyword, with the network blocked, returns a strict JSON string (no NaN or "
         "Infinity) on every call, a second one with the same arguments included (awaitable "
-        "exactly when registered with is_async=True), and never raises.",
+        "exactly when registered with is_async=True), and never raises. Judged are the tools "
+        "the host would offer (the tool's requires_env set, to placeholders where unset, and "
+        "its check_fn true); no time limit is set on a call: one still running at the kit's "
+        "bound is not judged, and the check says so.",
         "Catch errors in the handler and return them as JSON (json.dumps({'error': ...})); "
         "return json.dumps(...), never a dict, also from a cache; keep NaN out of the result; "
         "pass is_async=True for an async handler.",

@@ -15,7 +15,8 @@ The kit runs each function once per target, in a fresh sandbox, with a :class:`C
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,7 +25,7 @@ from kora_conformance._errors import CheckFailed, CheckSkipped
 from kora_conformance.adapter import RuntimeAdapter
 from kora_conformance.isolation._sandbox import Sandbox
 from kora_conformance.model._catalog import Check, by_id
-from kora_conformance.model._targets import Target
+from kora_conformance.model._targets import PLACEHOLDER, Target
 from reference_runtime import LoadedPlugin, LoadReport, Runtime
 
 __all__ = [
@@ -51,10 +52,13 @@ class KitOptions:
 
     :param max_examples: the budget of property-based checks.
     :param seed: the seed every property-based check uses, for replay.
+    :param timeout: the seconds each check's process may run (``--kora-timeout``): a check
+        that waits on plugin code keeps well within it.
     """
 
     max_examples: int = 50
     seed: int = 0
+    timeout: float = 120.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,6 +212,8 @@ class CheckContext:
         self.options = options
         #: The runtime under certification (runtime checks only).
         self.adapter = adapter
+        #: What a check that passes says about what it did not judge (see :meth:`note`).
+        self.notes: list[str] = []
 
     def runtime(
         self,
@@ -261,6 +267,22 @@ class CheckContext:
             seen=problems[0] + more,
             detail="\n".join([*lines, detail] if detail else lines),
         )
+
+    @staticmethod
+    def give_placeholders(names: Iterable[str]) -> None:
+        """Set each of the environment variables ``names`` that is unset (or empty) to the
+        kit's placeholder, as the manifest's ``requires_env`` are set for every check: the
+        secrets an operator would give (a tool's own ``requires_env``, say). The check's
+        sandbox restores the environment afterwards."""
+        for name in names:
+            if not os.environ.get(name):
+                os.environ[name] = PLACEHOLDER
+
+    def note(self, text: str) -> None:
+        """Say ``text`` in the outcome of a check that passes: what it could not judge (a
+        call still running at its bound, say), without failing or skipping it. A failure or
+        a skip says its own reason, and the notes go unused."""
+        self.notes.append(text)
 
     @staticmethod
     def skip(reason: str) -> NoReturn:

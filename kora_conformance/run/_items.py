@@ -155,6 +155,8 @@ class CheckItem(pytest.Item):
         self.exempted: tuple[str, CheckFailed] | None = None
         #: Seconds the check took in its own process (it may have run ahead of this item).
         self.elapsed: float | None = None
+        #: What the check, passing, said it did not judge (see ``CheckContext.note``).
+        self.note = ""
         self.add_marker(pytest.mark.kora_check(check.id, level=check.level))
         self.user_properties += [
             ("kora_check", check.id),
@@ -187,6 +189,7 @@ class CheckItem(pytest.Item):
             self._skip(reason)
         result = state.run(self.target, self.check.id, profile)
         self.elapsed = result.duration
+        self.note = result.note
         for key, text in (("stdout", result.output), ("log", result.log)):
             if text:
                 self.add_report_section("call", key, text)

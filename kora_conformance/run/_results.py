@@ -113,12 +113,14 @@ def annotate_report(
     warning: CheckFailed | None = None,
     exempted: tuple[str, CheckFailed] | None = None,
     elapsed: float | None = None,
+    note: str = "",
 ) -> None:
     """Record the kit's finding for ``report`` in its ``user_properties``.
 
     :param warning: the failure of a SHOULD check that the gate turned into a warning.
     :param exempted: the exemption's reason and the failure it covers.
     :param elapsed: the seconds the check took in its own process (else the item's duration).
+    :param note: what the check, passing, said it did not judge: a passed finding's message.
     """
     duration = report.duration if elapsed is None else elapsed
     props = dict(report.user_properties)
@@ -152,7 +154,7 @@ def annotate_report(
                 "warned", message, warning.expected, warning.seen, warning.detail, duration
             )
         else:
-            finding = Finding("passed", duration=duration)
+            finding = Finding("passed", note, duration=duration)
     if finding is not None:
         report.user_properties += finding.properties()
 

@@ -56,7 +56,12 @@ class KitHooks:
         report = yield
         if isinstance(item, CheckItem):
             annotate_report(
-                report, call, warning=item.warning, exempted=item.exempted, elapsed=item.elapsed
+                report,
+                call,
+                warning=item.warning,
+                exempted=item.exempted,
+                elapsed=item.elapsed,
+                note=item.note,
             )
             error = call.excinfo.value if call.excinfo is not None else None
             if report.failed and isinstance(error, CheckFailed):
@@ -308,7 +313,7 @@ def start(config: pytest.Config) -> None:
     state = KitState(
         targets,
         how,
-        KitOptions(max_examples=max_examples, seed=seed),
+        KitOptions(max_examples=max_examples, seed=seed, timeout=timeout),
         config.getoption("kora_gate"),
         Path(report).resolve() if report else None,
         exemptions=exemptions,
@@ -323,10 +328,11 @@ def start(config: pytest.Config) -> None:
     state.warnings.extend(exemption_warnings)
     config.add_cleanup(lambda: shutil.rmtree(state.scratch, ignore_errors=True))
     if not _is_xdist_controller(config):
-        # Checks run in children of a fork server that imports the SDK, hypothesis and the
-        # suites once; starting it now overlaps that with collection. An xdist controller runs
-        # no check.
-        start_server()
+        # Checks run in children of a fork server that imports hypothesis and the suites once
+        # (and the SDK the wire checks drive, when a runtime is certified: seconds a run of
+        # plugins alone need not wait for); starting it now overlaps that with collection. An
+        # xdist controller runs no check.
+        start_server(wire=any(t.route == "runtime" for t in targets))
 
     config.pluginmanager.register(KitHooks(config, state), "kora-conformance-session")
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:

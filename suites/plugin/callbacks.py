@@ -9,6 +9,7 @@ interprets return, for a range of payloads, is held against the documented shape
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -20,18 +21,18 @@ from kora_conformance import (
     needs_commands,
     needs_load,
 )
+from kora_conformance.suites.plugin._bounded import BoundedCalls
 from kora_conformance.suites.plugin._payloads import payload_variants
 from kora_conformance.suites.plugin._surface_probes import (
     MEMORY_PROVIDER_CALLS,
     PROBE_KEYWORD,
     RESULT_SHAPES,
     Call,
-    call_for_real,
     differential,
     hook_payload,
     signature_of,
 )
-from reference_runtime import IDENTITY_HOOK, Registration, Runtime
+from reference_runtime import IDENTITY_HOOK, Registration, Runtime, describe_callable
 
 suite = Suite("callbacks")
 
@@ -93,16 +94,29 @@ def callbacks_take_new_keywords(ctx: CheckContext) -> None:
     ``**kwargs`` check for unknown keys, or change what it does, is caught too)."""
     runtime, _, _ = ctx.load()
     problems = []
+    calls = BoundedCalls(ctx.options.timeout)
     for what, fn, args, keywords, fill in _probe_calls(runtime, ctx.target.name):
-        call, change = differential(fn, args, keywords, fill=fill)
+        # Bound on the differential's calls together: a handler that waits for a person (no
+        # time limit is set on one) is not judged, rather than failing the check's budget.
+        probed = calls.run(what, functools.partial(differential, fn, args, keywords, fill=fill))
+        if probed is None:
+            continue
+        call, change = probed
         if (problem := _rejection(what, fn, call, change)) is not None:
             problems.append(problem)
     ctx.fail_if(
         problems,
         expected=_EXPECTED_KWARGS,
-        detail="the host adds keywords over time (task_id= broke (args) tool handlers, "
-        "session_id= broke memory providers)",
+        detail="\n".join(
+            [
+                "the host adds keywords over time (task_id= broke (args) tool handlers, "
+                "session_id= broke memory providers)",
+                *calls.unjudged,
+            ]
+        ),
     )
+    if calls.unjudged:
+        ctx.note("; ".join(calls.unjudged))
 
 
 #: The raw argument strings a slash command is called with: a word, nothing, and padding with
@@ -117,16 +131,27 @@ def commands_take_new_keywords(ctx: CheckContext) -> None:
     and without it; the same outcome is required (see KC-PL-007's differential)."""
     runtime, _, _ = ctx.load()
     problems = []
+    calls = BoundedCalls(ctx.options.timeout)
     for command in runtime.commands():
         if command.plugin != ctx.target.name:
             continue
         for raw in _RAW_ARGS:
-            call, change = differential(command.handler, (raw,))
+            what = f"/{command.name} {raw!r}"
+            probed = calls.run(what, functools.partial(differential, command.handler, (raw,)))
+            if probed is None:
+                break  # still running: this command's other argument strings would wait too
+            call, change = probed
             problem = _rejection(f"/{command.name} {raw!r}", command.handler, call, change)
             if problem is not None:
                 problems.append(problem)
                 break
-    ctx.fail_if(problems, expected=f"command handlers to accept {PROBE_KEYWORD}=True too")
+    ctx.fail_if(
+        problems,
+        expected=f"command handlers to accept {PROBE_KEYWORD}=True too",
+        detail="\n".join(calls.unjudged),
+    )
+    if calls.unjudged:
+        ctx.note("; ".join(calls.unjudged))
 
 
 def needs_result_hooks(profile: Profile) -> str | None:
@@ -154,21 +179,31 @@ def hook_results_have_documented_shapes(ctx: CheckContext) -> None:
     tools = [t.name for t in runtime.tools() if t.plugin == name]
     limit = min(ctx.options.max_examples, HOOK_PAYLOADS)
     problems = []
+    calls = BoundedCalls(ctx.options.timeout)
     for record in runtime.registrations(name, kind="hook"):
         shape = RESULT_SHAPES.get(record.key)
         if shape is None:
             continue
         callback = record["callback"]
         for payload in payload_variants(record.key, limit, tools):
-            problem = _shape_problem(record.key, callback, payload, shape)
+            what = f"{record.key} callback {describe_callable(callback)}"
+            call = calls.call(what, callback, (), payload, probe=False, fill=True)
+            if call is None:
+                break  # still running: the other payloads would most likely wait as long
+            problem = _shape_problem(record.key, call, payload, shape)
             if problem is not None:
                 problems.append(problem)
                 break
-    ctx.fail_if(problems, expected="hook results in the shapes the host reads, or None")
+    ctx.fail_if(
+        problems,
+        expected="hook results in the shapes the host reads, or None",
+        detail="\n".join(calls.unjudged),
+    )
+    if calls.unjudged:
+        ctx.note("; ".join(calls.unjudged))
 
 
-def _shape_problem(hook: str, callback: Any, payload: dict[str, Any], shape: Any) -> str | None:
-    call = call_for_real(callback, (), payload, probe=False, fill=True)
+def _shape_problem(hook: str, call: Call, payload: dict[str, Any], shape: Any) -> str | None:
     # A raise is the host's to isolate (and another check's to judge); the shape is ours.
     if call.error is not None or call.result is None:
         return None

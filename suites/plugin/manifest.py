@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from kora_conformance import CheckContext, Profile, Suite, all_of, needs_load
+from kora_conformance.suites.plugin._bounded import BoundedCalls
 from kora_conformance.suites.plugin._manifest_rules import (
     V2_FIELDS,
     EnvironReads,
@@ -25,7 +26,7 @@ from kora_conformance.suites.plugin._manifest_rules import (
     unbounded,
     v2_problems,
 )
-from kora_conformance.suites.plugin._surface_probes import call_for_real, hook_payload
+from kora_conformance.suites.plugin._surface_probes import hook_payload
 from reference_runtime import HERMES_SURFACE, IDENTITY_HOOK, LoadedPlugin, Runtime
 
 suite = Suite("manifest")
@@ -70,20 +71,26 @@ def _listed(value: object) -> list[str] | None:
     return None
 
 
-def _run_callbacks(runtime: Runtime, plugin: str) -> None:
+def _run_callbacks(ctx: CheckContext, runtime: Runtime) -> None:
     """Call the plugin's hook callbacks (identity aside), slash commands and tool handlers once
     each, as the host does (sample payloads, an empty argument string, no arguments), ignoring
-    what they return or raise: what they register or read while running is what matters."""
-    for record in runtime.registrations(plugin):
+    what they return or raise: what they register or read while running is what matters. Each
+    call is waited for a bounded time (see ``_bounded``); one still running then is named in
+    the check's note, and what it would have registered later is not seen."""
+    calls = BoundedCalls(ctx.options.timeout)
+    for record in runtime.registrations(ctx.target.name):
+        what = f"{record.kind} {record.key!r}"
         # A command that exits the process (a /quit of its own) has nothing more to register.
         with contextlib.suppress(SystemExit):
             if record.kind == "hook" and record.key != IDENTITY_HOOK:
                 payload = hook_payload(record.key)
-                call_for_real(record["callback"], (), payload, probe=False, fill=True)
+                calls.call(what, record["callback"], (), payload, probe=False, fill=True)
             elif record.kind == "command":
-                call_for_real(record["handler"], ("",), probe=False)
+                calls.call(what, record["handler"], ("",), probe=False)
             elif record.kind == "tool":
-                call_for_real(record["handler"], ({},), {"task_id": "kc-task"}, probe=False)
+                calls.call(what, record["handler"], ({},), {"task_id": "kc-task"}, probe=False)
+    if calls.unjudged:
+        ctx.note("; ".join(calls.unjudged))
 
 
 @suite.check("KC-PL-013", applies=all_of(needs_load, has_manifest))
@@ -97,7 +104,7 @@ def manifest_declares_what_it_provides(ctx: CheckContext) -> None:
     name = ctx.target.name
     # Registration is not over when register() returns: a hook may add a tool once a session
     # starts. A list that leaves those out is as wrong as one that misses a register() call.
-    _run_callbacks(runtime, name)
+    _run_callbacks(ctx, runtime)
     fields = {
         field: kind
         for field in manifest
@@ -231,7 +238,7 @@ def manifest_declares_its_environment(ctx: CheckContext) -> None:
     with reading_environ() as read:
         runtime, _, plugin = ctx.load()
         _probe_availability(runtime, ctx.target.name)
-        _run_callbacks(runtime, ctx.target.name)
+        _run_callbacks(ctx, runtime)
     required = _required_env(runtime, ctx.target.name)
     needed = _needed_by_plugin(plugin, read)
     if not declared and not required and not needed:

@@ -8,21 +8,18 @@ already taken.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import json
 from collections.abc import Iterator, Mapping
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 from urllib.parse import unquote
 
 # Imported with the suite, before any check's sandbox opens: a sandbox drops the modules first
 # imported inside it, which would re-import jsonschema for every check.
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 
 from kora_conformance import CheckContext, Suite, needs_load, needs_tools
 from kora_conformance.suites.plugin._arguments import tool_arguments
+from kora_conformance.suites.plugin._bounded import BoundedCalls
 from kora_conformance.suites.plugin._manifest_rules import raw_manifest
 from kora_conformance.suites.plugin._recording import (
     RegisterCall,
@@ -32,10 +29,10 @@ from kora_conformance.suites.plugin._recording import (
 from kora_conformance.suites.plugin._surface_probes import (
     BUILTIN_TOOLS,
     PROBE_KEYWORD,
-    call_for_real,
     model_tool_definition,
     tool_parameters,
 )
+from kora_conformance.suites.plugin._tool_calls import Undrawable, find_breach
 from reference_runtime import ToolRecord, describe_callable
 
 suite = Suite("tools")
@@ -168,91 +165,6 @@ def valid_tool_schemas(ctx: CheckContext) -> None:
     ctx.fail_if(problems, expected="valid tool schemas in the shape the host sends the model")
 
 
-@dataclasses.dataclass(frozen=True)
-class _Breach:
-    args: Any
-    problem: str
-
-
-class _Broken(Exception):
-    """A generated example the handler mishandled."""
-
-
-def _no_constant(name: str) -> NoReturn:
-    msg = f"{name} is not JSON (json.dumps writes it for a float NaN or infinity)"
-    raise ValueError(msg)
-
-
-def _judge(tool: ToolRecord, args: Any) -> str | None:
-    """What is wrong with one call of the tool's handler with ``args``, or ``None``."""
-    # A copy: a handler that changes the mapping it is given must not change the next call's.
-    call = call_for_real(tool.handler, (copy.deepcopy(args),), {"task_id": "kc-task"})
-    if call.error is not None:
-        return f"raised {call.error_text()}"
-    if call.awaited != tool.is_async:
-        if call.awaited:
-            return "returned an awaitable but is registered with is_async=False"
-        return "is registered with is_async=True but returned a plain value"
-    if not isinstance(call.result, str):
-        return f"returned a {type(call.result).__name__}, not a JSON string"
-    try:
-        # Strict: Python's parser also reads NaN and Infinity, which JSON does not have.
-        json.loads(call.result, parse_constant=_no_constant)
-    except ValueError as exc:
-        shown = call.result if len(call.result) <= 60 else call.result[:57] + "..."
-        why = f" ({exc})" if "not JSON" in str(exc) else ""
-        return f"returned a string that is not JSON{why}: {shown!r}"
-    return None
-
-
-def _judge_twice(tool: ToolRecord, args: Any) -> str | None:
-    """:func:`_judge` for a first and a second call with the same arguments: a handler that
-    caches, counts or sets itself up on the first call breaks on the second, if at all."""
-    problem = _judge(tool, args)
-    if problem is not None:
-        return problem
-    again = _judge(tool, args)
-    return None if again is None else f"{again} on the second call with the same arguments"
-
-
-def _find_breach(ctx: CheckContext, tool: ToolRecord, strategy: Any) -> _Breach | None:
-
-    breaches: list[_Breach] = []
-
-    @seed(ctx.options.seed)
-    @settings(
-        max_examples=min(ctx.options.max_examples, TOOL_EXAMPLES),
-        deadline=None,
-        database=None,
-        print_blob=False,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        # No explain phase: the falsifying example is what the failure shows.
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
-    )
-    @given(strategy)
-    def handles_every_input(args: Any) -> None:
-        problem = _judge_twice(tool, args)
-        if problem is not None:
-            breaches.append(_Breach(args, problem))
-            raise _Broken(problem)
-
-    try:
-        handles_every_input()
-    except _Broken:
-        # Hypothesis replays the smallest failing example last.
-        return breaches[-1]
-    except Exception as exc:
-        # The handler's failures are _Broken; anything else came from drawing the arguments
-        # (a schema hypothesis-jsonschema can build but not draw from).
-        raise _Undrawable(str(exc) or type(exc).__name__) from exc
-    return None
-
-
-class _Undrawable(Exception):
-    """Arguments could not be drawn from the tool's schema."""
-
-
 @suite.check("KC-PL-011", applies=needs_tools)
 def tool_handlers_return_json(ctx: CheckContext) -> None:
     """Space: every tool the plugin registers with a valid schema; sync or async handlers;
@@ -261,21 +173,41 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
     (a first and a second call with the same arguments), always with ``task_id=`` and the
     unknown keyword, the network blocked. Each call must return strict JSON text (no ``NaN``
     or ``Infinity``), awaitable exactly when registered with ``is_async=True``, and never
-    raise."""
+    raise. Judged are the tools the host would offer: a tool's own ``requires_env`` is set to
+    placeholders, and one whose ``check_fn`` is still false is not judged (the check says so).
+    The contract sets no time limit on a handler: a call still running at the kit's
+    bound (a twelfth of the check's budget, at most 10 s) is not judged, and the check says
+    so; the tool is called no more, and the other tools are judged as ever."""
     runtime, _, _ = ctx.load()
     tools = [t for t in _own_tools(ctx, runtime.tools()) if not schema_problems(t)]
     if not tools:
         ctx.skip("no tool has a valid schema to generate arguments from (see KC-PL-010)")
-    problems, untried = [], []
+    calls = BoundedCalls(ctx.options.timeout)
+    problems, untried, unoffered = [], [], []
     for tool in tools:
+        # The host offers a tool to the model only when its requires_env is set and its
+        # check_fn is true: the secrets get placeholders, and a tool still unavailable is one
+        # no host calls.
+        ctx.give_placeholders(tool.requires_env)
+        if not tool.available():
+            unoffered.append(
+                f"tool {tool.name!r}: not judged: its check_fn says it is unavailable (with "
+                "its requires_env set), so no host offers it to the model"
+            )
+            continue
         try:
             strategy = tool_arguments(tool_parameters(tool.schema))
         except Exception as exc:  # noqa: BLE001 - a schema the generator cannot cover
             untried.append(f"tool {tool.name!r}: cannot generate arguments ({exc})")
             continue
+        if calls.spent:
+            # Out of time (seventy tools, say): the rest are named, not judged.
+            calls.not_called(f"tool {tool.name!r}")
+            continue
+        examples = min(ctx.options.max_examples, TOOL_EXAMPLES)
         try:
-            breach = _find_breach(ctx, tool, strategy)
-        except _Undrawable as exc:
+            breach = find_breach(tool, strategy, calls, examples=examples, seeded=ctx.options.seed)
+        except Undrawable as exc:
             untried.append(f"tool {tool.name!r}: cannot generate arguments ({exc})")
             continue
         if breach is not None:
@@ -283,14 +215,24 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
                 f"tool {tool.name!r} {breach.problem} for args={breach.args!r} "
                 f"(with task_id='kc-task', {PROBE_KEYWORD}=True)"
             )
-    detail = [f"replay it with: --kora-seed {ctx.options.seed} -k KC-PL-011", *untried]
+    unjudged = list(dict.fromkeys(calls.unjudged))
+    detail = [
+        f"replay it with: --kora-seed {ctx.options.seed} -k KC-PL-011",
+        *untried,
+        *unoffered,
+        *unjudged,
+    ]
     ctx.fail_if(
         problems,
         expected="a JSON string from every call; errors returned as JSON, never raised",
         detail="\n".join(detail),
     )
-    if untried and len(untried) == len(tools):
-        ctx.skip("; ".join(untried))
+    if untried and len(untried) + len(unoffered) == len(tools):
+        ctx.skip("; ".join([*untried, *unoffered]))
+    if unoffered and len(unoffered) == len(tools):
+        ctx.skip("; ".join(unoffered))
+    if unjudged or unoffered:
+        ctx.note("; ".join([*unoffered, *unjudged]))
 
 
 def _required_plugins(ctx: CheckContext) -> list[str]:
