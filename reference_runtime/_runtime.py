@@ -245,7 +245,7 @@ class Runtime(RegistrationQueries):
                 identity_providers=tuple(context.identity_providers),
                 daemons=context.daemon_entries,
                 listeners=context.listener_names,
-                registrations=tuple(r for r in self._registrations if r.plugin == key),
+                registrations=context.registrations,
             )
         )
 
