@@ -27,9 +27,7 @@ class RegistrationQueries:
         _registrations: RegistrationStore
         _settings: dict[str, dict[str, Any]]
 
-    def load(self) -> Any:
-        """Load the runtime's plugins (once); the queries load first."""
-        raise NotImplementedError
+        def load(self) -> Any: ...
 
     def registrations(
         self, plugin: str | None = None, *, kind: str | None = None

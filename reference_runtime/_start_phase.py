@@ -48,13 +48,8 @@ class StartPhase:
         _waits: Waits
         _recorder: Recorder
 
-    def request_shutdown(self, reason: str = "requested") -> None:
-        """Ask the run to stop (the coordinator's)."""
-        raise NotImplementedError
-
-    def _escape(self, exc: BaseException, reason: str) -> None:
-        """Record a process-level exception as fatal and stop the run (the coordinator's)."""
-        raise NotImplementedError
+        def request_shutdown(self, reason: str = "requested") -> None: ...
+        def _escape(self, exc: BaseException, reason: str) -> None: ...
 
     async def _start_all(self) -> bool:
         """Start everything; return ``False`` after a fatal failure."""

@@ -32,9 +32,7 @@ class StopPhase:
         _waits: Waits
         _recorder: Recorder
 
-    def _escape(self, exc: BaseException, reason: str) -> None:
-        """Record a process-level exception as fatal and stop the run (the coordinator's)."""
-        raise NotImplementedError
+        def _escape(self, exc: BaseException, reason: str) -> None: ...
 
     def shutdown_order(self, started: Sequence[StartedDaemon]) -> list[StartedDaemon]:
         """The order the stop phase shuts ``started`` (in start order) down in: the reverse."""
