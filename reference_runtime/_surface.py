@@ -54,6 +54,18 @@ def _row(kind: str, name: str, summary: str, params: tuple[SurfaceParam, ...], *
     return SurfaceMethod(name, kind, summary, params, key, named, **options)
 
 
+#: The host's base class of each provider kind (``host_base``), where upstream checks it.
+_PROVIDER_BASES: Final = {
+    "web_search": "agent.web_search_provider:WebSearchProvider",
+    "browser": "agent.browser_provider:BrowserProvider",
+    "image_gen": "agent.image_gen_provider:ImageGenProvider",
+    "video_gen": "agent.video_gen_provider:VideoGenProvider",
+    "transcription": "agent.transcription_provider:TranscriptionProvider",
+    "tts": "agent.tts_provider:TTSProvider",
+    "secret_source": "agent.secret_sources.base:SecretSource",
+}
+
+
 def _provider_row(kind: str, since: str) -> SurfaceMethod:
     rules = [instance_arg("provider", severity="refuse")]
     if kind in checks.BUILTIN_PROVIDERS:
@@ -63,7 +75,7 @@ def _provider_row(kind: str, since: str) -> SurfaceMethod:
                 f"Register a {kind.replace('_', ' ')} provider, by its name; a later one of the "
                 "same name displaces it (and comes back if that one is rolled back).",
                 (SurfaceParam("provider", "Any"),), *rules, key=checks.provider_key, since=since,
-                displaces=True)  # fmt: skip
+                displaces=True, host_base=_PROVIDER_BASES.get(kind))  # fmt: skip
 
 
 _P = SurfaceParam
@@ -124,7 +136,8 @@ HERMES_SURFACE: Final[tuple[SurfaceMethod, ...]] = (
     _row("context_engine", "register_context_engine",
          "Register the context engine (context compression); only one is allowed.",
          (_P("engine", "Any"),), instance_arg("engine", severity="refuse"), checks.one_engine,
-         key=lambda call: checks.provider_name(call["engine"]), displaces=True),
+         key=lambda call: checks.provider_name(call["engine"]), displaces=True,
+         host_base="agent.context_engine:ContextEngine"),
     _row("memory_provider", "register_memory_provider",
          "Record a memory provider; memory.provider in the host's config activates one.",
          (_P("provider", "Any"),), instance_arg("provider", severity="refuse"),
@@ -140,7 +153,7 @@ HERMES_SURFACE: Final[tuple[SurfaceMethod, ...]] = (
     _row("dashboard_auth_provider", "register_dashboard_auth_provider",
          "Register a dashboard authentication provider.",
          (_P("provider", "Any"),), instance_arg("provider"), key=checks.provider_key, since="main",
-         displaces=True),
+         displaces=True, host_base="hermes_cli.dashboard_auth:DashboardAuthProvider"),
     _row("auxiliary_task", "register_auxiliary_task",
          "Add an auxiliary.<key> model-task block to the host's configuration.",
          (_P("key", "str"), _P("display_name", "str", "", keyword_only=True),

@@ -147,6 +147,10 @@ class SurfaceMethod:
     :param returns: what the call returns given its record; the record itself by default.
     :param hand_written: ``PluginContext`` defines the method itself (with its own staging);
         the row documents it and the generic checks read it like the others.
+    :param host_base: ``"module:Class"``, the host's base class the registered object (the
+        method's first parameter) must be an instance of; upstream ignores, with a warning, one
+        that is not. The registration rules cannot hold it (the host may be absent); KC-PL-021
+        does.
     """
 
     name: str
@@ -160,6 +164,7 @@ class SurfaceMethod:
     extra_keywords: bool = False
     returns: Callable[[Registration], Any] | None = None
     hand_written: bool = False
+    host_base: str | None = None
 
     def signature(self) -> inspect.Signature:
         """The method's signature, ``self`` included."""

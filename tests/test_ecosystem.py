@@ -302,9 +302,29 @@ def test_records_say_verdict_failures_and_durations() -> None:
         "error": 0,
         "uninstallable": 1,
         "not-conformant": 1,
+        "needs-host": 0,
         "incomplete": 0,
+        "nothing-checked": 0,
         "conformant": 1,
     }
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "worst"),
+    [
+        (["conformant", "needs-host"], "needs-host"),
+        (["nothing-checked", "conformant"], "nothing-checked"),
+        (["incomplete", "nothing-checked"], "incomplete"),
+        (["needs-host", "not-conformant"], "not-conformant"),
+        (["conformant"], "conformant"),
+    ],
+)
+def test_an_entry_with_several_targets_takes_the_worst_verdict(
+    verdicts: list[str], worst: str
+) -> None:
+    from kora_conformance.ecosystem.run import worst_verdict
+
+    assert worst_verdict(verdicts) == worst
 
 
 def test_the_schema_refuses_an_uninstallable_record_without_its_reason() -> None:

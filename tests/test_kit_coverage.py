@@ -35,6 +35,7 @@ def echo(args, **kwargs):
 def register(ctx):
     ctx.register_tool("kct_echo", "kct", SCHEMA, echo)
     ctx.register_platform("kct_pager", "Pager", lambda cfg: object(), lambda: True)
+    ctx.register_auxiliary_task("kct_digest", display_name="Digest")
 """
 
 INACTIVE = """\
@@ -117,20 +118,55 @@ def test_vacuous_plugins_fail_and_the_report_says_what_a_verdict_rests_on(
     tools = targets["kct_tools"]
     assert tools["verdict"] == "conformant", tools
     coverage = tools["coverage"]
-    [tool] = coverage["checked"]
+    [tool, platform] = coverage["checked"]
     assert (tool["kind"], tool["key"]) == ("tool", "kct_echo")
     assert {"KC-PL-010", "KC-PL-011"} <= set(tool["checks"])
-    # No check examines a platform registration unless it requires environment (KC-PL-014).
-    assert coverage["not_covered"] == [{"kind": "platform", "key": "kct_pager"}]
+    assert (platform["kind"], platform["checks"]) == ("platform", ["KC-PL-021"])
+    # No check examines an auxiliary task beyond the rules it is registered by.
+    assert coverage["not_covered"] == [{"kind": "auxiliary_task", "key": "kct_digest"}]
     result.stdout.fnmatch_lines(
         [
             "*kct_inactive 1.0.0: NOT CONFORMANT*KC-PL-018*",
             "*kct_swallows 1.0.0: NOT CONFORMANT*KC-PL-019*",
             "*kct_tools 1.0.0: CONFORMANT*",
-            "*kct_tools 1.0.0 rests on 1 checked registration (tool 'kct_echo'); not covered by "
-            "any check: platform 'kct_pager'",
+            "*kct_tools 1.0.0 rests on 2 checked registrations (tool 'kct_echo', platform "
+            "'kct_pager'); not covered by any check: auxiliary task 'kct_digest'",
         ]
     )
+
+
+AUXILIARY_ONLY = """\
+def register(ctx):
+    ctx.register_auxiliary_task("kct_digest", display_name="Digest")
+    ctx.register_redaction_patterns([r"kct-[0-9]+"])
+"""
+
+
+def test_a_plugin_whose_registrations_no_check_examines_is_nothing_checked(
+    pytester: pytest.Pytester,
+) -> None:
+    _plugin(pytester.path / "plugins", "kct_aux", AUXILIARY_ONLY, "name: kct_aux\nversion: 1.0.0\n")
+    _plugin(pytester.path / "plugins", "kct_hooked", HOOKED, "name: kct_hooked\nversion: 1.0.0\n")
+
+    result, targets = _certify(pytester, "plugins/kct_aux", "plugins/kct_hooked")
+
+    assert not _failed_musts(targets["kct_aux"])
+    assert targets["kct_aux"]["verdict"] == "nothing-checked"
+    assert targets["kct_aux"]["coverage"]["checked"] == []
+    # A plugin beside it with a checked registration keeps its own verdict.
+    assert targets["kct_hooked"]["verdict"] == "conformant"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*kct_aux 1.0.0: NOTHING CHECKED — no check examines what it registers (auxiliary "
+            "task 'kct_digest', redaction patterns 'kct_aux'); it passed the registration "
+            "rules, and the kit certifies nothing beyond them",
+        ]
+    )
+
+
+def _failed_musts(target: dict[str, Any]) -> list[str]:
+    return [c["id"] for c in target["checks"] if c["outcome"] == "failed" and c["level"] == "MUST"]
 
 
 def test_a_category_plugin_certifies_from_its_directory(pytester: pytest.Pytester) -> None:

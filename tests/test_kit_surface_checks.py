@@ -39,6 +39,8 @@ from kora_conformance.suites.plugin._surface_probes import (
 )
 
 UPSTREAM = Path(__file__).resolve().parent / "plugins_upstream"
+#: The host's provider base classes, stood in for (kct_toolbox subclasses them: KC-PL-021).
+STANDIN = Path(__file__).resolve().parent / "host_standin"
 PLUGINS = sorted(p.name for p in UPSTREAM.iterdir() if (p / "plugin.yaml").is_file())
 SURFACE = [f"KC-PL-{n:03d}" for n in range(7, 18)]
 #: Which surface checks each upstream-shaped plugin exercises (the rest skip).
@@ -81,6 +83,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     args += ["--kora-report", "r.json", "--kora-seed", "3"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KORA_", "PYTEST_"))}
     env["HOME"] = str(workdir)
+    env["PYTHONPATH"] = os.pathsep.join([str(STANDIN), env.get("PYTHONPATH", "")])
     done = subprocess.run(
         args, cwd=workdir, env=env, capture_output=True, text=True, timeout=600, check=False
     )

@@ -76,3 +76,41 @@ def test_af_unix_datagrams_still_allowed(tmp_path: Path) -> None:
         assert guard.attempts == []
         assert server.recv(1) == b"a"
         assert server.recv(1) == b"b"
+
+
+def test_attempts_since_a_mark_leave_out_threads_that_were_running_before() -> None:
+    import threading
+
+    def attempt(host: str) -> None:
+        with pytest.raises(NetworkBlocked):
+            socket.getaddrinfo(host, 443)
+
+    tried, finish = threading.Event(), threading.Event()
+
+    def neighbour_body() -> None:
+        attempt("neighbour.kct.invalid")
+        tried.set()
+        finish.wait(10)
+
+    with network_guard() as guard:
+        attempt("before.kct.invalid")
+        mark = len(guard.attempts)
+        neighbour = threading.Thread(target=neighbour_body)
+        neighbour.start()
+        tried.wait(10)
+        # Alive throughout, so no thread started below can be given its identifier.
+        running = {threading.get_ident(), neighbour.ident}
+        attempt("mine.kct.invalid")
+        spawned = threading.Thread(target=attempt, args=("spawned.kct.invalid",))
+        spawned.start()
+        spawned.join()
+        finish.set()
+        neighbour.join()
+
+    assert guard.attempts_since(mark) == [
+        "neighbour.kct.invalid:443",
+        "mine.kct.invalid:443",
+        "spawned.kct.invalid:443",
+    ]
+    # Leaving out the caller's own thread too: only what a thread started later attempted.
+    assert guard.attempts_since(mark, not_in=running) == ["spawned.kct.invalid:443"]

@@ -255,8 +255,14 @@ def _basis(coverage: dict[str, object]) -> str:
     return line
 
 
-def certify(python: Path, plugin: Plugin, work: Path) -> tuple[str, bool, str]:
-    """Run the kit on ``plugin`` with ``python``; ``(verdict, loads, reason)``."""
+def certify(
+    python: Path, plugin: Plugin, work: Path, keep_report: Path | None = None
+) -> tuple[str, bool, str]:
+    """Run the kit on ``plugin`` with ``python``; ``(verdict, loads, reason)``.
+
+    :param keep_report: a directory to copy the certification's JSON report into, as
+        ``<entry point>.json``, so a row's reading can be checked later without running it again.
+    """
     home = work / "home"
     (home / ".hermes").mkdir(parents=True, exist_ok=True)
     empty = work / "cwd"
@@ -274,6 +280,9 @@ def certify(python: Path, plugin: Plugin, work: Path) -> tuple[str, bool, str]:
         return "timeout", False, f"certification ran over {CERTIFY_TIMEOUT} s"
     if not report.is_file():
         return "kit-error", False, f"no report (exit {done.returncode}): {_tail(done.stdout)}"
+    if keep_report is not None:
+        keep_report.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(report, keep_report / f"{plugin.name}--{plugin.entry_point}.json")
     document = json.loads(report.read_text(encoding="utf-8"))
     targets = [t for t in document["targets"] if t["route"] != "runtime"]
     if not targets:
@@ -328,7 +337,7 @@ def run_one(plugin: Plugin, args: argparse.Namespace, base: Path) -> Row:
         else:
             python = work / "env" / "bin" / "python"
             host = _installed_host(python)
-            verdict, loads, reason = certify(python, plugin, work)
+            verdict, loads, reason = certify(python, plugin, work, args.reports)
             seconds = time.monotonic() - started
             row = Row(plugin, verdict, loads, reason, seconds, host, installed)
     finally:
@@ -377,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--budget-minutes", type=float, default=0, help="start none after this")
     parser.add_argument("--out", type=Path, help="also write the table and JSON rows here")
     parser.add_argument("--keep", action="store_true", help="keep each environment")
+    parser.add_argument(
+        "--reports", type=Path, help="keep each certification's JSON report in this directory"
+    )
     parser.add_argument(
         "--template",
         type=Path,

@@ -37,20 +37,32 @@ __all__ = [
 
 SCHEMA = "kora-conformance-ecosystem/1"
 
-EcoVerdict = Literal["conformant", "not-conformant", "incomplete", "uninstallable", "error"]
+EcoVerdict = Literal[
+    "conformant",
+    "not-conformant",
+    "needs-host",
+    "incomplete",
+    "nothing-checked",
+    "uninstallable",
+    "error",
+]
 #: Every verdict, worst first; each one's label and badge colour.
 VERDICTS: dict[str, tuple[str, str]] = {
     "error": ("ERROR", "critical"),
     "uninstallable": ("UNINSTALLABLE", "orange"),
     "not-conformant": ("NOT CONFORMANT", "red"),
+    "needs-host": ("NEEDS HOST", "blue"),
     "incomplete": ("INCOMPLETE", "lightgrey"),
+    "nothing-checked": ("NOTHING CHECKED", "lightgrey"),
     "conformant": ("CONFORMANT", "brightgreen"),
 }
 _ICONS = {
     "error": "💥",
     "uninstallable": "📦",
     "not-conformant": "❌",
+    "needs-host": "🔌",
     "incomplete": "⏸️",
+    "nothing-checked": "🔍",
     "conformant": "✅",
 }
 

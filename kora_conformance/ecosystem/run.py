@@ -38,9 +38,9 @@ from kora_conformance.ecosystem.install import Installer, InstallFailed, checkou
 from kora_conformance.ecosystem.report import certified_record, document, failed_record, write_json
 from kora_conformance.model._targets import resolve_targets
 
-__all__ = ["RunOptions", "certify_corpus"]
+__all__ = ["RunOptions", "certify_corpus", "worst_verdict"]
 
-_WORST_FIRST = ("not-conformant", "incomplete", "conformant")
+_WORST_FIRST = ("not-conformant", "needs-host", "incomplete", "nothing-checked", "conformant")
 
 
 def stable_root() -> Path:
@@ -112,7 +112,9 @@ def _environment(home: Path, entry_env: Iterable[tuple[str, str]]) -> dict[str, 
     return env
 
 
-def _worst(verdicts: Iterable[str]) -> str:
+def worst_verdict(verdicts: Iterable[str]) -> str:
+    """The worst of a plugin's targets' verdicts (a package with several entry points): a
+    target that needs the host, or rests on nothing checked, never reads as conformant."""
     seen = set(verdicts)
     return next((v for v in _WORST_FIRST if v in seen), "conformant")
 
@@ -122,7 +124,7 @@ def _part(report: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any] | N
     targets = [t for t in report["targets"] if t["name"] in names]
     if len(targets) != len(names):
         return None
-    return {**report, "verdict": _worst(t["verdict"] for t in targets), "targets": targets}
+    return {**report, "verdict": worst_verdict(t["verdict"] for t in targets), "targets": targets}
 
 
 class _Run:

@@ -10,7 +10,8 @@ report.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,14 +22,27 @@ __all__ = ["NetworkGuard", "network_guard"]
 
 
 class NetworkGuard:
-    """The attempts recorded by :func:`network_guard`."""
+    """The attempts recorded by :func:`network_guard`, and the thread each was made in."""
 
     def __init__(self) -> None:
         self.attempts: list[str] = []
+        self._threads: list[int] = []
+
+    def record(self, text: str) -> None:
+        """Record one blocked attempt, made in the current thread."""
+        self.attempts.append(text)
+        self._threads.append(threading.get_ident())
+
+    def attempts_since(self, mark: int, *, not_in: Collection[int] = ()) -> list[str]:
+        """The attempts recorded after the first ``mark`` (``len(attempts)`` taken earlier),
+        leaving out those made in the threads ``not_in`` (their identifiers): what a call
+        attempted, and the threads it started, but not threads that were running already."""
+        pairs = zip(self.attempts[mark:], self._threads[mark:], strict=False)
+        return [text for text, thread in pairs if thread not in not_in]
 
     def _blocked(self, address: object) -> NetworkBlocked:
         text = _describe(address)
-        self.attempts.append(text)
+        self.record(text)
         return NetworkBlocked(text)
 
 
@@ -100,7 +114,7 @@ def network_guard() -> Iterator[NetworkGuard]:  # noqa: PLR0915 - one patch per 
     socket.gethostbyname_ex = gethostbyname
     socket.gethostbyaddr = gethostbyaddr
     # In a check's own process the audit hook also catches what goes around these patches.
-    audit.arm(guard.attempts.append)
+    audit.arm(guard.record)
     try:
         yield guard
     finally:

@@ -538,6 +538,21 @@ CATALOG: Final[tuple[Check, ...]] = (
         "the plugin's own under its configuration, not as a manifest key.",
     ),
     Check(
+        "KC-PL-021",
+        "MUST",
+        "plugin",
+        "Providers and platforms as the host reads them",
+        "Each provider it registers is an instance of the host's base class for its kind where "
+        "the host checks one (upstream ignores any other), is named by a non-empty string where "
+        "the host keys providers by name, and its is_available() (a platform's check_fn()), "
+        "called with the network blocked, returns without raising and without a network "
+        "attempt.",
+        "Subclass the host's base class the message names (agent.web_search_provider."
+        "WebSearchProvider, ...) and give the provider a non-empty name; make is_available() "
+        "and check_fn() local checks (an environment variable set, a module importable) that "
+        "return False rather than raise or reach a service.",
+    ),
+    Check(
         "KC-RT-011",
         "MUST",
         "runtime",

@@ -22,6 +22,12 @@ Registered = tuple[str, str]
 
 _IDENTITY: Final = tuple(f"KC-ID-{n:03d}" for n in range(1, 8))
 _DAEMON: Final = tuple(f"KC-DM-{n:03d}" for n in range(1, 8))
+#: The provider kinds KC-PL-021 reads besides memory providers (see its suite module).
+_PROVIDERS: Final = (
+    "web_search", "browser", "image_gen", "video_gen", "transcription", "tts",
+    "terminal_environment", "secret_source", "context_engine", "context_reference",
+    "dashboard_auth_provider",
+)  # fmt: skip
 
 #: The checks that examine registrations of each kind (beyond the rules at registration time).
 #: A kind not listed here is examined by no check. Kept honest by reading the suites: each ID
@@ -36,8 +42,12 @@ COVERING: Final[Mapping[str, tuple[str, ...]]] = {
     "command": ("KC-PL-008", "KC-PL-012"),
     "cli_command": ("KC-PL-012",),
     "middleware": ("KC-PL-007",),
-    "memory_provider": ("KC-PL-007",),
-    "platform": ("KC-PL-014",),
+    # called with keywords (007); name and is_available() (021)
+    "memory_provider": ("KC-PL-007", "KC-PL-021"),
+    # required environment (014); check_fn() (021)
+    "platform": ("KC-PL-014", "KC-PL-021"),
+    # base class, name and is_available() (021)
+    **dict.fromkeys(_PROVIDERS, ("KC-PL-021",)),
     "identity_provider": ("KC-PL-006", *_IDENTITY),
     "daemon": _DAEMON,
     "listener": _DAEMON,

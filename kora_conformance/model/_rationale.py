@@ -105,6 +105,9 @@ RATIONALE: Final[dict[str, str]] = {
     "KC-PL-020": "Hosts warn about unknown manifest keys and load the plugin anyway, so a "
     "misspelt requires_env or provides_tools is silently a key nobody reads: the plugin then "
     "declares less than its author meant.",
+    "KC-PL-021": "A provider that is not of the host's class is dropped with a log line, so the "
+    "backend the plugin exists for never serves; an is_available() that asks its service stalls "
+    "every agent start offline, and a check_fn() that raises breaks the gateway's start.",
     "KC-RT-011": "The system prompt is what the agent is; an engine that resolves it and then "
     "sends it only once, or sends a blank block the API refuses, runs the model as someone else "
     "or not at all.",

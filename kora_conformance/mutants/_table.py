@@ -352,6 +352,21 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
     ),
     Mutant("pl020_misspelt_key", "KC-PL-020", "the manifest says require_env (SHOULD)"),
     Mutant("pl020_capitalised_key", "KC-PL-020", "the manifest says Description (SHOULD)"),
+    Mutant(
+        "pl021_duck_provider",
+        "KC-PL-021",
+        "a web-search provider with the host's methods but not its base class",
+    ),
+    Mutant(
+        "pl021_raising_check_fn",
+        "KC-PL-021",
+        "a platform's check_fn raises ModuleNotFoundError when its SDK is missing",
+    ),
+    Mutant(
+        "pl021_online_availability",
+        "KC-PL-021",
+        "a memory provider's is_available() pings its service (and says False when blocked)",
+    ),
 )
 
 

@@ -24,6 +24,7 @@ _VERDICTS = {
     "not-conformant": "NOT CONFORMANT",
     "needs-host": "NEEDS HOST",
     "incomplete": "INCOMPLETE",
+    "nothing-checked": "NOTHING CHECKED",
 }
 
 
@@ -78,6 +79,8 @@ def badge(results: Results) -> dict[str, Any]:
         message, color = "needs host L1", "blue"
     elif overall == "incomplete":
         message, color = "incomplete L1", "lightgrey"
+    elif overall == "nothing-checked":
+        message, color = "nothing checked L1", "lightgrey"
     elif warned:
         message, color = "conformant L1 (warnings)", "yellow"
     else:

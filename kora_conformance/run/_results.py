@@ -7,7 +7,9 @@ rebuilds the table from them and never parses rendered text.
 A verdict states its scope: a target is CONFORMANT only when every catalog check of its scope ran
 to an outcome and no MUST check failed. A check that did not run (deselected, not collected, or
 the run stopped or was interrupted before it) makes the target INCOMPLETE. A plugin that cannot
-load only because the Hermes host is not installed is NEEDS HOST (see ``_host``).
+load only because the Hermes host is not installed is NEEDS HOST (see ``_host``). A plugin that
+fails no MUST check but whose every registration is of a kind no check examines is NOTHING
+CHECKED: it passed the registration rules, and the kit can say nothing more of it.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from kora_conformance.run._exemptions import Exemption
 __all__ = ["Finding", "Outcome", "Results", "annotate_report", "outcome_of"]
 
 OutcomeName = Literal["passed", "failed", "warned", "exempted", "skipped", "not-run"]
-Verdict = Literal["conformant", "not-conformant", "needs-host", "incomplete"]
+Verdict = Literal["conformant", "not-conformant", "needs-host", "incomplete", "nothing-checked"]
 
 SCHEMA = "kora-conformance-report/2"
 CONTRACT_LEVEL = "1"
@@ -296,13 +298,19 @@ class Results:
             return "needs-host"
         if self.not_run(target):
             return "incomplete"
-        return "not-conformant" if self.failed_musts(target) else "conformant"
+        if self.failed_musts(target):
+            return "not-conformant"
+        return "nothing-checked" if self._rests_on_nothing(target) else "conformant"
+
+    def _rests_on_nothing(self, target: Target) -> bool:
+        found = self.basis(target)
+        return found is not None and not found.checked and bool(found.not_covered)
 
     def overall(self) -> Verdict:
         """The run's verdict: any target not conformant, else any that needs the host, else any
-        incomplete, else conformant."""
+        incomplete, else any with nothing checked, else conformant."""
         verdicts = {self.verdict(t) for t in self.targets}
-        for verdict in ("not-conformant", "needs-host", "incomplete"):
+        for verdict in ("not-conformant", "needs-host", "incomplete", "nothing-checked"):
             if verdict in verdicts:
                 return verdict
         return "conformant"
@@ -325,6 +333,16 @@ class Results:
             return f"{line}; {failures}" if failures else line
         if failed:
             return f"{target.label}: NOT CONFORMANT — {failures}"
+        found = self.basis(target)
+        if found is not None and self._rests_on_nothing(target):
+            kinds = ", ".join(c.label() for c in found.not_covered[:8])
+            more = len(found.not_covered) - 8
+            kinds += f" and {more} more" if more > 0 else ""
+            return (
+                f"{target.label}: NOTHING CHECKED — no check examines what it registers "
+                f"({kinds}); it passed the registration rules, and the kit certifies nothing "
+                "beyond them"
+            )
         notes = []
         if warned := self._ids(target, "warned"):
             notes.append(f"warnings: {', '.join(warned)}")

@@ -154,9 +154,11 @@ class KitHooks:
             state.results.stopped = (
                 f"the run stopped early: {session.shouldfail or session.shouldstop}"
             )
-        incomplete = any(state.results.verdict(t) == "incomplete" for t in state.targets)
+        uncertified = {"incomplete", "nothing-checked"}
+        incomplete = any(state.results.verdict(t) in uncertified for t in state.targets)
         if incomplete and session.exitstatus == pytest.ExitCode.OK:
-            # A partial run certifies nothing; its exit status must not say it did.
+            # A partial run, or one whose checks examined none of what a plugin registered,
+            # certifies nothing; its exit status must not say it did.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         runtime = self._runtime_section()
         if state.report_path is not None:
@@ -199,6 +201,7 @@ _MARKUP: dict[str, dict[str, bool]] = {
     "not-conformant": {"red": True},
     "needs-host": {"blue": True},
     "incomplete": {"yellow": True},
+    "nothing-checked": {"yellow": True},
 }
 
 

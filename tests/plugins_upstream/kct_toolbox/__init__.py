@@ -5,18 +5,27 @@ its own tool; it reads its settings and checks for a model."""
 import json
 from pathlib import Path
 
+try:  # the host's base classes, where the host is installed (upstream ignores other objects)
+    from agent.context_engine import ContextEngine
+    from agent.web_search_provider import WebSearchProvider
+except ImportError:
+    ContextEngine = WebSearchProvider = object
+
 SEEN = []
 SKILL = Path(__file__).parent / "skills" / "triage" / "SKILL.md"
 
 
-class EchoSearch:
+class EchoSearch(WebSearchProvider):
     name = "echo-search"
+
+    def is_available(self):
+        return True
 
     def search(self, query, **kwargs):
         return [{"title": query, "url": "about:blank"}]
 
 
-class TrimmingEngine:
+class TrimmingEngine(ContextEngine):
     name = "trimming"
 
     def compress(self, messages, **kwargs):

@@ -1,0 +1,1 @@
+"""A stand-in for the installed host's ``agent`` package (only the base classes tests need)."""
