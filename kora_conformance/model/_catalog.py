@@ -373,9 +373,11 @@ CATALOG: Final[tuple[Check, ...]] = (
         "plugin",
         "Callbacks take new keywords",
         "Every hook callback (the identity hook aside: KC-ID-003), middleware callback, tool "
-        "handler and memory-provider method the host calls with keywords, called for real with "
-        "an unknown extra keyword, accepts it: it neither rejects it nor raises where the call "
-        "without it does not, and returns what it returns without it.",
+        "handler and memory-provider method whose base-class signature takes **kwargs, called "
+        "for real with an unknown extra keyword, accepts it: it neither rejects it nor raises "
+        "where the call without it does not, and returns what it returns without it. The "
+        "memory-provider methods whose base signature names its keywords (prefetch, "
+        "queue_prefetch, sync_turn) accept the keywords the host passes.",
         "Give each callback a **kwargs parameter, e.g. def on_session_start(session_id, "
         "**kwargs) or def handler(args, **kwargs), and ignore the keywords you do not use "
         "(never check them against a list of known ones).",

@@ -236,18 +236,23 @@ def signature_of(fn: Callable[..., Any]) -> str:
 
 
 #: The memory-provider methods the host calls with keyword data, with sample arguments: the
-#: lifecycle of upstream's ``MemoryProvider`` (``initialize``, ``prefetch``, ``sync_turn``, ...).
-#: Methods called without arguments (``is_available``, ``get_tool_schemas``, ``shutdown``) are
-#: not probed. Only the methods a provider defines are called.
-MEMORY_PROVIDER_CALLS: Final[tuple[tuple[str, tuple[Any, ...], Mapping[str, Any]], ...]] = (
-    ("initialize", ("kc-session",), {"platform": "cli", "agent_context": "primary"}),
-    ("prefetch", ("kc query",), {"session_id": "kc-session"}),
-    ("queue_prefetch", ("kc query",), {"session_id": "kc-session"}),
-    ("sync_turn", ("Hello.", "Hi."), {"session_id": "kc-session"}),
-    ("on_turn_start", (1, "Hello."), {"platform": "cli"}),
-    ("on_session_switch", ("kc-session-2",), {"parent_session_id": "kc-session"}),
-    ("on_delegation", ("kc task", "kc result"), {"child_session_id": "kc-child"}),
-    ("handle_tool_call", ("kc_probe_tool", {}), {"task_id": "kc-task"}),
+#: lifecycle of upstream's ``MemoryProvider`` (``initialize``, ``prefetch``, ``sync_turn``, ...),
+#: and whether the base class's signature of the method takes ``**kwargs`` (then the host may
+#: pass keywords it adds later, and the method must accept an unknown one). ``prefetch``,
+#: ``queue_prefetch`` and ``sync_turn`` name their keywords in the base class and take no
+#: others; upstream reads a provider's signature before passing one it added later
+#: (``messages=``), so they need accept only the keywords the host passes. Methods called without
+#: arguments (``is_available``, ``get_tool_schemas``, ``shutdown``) are not probed. Only the
+#: methods a provider defines are called.
+MEMORY_PROVIDER_CALLS: Final[tuple[tuple[str, tuple[Any, ...], Mapping[str, Any], bool], ...]] = (
+    ("initialize", ("kc-session",), {"platform": "cli", "agent_context": "primary"}, True),
+    ("prefetch", ("kc query",), {"session_id": "kc-session"}, False),
+    ("queue_prefetch", ("kc query",), {"session_id": "kc-session"}, False),
+    ("sync_turn", ("Hello.", "Hi."), {"session_id": "kc-session"}, False),
+    ("on_turn_start", (1, "Hello."), {"platform": "cli"}, True),
+    ("on_session_switch", ("kc-session-2",), {"parent_session_id": "kc-session"}, True),
+    ("on_delegation", ("kc task", "kc result"), {"child_session_id": "kc-child"}, True),
+    ("handle_tool_call", ("kc_probe_tool", {}), {"task_id": "kc-task"}, True),
 )
 
 

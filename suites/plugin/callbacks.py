@@ -41,32 +41,34 @@ _EXPECTED_KWARGS = (
 )
 
 
-#: ``(what, callable, positional arguments, keywords, fill)``: one call the host makes.
-_Probe = tuple[str, Any, tuple[Any, ...], dict[str, Any], bool]
+#: ``(what, callable, positional arguments, keywords, fill, unknown)``: one call the host makes;
+#: ``unknown``: whether the callable must accept an unknown keyword too, or only the host's.
+_Probe = tuple[str, Any, tuple[Any, ...], dict[str, Any], bool, bool]
 
 
 def _probe_calls(runtime: Runtime, plugin: str) -> Iterator[_Probe]:
     """Each callback the host calls with keywords, and how it calls it."""
     for record in runtime.registrations(plugin):
         if record.kind == "hook" and record.key != IDENTITY_HOOK:
-            yield f"{record.key} hook", record["callback"], (), hook_payload(record.key), True
+            payload = hook_payload(record.key)
+            yield f"{record.key} hook", record["callback"], (), payload, True, True
         elif record.kind == "middleware":
             payload = {"request": {}, "tool_name": "kc_probe_tool", "args": {}}
-            yield f"{record.key} middleware", record["callback"], (), payload, True
+            yield f"{record.key} middleware", record["callback"], (), payload, True, True
         elif record.kind == "tool":
             keywords = {"task_id": "kc-task"}
-            yield f"tool {record.key!r}", record["handler"], ({},), keywords, False
+            yield f"tool {record.key!r}", record["handler"], ({},), keywords, False, True
         elif record.kind == "memory_provider":
             yield from _provider_calls(record)
 
 
 def _provider_calls(record: Registration) -> Iterator[_Probe]:
     provider = record["provider"]
-    for name, args, keywords in MEMORY_PROVIDER_CALLS:
+    for name, args, keywords, unknown in MEMORY_PROVIDER_CALLS:
         method = getattr(provider, name, None)
         if callable(method):
             what = f"memory provider {record.key!r} method {name}"
-            yield what, method, args, dict(keywords), False
+            yield what, method, args, dict(keywords), False, unknown
 
 
 def _keyword(call: Call) -> str:
@@ -88,14 +90,24 @@ def _rejection(what: str, fn: Any, call: Call, change: str | None) -> str | None
 def callbacks_take_new_keywords(ctx: CheckContext) -> None:
     """Space: every hook callback (identity aside), middleware, tool handler and memory-provider
     method the plugin registers; sync or async; called as the host calls it (the hook's sample
-    payload, the provider's arguments), with an unknown keyword and without it. Accepting the
+    payload, the provider's arguments), with an unknown keyword and without it (a provider
+    method whose base signature names its keywords and takes no others: with the host's
+    keywords only, which it must not reject). Accepting the
     keyword means the same outcome: no ``TypeError`` for it, no raise the plain call does not
     make, and the same result when two plain calls agree (a differential, so a callback whose
     ``**kwargs`` check for unknown keys, or change what it does, is caught too)."""
     runtime, _, _ = ctx.load()
     problems = []
     calls = BoundedCalls(ctx.options.timeout)
-    for what, fn, args, keywords, fill in _probe_calls(runtime, ctx.target.name):
+    for what, fn, args, keywords, fill, unknown in _probe_calls(runtime, ctx.target.name):
+        if not unknown:
+            # Only the host's own keywords: does it take what the host passes today?
+            plain = calls.call(what, fn, args, keywords, probe=False, fill=fill)
+            if plain is not None and plain.rejected_probe:
+                problems.append(
+                    f"{what}: {signature_of(fn)} rejects {_keyword(plain)} ({plain.error_text()})"
+                )
+            continue
         # Bound on the differential's calls together: a handler that waits for a person (no
         # time limit is set on one) is not judged, rather than failing the check's budget.
         probed = calls.run(what, functools.partial(differential, fn, args, keywords, fill=fill))
