@@ -18,7 +18,8 @@ from kora_conformance.model._catalog import CATALOG
 from kora_conformance.model._targets import Target
 from kora_conformance.run import _host
 from kora_conformance.run._artifacts import badge, render_summary
-from kora_conformance.run._results import Finding, Results
+from kora_conformance.run._findings import Finding
+from kora_conformance.run._results import Results
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[1] / "kora_conformance" / "report.schema.json").read_text()

@@ -23,16 +23,15 @@ from typing import Any, Literal
 
 import pytest
 
-from kora_conformance._errors import CheckFailed
 from kora_conformance.model._catalog import CATALOG, Check
 from kora_conformance.model._coverage import Basis, basis
 from kora_conformance.model._targets import Target
 from kora_conformance.run import _host
 from kora_conformance.run._exemptions import Exemption
+from kora_conformance.run._findings import Finding, OutcomeName, outcome_of
 
-__all__ = ["Finding", "Outcome", "Results", "annotate_report", "outcome_of"]
+__all__ = ["Outcome", "Results"]
 
-OutcomeName = Literal["passed", "failed", "warned", "exempted", "skipped", "not-run"]
 Verdict = Literal["conformant", "not-conformant", "needs-host", "incomplete", "nothing-checked"]
 
 SCHEMA = "kora-conformance-report/2"
@@ -40,33 +39,11 @@ CONTRACT_LEVEL = "1"
 
 #: What an area's checks are called in a summary line ("7 daemon checks ...").
 _AREA_NOUNS = {"PL": "plugin", "ID": "identity", "DM": "daemon", "RT": "runtime"}
-_FIELDS = ("outcome", "message", "expected", "seen", "detail", "duration")
 #: The check whose failure can be the host's absence rather than the plugin's defect.
 _LOAD_CHECK = "KC-PL-001"
 #: The check whose item carries the target's registrations (``kora_registrations``): it
 #: applies to every plugin target.
 REGISTRATIONS_CHECK = _LOAD_CHECK
-
-
-@dataclasses.dataclass(frozen=True)
-class Finding:
-    """What one check run reported, as data: the item builds it, the results keep it."""
-
-    outcome: OutcomeName
-    message: str = ""
-    expected: str = ""
-    seen: str = ""
-    detail: str = ""
-    duration: float = 0.0
-
-    def properties(self) -> list[tuple[str, object]]:
-        """This finding as ``user_properties`` entries (empty fields left out)."""
-        props: list[tuple[str, object]] = []
-        for field in _FIELDS:
-            value = getattr(self, field)
-            if value:
-                props.append((f"kora_{field}", f"{value:.6f}" if field == "duration" else value))
-        return props
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,79 +79,6 @@ class Outcome:
             "fix": self.check.fix if f.outcome in {"failed", "warned", "exempted"} else "",
             "duration": round(f.duration, 6),
         }
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
-def annotate_report(
-    report: pytest.TestReport,
-    call: pytest.CallInfo[None],
-    *,
-    warning: CheckFailed | None = None,
-    exempted: tuple[str, CheckFailed] | None = None,
-    elapsed: float | None = None,
-    note: str = "",
-) -> None:
-    """Record the kit's finding for ``report`` in its ``user_properties``.
-
-    :param warning: the failure of a SHOULD check that the gate turned into a warning.
-    :param exempted: the exemption's reason and the failure it covers.
-    :param elapsed: the seconds the check took in its own process (else the item's duration).
-    :param note: what the check, passing, said it did not judge: a passed finding's message.
-    """
-    duration = report.duration if elapsed is None else elapsed
-    props = dict(report.user_properties)
-    if "kora_check" not in props:
-        return
-    finding: Finding | None = None
-    error = call.excinfo.value if call.excinfo is not None else None
-    if report.skipped:
-        longrepr = report.longrepr
-        message = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-        finding = Finding("skipped", message.removeprefix("Skipped: "))
-    elif report.failed:
-        if isinstance(error, CheckFailed):
-            finding = Finding(
-                "failed", error.seen, error.expected, error.seen, error.detail, duration
-            )
-        else:
-            message = _first_line(str(report.longrepr))
-            if report.when != "call":
-                message = f"error during {report.when}: {message}"
-            finding = Finding("failed", message, duration=duration)
-    elif report.when == "call":
-        if exempted is not None:
-            reason, failure = exempted
-            finding = Finding(
-                "exempted", reason, failure.expected, failure.seen, failure.detail, duration
-            )
-        elif warning is not None:
-            message = f"{warning.expected} expected; {warning.seen} seen"
-            finding = Finding(
-                "warned", message, warning.expected, warning.seen, warning.detail, duration
-            )
-        else:
-            finding = Finding("passed", note, duration=duration)
-    if finding is not None:
-        report.user_properties += finding.properties()
-
-
-def outcome_of(report: pytest.TestReport) -> tuple[str, str, Finding] | None:
-    """``(target, check ID, finding)`` recorded on ``report``, if any."""
-    props = dict(report.user_properties)
-    if "kora_outcome" not in props:
-        return None
-    finding = Finding(
-        outcome=props["kora_outcome"],  # type: ignore[arg-type]
-        message=str(props.get("kora_message", "")),
-        expected=str(props.get("kora_expected", "")),
-        seen=str(props.get("kora_seen", "")),
-        detail=str(props.get("kora_detail", "")),
-        duration=float(props.get("kora_duration", 0.0)),  # type: ignore[arg-type]
-    )
-    return str(props["kora_target"]), str(props["kora_check"]), finding
 
 
 #: A failed row's reason is cut here: the failure above the table and the report have it whole.

@@ -22,6 +22,7 @@ from kora_conformance.model._check import KitOptions
 from kora_conformance.model._suites import suites_dir
 from kora_conformance.model._targets import Target, resolve_targets
 from kora_conformance.run._artifacts import badge_json, render_summary, write_text
+from kora_conformance.run._findings import annotate_report
 from kora_conformance.run._items import (
     ROOT_NODEID,
     RUN_STATE_KEY,
@@ -30,7 +31,6 @@ from kora_conformance.run._items import (
     SuitesCollector,
     passage_or_none,
 )
-from kora_conformance.run._results import annotate_report
 from kora_conformance.run._state import KitState, declared_exemptions
 from reference_runtime import __version__ as runtime_version
 
