@@ -24,19 +24,14 @@ from kora_conformance.ecosystem.run import RunOptions, certify_corpus, stable_ro
 REPO = Path(__file__).resolve().parents[1]
 REPORT2 = json.loads((REPO / "kora_conformance" / "report.schema.json").read_text("utf-8"))
 #: Shipped mutants whose checks are quick (no daemon timeouts), each breaking one MUST check.
+#: A few mutants of each kind of outcome (a load failure, a MUST and a SHOULD plugin check, two
+#: identity checks): what the run says of each mutant is the self-test's to prove, not this one's.
 MUTANTS = (
     "pl001_import_error",
-    "pl001_no_register",
-    "pl002_float_version",
     "pl003_typo_hook",
     "pl004_undeclared_hook",
     "id001_returns_str",
-    "id002_mutable_metadata",
-    "id003_no_kwargs",
-    "id004_silences_kora",
-    "id005_counter_metadata",
     "id006_overrides_system",
-    "id007_no_agent_name",
 )
 
 GOOD_PLUGIN = """\
@@ -110,7 +105,7 @@ def _without_timings(value: Any) -> Any:
 def test_two_shards_merged_equal_one_unsharded_run(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path)
     entries = load_corpus(corpus)
-    assert len(entries) == 17
+    assert len(entries) == 10
     common = ("--seed", "3", "--max-examples", "3")
 
     # The unsharded run and the two shards, as three processes at once; the shards with one
@@ -152,14 +147,14 @@ def test_two_shards_merged_equal_one_unsharded_run(tmp_path: Path) -> None:
     whole = json.loads((tmp_path / "whole" / "report.json").read_text("utf-8"))
     merged = json.loads((tmp_path / "merged.json").read_text("utf-8"))
     shards = [json.loads((tmp_path / s / "report.json").read_text("utf-8")) for s in ("s1", "s2")]
-    assert sorted(len(s["targets"]) for s in shards) == [8, 9]
+    assert sorted(len(s["targets"]) for s in shards) == [5, 5]
     assert {r["id"] for r in shards[0]["targets"]}.isdisjoint(r["id"] for r in shards[1]["targets"])
     assert _without_timings(merged) == _without_timings(whole)
 
     for data in (whole, merged, *shards):
         jsonschema.validate(data, report_schema())
     records = {Path(r["source"]["path"]).name: r for r in whole["targets"]}
-    assert len(records) == 17
+    assert len(records) == 10
     for name in ("marvin", "kora", "listener_example", "kct_eco_good"):
         assert records[name]["verdict"] == "conformant", records[name]
     for name in MUTANTS:

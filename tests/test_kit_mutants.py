@@ -64,7 +64,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         args += ["--kora-plugin", str(mutant.path)]
     for name in CONFORMANT:
         args += ["--kora-plugin", str(REPO_ROOT / "plugins" / name)]
-    args += ["--kora-report", "r.json"]
+    # Two workers: this is the suite's longest single run, and the kit's verdicts are the same
+    # on any number of workers (tests/test_kit_ci.py).
+    args += ["--kora-report", "r.json", "-n", "2"]
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("KORA_", "ANTHROPIC_", "PYTEST_"))
     }

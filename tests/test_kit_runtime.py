@@ -1,14 +1,20 @@
 """Runtime certification: the reference runtime is clean, every broken runtime is caught.
 
-The kit runs in-process (pytester), one run per runtime, each writing the JSON report the tests
+The reference runtime's runs are in-process (pytester), each writing the JSON report the tests
 read. The broken runtimes are the shipped ones
-(:data:`kora_conformance.mutants._table.RUNTIME_MUTANTS`); each must fail its own check (a
-SHOULD one: warn) and no other runtime check.
+(:data:`kora_conformance.mutants._table.RUNTIME_MUTANTS`), certified together in one subprocess
+run, each a target of its own; each must fail its own check (a SHOULD one: warn) and no other
+runtime check.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 # Imported here so they stay loaded across the in-process runs: pytester drops the modules a run
@@ -125,34 +131,62 @@ def _id(mutant: RuntimeMutant) -> str:
     return mutant.name
 
 
+@dataclasses.dataclass(frozen=True)
+class BrokenRun:
+    """One certification of every broken runtime together (``--kora-runtime`` repeated)."""
+
+    returncode: int
+    lines: list[str]
+    report: dict[str, Any]
+
+    def target(self, name: str) -> dict[str, Any]:
+        (target,) = [t for t in self.report["targets"] if t["name"] == name]
+        return target
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> BrokenRun:
+    """Every shipped broken runtime, certified in one run: each is a target of its own, so
+    its outcomes are its own, and one process start serves all of them."""
+    workdir = tmp_path_factory.mktemp("broken-runtimes")
+    args = [sys.executable, "-m", "pytest", "--kora-conformance", "-p", "no:cacheprovider"]
+    for mutant in RUNTIME_MUTANTS:
+        args += ["--kora-runtime", mutant.factory]
+    args += ["--kora-report", "r.json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KORA_", "PYTEST_"))}
+    done = subprocess.run(
+        args, cwd=workdir, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    path = workdir / "r.json"
+    assert path.is_file(), done.stdout + done.stderr
+    report = json.loads(path.read_text(encoding="utf-8"))
+    return BrokenRun(done.returncode, done.stdout.splitlines(), report)
+
+
 @pytest.mark.parametrize("mutant", RUNTIME_MUTANTS, ids=_id)
-def test_broken_runtime_is_caught_by_its_check(
-    pytester: pytest.Pytester, mutant: RuntimeMutant
-) -> None:
+def test_broken_runtime_is_caught_by_its_check(broken: BrokenRun, mutant: RuntimeMutant) -> None:
     check = by_id(mutant.check_id)
     expected = "failed" if check.level == "MUST" else "warned"
 
-    result, report = certify(pytester, mutant.factory)
-
-    target = runtime_target(report)
-    outcomes = runtime_outcomes(report)
-    assert target["name"] == mutant.name
+    target = broken.target(mutant.name)
+    outcomes = {c["id"]: c for c in target["checks"] if c["id"] in RUNTIME_CHECKS}
     assert outcomes[check.id]["outcome"] == expected, outcomes
     assert SEEN[mutant.name] in outcomes[check.id]["message"]
-    broken = {k for k, v in outcomes.items() if v["outcome"] != "passed"}
-    assert broken == {check.id, *mutant.also_breaks}, outcomes
+    found = {k for k, v in outcomes.items() if v["outcome"] != "passed"}
+    assert found == {check.id, *mutant.also_breaks}, outcomes
     if check.level == "MUST":
         assert target["verdict"] == "not-conformant"
-        assert result.ret == 1
         breaks = {check.id, *mutant.also_breaks}
         failed = ", ".join(c.id for c in CATALOG if c.id in breaks and c.level == "MUST")
-        result.stdout.fnmatch_lines(
-            [f"{mutant.name} 0.1.0: NOT CONFORMANT*MUST check* failed: {failed}"]
-        )
+        line = f"{mutant.name} 0.1.0: NOT CONFORMANT*MUST check* failed: {failed}"
     else:
         assert target["verdict"] == "conformant"
-        assert result.ret == 0
-        result.stdout.fnmatch_lines([f"{mutant.name} 0.1.0: CONFORMANT (warnings: {check.id})"])
+        line = f"{mutant.name} 0.1.0: CONFORMANT (warnings: {check.id})"
+    assert fnmatch.filter(broken.lines, line), line
+
+
+def test_a_run_with_a_broken_runtime_fails(broken: BrokenRun) -> None:
+    assert broken.returncode == 1
 
 
 def test_the_three_broken_runtimes_of_the_issue_are_shipped() -> None:
