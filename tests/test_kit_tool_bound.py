@@ -168,3 +168,14 @@ def test_once_the_check_has_used_its_share_of_its_budget_no_further_call_is_made
     assert made == ["called"]
     assert "tool 'b': not called, and not judged" in calls.unjudged[-1]
     assert "60 %" in calls.unjudged[-1]
+
+
+def test_the_share_for_calls_counts_from_the_check_s_start_not_its_first_call() -> None:
+    # Loading the plugin and drawing arguments took 75 s of a 120 s budget before the first
+    # call: a call made now, and waited for up to the bound, could run the process past its
+    # budget, so none is made.
+    calls = BoundedCalls(120.0, clock=lambda: 175.0, started=100.0)
+
+    assert calls.call("tool 'a'", lambda args, **kwargs: "{}", ({},)) is None
+    assert "60 %" in calls.unjudged[-1]
+    assert BoundedCalls(120.0, clock=lambda: 175.0, started=150.0).spent is False

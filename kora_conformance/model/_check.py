@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -214,6 +215,9 @@ class CheckContext:
         self.adapter = adapter
         #: What a check that passes says about what it did not judge (see :meth:`note`).
         self.notes: list[str] = []
+        #: When the check started, in ``time.monotonic()`` seconds: what its budget
+        #: (``options.timeout``) is counted from.
+        self.started = time.monotonic()
 
     def runtime(
         self,

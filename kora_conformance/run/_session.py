@@ -331,11 +331,13 @@ def start(config: pytest.Config) -> None:
     state.warnings.extend(exemption_warnings)
     config.add_cleanup(lambda: shutil.rmtree(state.scratch, ignore_errors=True))
     if not _is_xdist_controller(config):
-        # Checks run in children of a fork server that imports hypothesis and the suites once
-        # (and the SDK the wire checks drive, when a runtime is certified: seconds a run of
-        # plugins alone need not wait for); starting it now overlaps that with collection. An
-        # xdist controller runs no check.
-        start_server(wire=any(t.route == "runtime" for t in targets))
+        # Checks run in children of a fork server that imports hypothesis and the suites once;
+        # starting it now overlaps that with collection. The SDK the wire checks drive (seconds
+        # to import) is preloaded too when a runtime is certified, or when the run has several
+        # targets, where the identity plugins among them would each import it in a check's
+        # process; one or two plugins do better without: every check waits for the preload,
+        # and only an identity plugin's wire check needs it. An xdist controller runs no check.
+        start_server(wire=len(targets) > 2 or any(t.route == "runtime" for t in targets))
 
     config.pluginmanager.register(KitHooks(config, state), "kora-conformance-session")
     if config.pluginmanager.hasplugin("xdist") and workerinput is None:

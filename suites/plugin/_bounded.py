@@ -35,8 +35,8 @@ _SHARE_PER_CALL: Final = 1 / 12
 #: ... and all the calls of one check that ran past the bound together at most this share, so
 #: that a check with several waiting handlers still ends well within its budget ...
 _SHARE_FOR_WAITING: Final = 1 / 2
-#: ... and no call is started once this share of the budget has passed since the check's first
-#: call: many calls, each well within the bound, add up too (a plugin with seventy tools).
+#: ... and no call is started once this share of the budget has passed since the check started:
+#: many calls, each well within the bound, add up too (a plugin with seventy tools).
 _SHARE_FOR_CALLS: Final = 0.6
 
 
@@ -51,13 +51,23 @@ class BoundedCalls:
 
     :param budget: the check's budget in seconds (``KitOptions.timeout``).
     :param clock: seconds from a monotonic clock (replaceable in tests).
+    :param started: when the check's process started, on ``clock`` (``CheckContext.started``):
+        the share of the budget for calls is counted from then, since loading the plugin and
+        drawing arguments spend the same budget (on a loaded machine, tens of seconds). By
+        default, from now.
     """
 
-    def __init__(self, budget: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        budget: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        started: float | None = None,
+    ) -> None:
         self.bound = call_bound(budget)
         self._waiting_left = budget * _SHARE_FOR_WAITING
         self._clock = clock
-        self._deadline = clock() + budget * _SHARE_FOR_CALLS
+        self._deadline = (clock() if started is None else started) + budget * _SHARE_FOR_CALLS
         #: One sentence per call that was not judged, in call order.
         self.unjudged: list[str] = []
 
@@ -74,7 +84,7 @@ class BoundedCalls:
     def not_called(self, what: str) -> None:
         """Record that ``what`` was not called, the check being :attr:`spent`."""
         why = (
-            "used 60 % of --kora-timeout on calls"
+            "run for 60 % of --kora-timeout"
             if self._out_of_time
             else "waited its share of its budget on calls that ran long"
         )

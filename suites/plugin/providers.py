@@ -103,7 +103,7 @@ def backends_read_as_the_host_reads_them(ctx: CheckContext) -> None:
     ``check_fn()``), called once as the host calls it, sync or async, returning without a raise
     and without a network attempt from its own thread or a thread it starts."""
     problems = []
-    calls = BoundedCalls(ctx.options.timeout)
+    calls = BoundedCalls(ctx.options.timeout, started=ctx.started)
     network = ctx.sandbox.network
     for record in _backends(ctx):
         label = f"{record.kind.replace('_', ' ')} {record.key!r}"
