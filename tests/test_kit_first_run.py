@@ -184,7 +184,7 @@ def test_the_table_summarises_checks_that_do_not_apply(pytester: pytest.Pytester
     )
     assert "KC-RT-001" not in out
     assert "SKIPPED" not in out  # -ra does not list the kit's applicability decisions again
-    result.stdout.fnmatch_lines(["*10 passed, 25 not applicable*"])
+    result.stdout.fnmatch_lines(["*10 passed, 26 not applicable*"])
 
 
 def test_a_plugin_that_does_not_load_shows_the_failure_once(pytester: pytest.Pytester) -> None:
@@ -192,7 +192,7 @@ def test_a_plugin_that_does_not_load_shows_the_failure_once(pytester: pytest.Pyt
     result = pytester.runpytest("--kora-conformance", "--kora-plugin", "broken")
     assert result.ret == 1
     result.stdout.fnmatch_lines(
-        ["*29 checks skipped: the plugin does not load (see KC-PL-001)", "*NOT CONFORMANT*"]
+        ["*30 checks skipped: the plugin does not load (see KC-PL-001)", "*NOT CONFORMANT*"]
     )
     # The whole error once (the failure); the runtime's log of it and the table row do not
     # repeat it.

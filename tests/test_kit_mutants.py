@@ -37,10 +37,10 @@ CONFORMANT = {
 }
 #: Plugin-check areas: every MUST check of them has a mutant.
 AREAS = ("PL", "ID", "DM")
-#: The Hermes-surface checks (tools, commands, callbacks, provides_*, v2 fields, providers): the
-#: bundled plugins register none of that and skip them; tests/test_kit_surface_checks.py certifies
-#: plugins in upstream shapes that do.
-SURFACE_CHECKS = frozenset({*(f"KC-PL-{n:03d}" for n in range(7, 18)), "KC-PL-021"})
+#: The Hermes-surface checks (tools, commands, callbacks, provides_*, v2 fields, providers,
+#: skills): the bundled plugins register none of that and skip them;
+#: tests/test_kit_surface_checks.py certifies plugins in upstream shapes that do.
+SURFACE_CHECKS = frozenset({*(f"KC-PL-{n:03d}" for n in range(7, 18)), "KC-PL-021", "KC-PL-022"})
 
 
 @dataclasses.dataclass(frozen=True)

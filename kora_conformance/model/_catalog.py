@@ -555,6 +555,17 @@ CATALOG: Final[tuple[Check, ...]] = (
         "return False rather than raise or reach a service.",
     ),
     Check(
+        "KC-PL-022",
+        "MUST",
+        "plugin",
+        "Skills the host can serve",
+        "Each skill it registers names a SKILL.md (the path, or a directory's SKILL.md) that, "
+        "once register(ctx) has returned, reads as UTF-8 text and is not blank: the host reads "
+        "the file each time the model loads the skill.",
+        "Ship the SKILL.md in the package (package data) and register the path of that file; "
+        "save it as UTF-8 and give it the skill's instructions.",
+    ),
+    Check(
         "KC-RT-011",
         "MUST",
         "runtime",

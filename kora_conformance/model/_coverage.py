@@ -46,6 +46,8 @@ COVERING: Final[Mapping[str, tuple[str, ...]]] = {
     "memory_provider": ("KC-PL-007", "KC-PL-021"),
     # required environment (014); check_fn() (021)
     "platform": ("KC-PL-014", "KC-PL-021"),
+    # read as the host serves it (022)
+    "skill": ("KC-PL-022",),
     # base class, name and is_available() (021)
     **dict.fromkeys(_PROVIDERS, ("KC-PL-021",)),
     "identity_provider": ("KC-PL-006", *_IDENTITY),

@@ -108,6 +108,9 @@ RATIONALE: Final[dict[str, str]] = {
     "KC-PL-021": "A provider that is not of the host's class is dropped with a log line, so the "
     "backend the plugin exists for never serves; an is_available() that asks its service stalls "
     "every agent start offline, and a check_fn() that raises breaks the gateway's start.",
+    "KC-PL-022": "A skill's file is read only when the model asks for it, so a SKILL.md left "
+    "out of the wheel, saved in another encoding or left empty passes every load and fails the "
+    "first user who needs it.",
     "KC-RT-011": "The system prompt is what the agent is; an engine that resolves it and then "
     "sends it only once, or sends a blank block the API refuses, runs the model as someone else "
     "or not at all.",

@@ -363,6 +363,16 @@ MUTANTS: Final[tuple[Mutant, ...]] = (
         "a platform's check_fn raises ModuleNotFoundError when its SDK is missing",
     ),
     Mutant(
+        "pl022_latin1_skill",
+        "KC-PL-022",
+        "its SKILL.md is saved as Latin-1, not UTF-8",
+    ),
+    Mutant(
+        "pl022_skill_in_tempdir",
+        "KC-PL-022",
+        "registers a SKILL.md in a temporary directory removed as register returns",
+    ),
+    Mutant(
         "pl021_online_availability",
         "KC-PL-021",
         "a memory provider's is_available() pings its service (and says False when blocked)",
