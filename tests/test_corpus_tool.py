@@ -5,11 +5,13 @@ The installs themselves need the package index and are not tested here.
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -152,3 +154,27 @@ def test_an_environment_copied_from_a_template_shares_no_file_it_changes(
 
     assert (copy / "python").is_symlink()
     assert (template / "lib" / "module.py").read_text(encoding="utf-8") == "old\n"
+
+
+def test_a_plugin_needing_a_newer_python_is_retried_with_the_next_interpreter(
+    corpus: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tried: list[str] = []
+    # pip's own words when the pinned release's Requires-Python rules the interpreter out.
+    refusal = (
+        "ERROR: Ignored the following versions that require a different python version: "
+        "0.5.2 Requires-Python >=3.13 | ERROR: No matching distribution found for kct==0.5.2"
+    )
+
+    def make(directory: Path, requirements: Any, python: str, template: Any = None) -> Any:
+        tried.append(python)
+        return refusal if python == "python3.11" else None
+
+    monkeypatch.setattr(corpus, "make_environment", make)
+    args = argparse.Namespace(hermes="0.19.0", python=["python3.11", "python3.13"], kit="kit")
+    args.templates = None
+
+    error = corpus.install(corpus.Plugin("kct", "0.5.2", "kct"), args, tmp_path / "env")
+
+    assert error is None
+    assert tried[-1] == "python3.13"

@@ -320,7 +320,9 @@ def install(plugin: Plugin, args: argparse.Namespace, env: Path) -> str | None:
             # release constrains) is retried with the host the extra's range resolves to.
             if error is None or "hermes-agent" not in error:
                 break
-        if error is None or "Python version" not in error:
+        # pip says "require a different python version" (uv: "Python version"): a plugin
+        # release whose Requires-Python rules this interpreter out.
+        if error is None or "python version" not in error.lower():
             return error
         pythons.pop(0)
     return error
