@@ -229,6 +229,11 @@ def test_awaitables_are_awaited_even_inside_a_running_loop() -> None:
         ("pre_llm_call", "context", True),
         ("pre_llm_call", {"context": "x"}, True),
         ("pre_llm_call", {"text": "x"}, False),
+        # Nothing to add, as upstream reads it: it skips a mapping without a context.
+        ("pre_llm_call", {}, True),
+        ("pre_llm_call", {"context": None}, True),
+        ("pre_llm_call", {"context": None, "extra": "x"}, False),
+        ("pre_llm_call", {"context": 3}, False),
         ("transform_tool_result", "{}", True),
         ("transform_tool_result", {"result": 1}, False),
         ("transform_api_error_classification", {"reason": "overloaded"}, True),

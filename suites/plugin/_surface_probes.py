@@ -303,8 +303,14 @@ def _no_rule(value: Mapping[str, Any]) -> str | None:
 def _llm_context(value: Any) -> str | None:
     if isinstance(value, str):
         return None
-    if isinstance(value, Mapping) and isinstance(value.get("context"), str):
-        return None
+    if isinstance(value, Mapping):
+        context = value.get("context")
+        if isinstance(context, str):
+            return None
+        # {} or {"context": None}: nothing to add, which the host skips as it skips None. Any
+        # other key is a context the host never reads (a misspelt "context", say).
+        if context is None and not set(value) - {"context"}:
+            return None
     return f"{type(value).__name__} {_short(value)}, not a string or {{'context': str}}"
 
 
