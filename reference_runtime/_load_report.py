@@ -42,8 +42,9 @@ class LoadedPlugin:
     daemons: tuple[BackgroundDaemonEntry, ...] = ()
     listeners: tuple[str, ...] = ()
     #: Its Hermes-surface registrations (hooks included) as committed when ``register``
-    #: returned, in order: what a host reads after loading. A plugin that keeps its context
-    #: may register more later (see :meth:`Runtime.registrations`); those are not here.
+    #: returned, in order, then the model providers it registered with the installed host's
+    #: own registry (``_host_providers``): what a host reads after loading. A plugin that keeps
+    #: its context may register more later (see :meth:`Runtime.registrations`); not here.
     registrations: tuple[Registration, ...] = ()
 
     @property

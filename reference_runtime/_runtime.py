@@ -20,6 +20,7 @@ from ._discovery import Candidate, Discovery, Shadowing, discover
 from ._dispatch import Dispatcher
 from ._errors import PluginLoadError, quote
 from ._hookspecs import IDENTITY_HOOK
+from ._host_providers import HostModelProviders
 from ._identity import ResolvedIdentity, read_fallback_identity
 from ._listeners import ListenerRegistry
 from ._llm import LLMBackend
@@ -214,7 +215,7 @@ class Runtime(RegistrationQueries):
         assert candidate.manifest is not None
         package = package_of(candidate)
         fresh = package is not None and package not in sys.modules
-        defaults = DefaultsSnapshot()
+        defaults, models = DefaultsSnapshot(), HostModelProviders()
         try:
             register, module = self.import_plugin(candidate)
             context = self.register_plugin(candidate.manifest, register, module)
@@ -223,9 +224,8 @@ class Runtime(RegistrationQueries):
             _log.warning("%s", message)
             report.errors[key] = message
             if package is not None:
-                # What the failed import put in the process defaults must not linger for the
-                # next runtime to adopt; a module it left half-initialised is dropped with it,
-                # so a fixed copy imports (and registers at import) afresh.
+                # What the failed import put in the process defaults must not linger for the next
+                # runtime to adopt; a half-initialised module is dropped so a fix imports afresh.
                 defaults.discard_added_by(package)
                 if fresh:
                     drop_modules(package)
@@ -245,7 +245,7 @@ class Runtime(RegistrationQueries):
                 identity_providers=tuple(context.identity_providers),
                 daemons=context.daemon_entries,
                 listeners=context.listener_names,
-                registrations=context.registrations,
+                registrations=(*context.registrations, *models.added(key)),
             )
         )
 
