@@ -3,16 +3,23 @@
 Upstream Hermes has no ``PluginContext`` method for a model provider (an LLM backend): a
 model-provider plugin calls the host module's ``providers.register_provider(profile)``, at
 import or in ``register``, and the host keeps the profile by name. Such a plugin has registered
-something though its context saw nothing, so the loader reads the host's registry before the
-plugin is imported and after its ``register`` returned, and counts each profile added (or
-replaced) in between as the plugin's ``model_provider`` registration.
+something though its context saw nothing. So while a plugin is imported and registered, the
+loader puts a recording wrapper in place of that function (a plugin that imports it binds the
+wrapper) and counts each call made from the plugin's own modules as its ``model_provider``
+registration. Calls from the host's modules (its bundled providers, discovered lazily when
+something first asks for one) are not the plugin's.
 
-Without the host (no ``providers`` module with ``register_provider``), there is nothing to read.
+Without the host (no importable ``providers`` module with ``register_provider``), there is
+nothing to watch.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from ._registrations import Registration
@@ -22,30 +29,67 @@ __all__ = ["HostModelProviders"]
 #: The host module, and the function a plugin calls on it.
 _MODULE = "providers"
 _FUNCTION = "register_provider"
+_WRAPPED = "__kora_records__"
 
 
-def _registry() -> dict[str, Any]:
-    """The host's model-provider profiles by name, as now (empty: the host module not loaded)."""
+def _host_module() -> Any:
     module = sys.modules.get(_MODULE)
-    if module is None or not callable(getattr(module, _FUNCTION, None)):
-        return {}
-    # The host keeps its profiles in this module-level dict; it has no public listing that
-    # does not first discover (and so add) its bundled providers.
-    registry = getattr(module, "_REGISTRY", None)
-    return dict(registry) if isinstance(registry, dict) else {}
+    if module is None:
+        try:
+            if importlib.util.find_spec(_MODULE) is None:
+                return None
+            module = importlib.import_module(_MODULE)
+        except Exception:  # noqa: BLE001 - a broken or foreign module is no host registry
+            return None
+    return module if callable(getattr(module, _FUNCTION, None)) else None
+
+
+def _caller_module(depth: int) -> str:
+    frame = sys._getframe(depth)
+    return str(frame.f_globals.get("__name__", ""))
 
 
 class HostModelProviders:
-    """Take the host registry's state now; :meth:`added` is what was registered since."""
+    """Record, from now until :meth:`added`, the profiles the modules of ``package`` register
+    with the host (``package``: the plugin's top-level package; ``None``: record nothing)."""
 
-    def __init__(self) -> None:
-        self._before = _registry()
+    def __init__(self, package: str | None) -> None:
+        self._package = package
+        self._seen: list[tuple[str, Any]] = []
+        self._module = _host_module() if package is not None else None
+        self._original: Callable[..., Any] | None = None
+        if self._module is not None:
+            self._original = getattr(self._module, _FUNCTION)
+            setattr(self._module, _FUNCTION, self._wrapper(self._original))
+
+    def _owns(self, module: str) -> bool:
+        package = self._package
+        return package is not None and (module == package or module.startswith(f"{package}."))
+
+    def _wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        lock = threading.Lock()
+        active = [True]
+
+        def register_provider(profile: Any, *args: Any, **kwargs: Any) -> Any:
+            if active[0] and self._owns(_caller_module(2)):
+                with lock:
+                    self._seen.append((str(getattr(profile, "name", profile)), profile))
+            return original(profile, *args, **kwargs)
+
+        register_provider.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(register_provider, _WRAPPED, active)
+        return register_provider
 
     def added(self, plugin: str) -> tuple[Registration, ...]:
-        """The profiles registered since this object was made, as ``plugin``'s registrations
-        (kind ``model_provider``, keyed by the profile's name)."""
+        """Stop recording (the host's function is put back; a plugin that bound the wrapper
+        keeps calling through it to the host's) and return what the plugin registered, as
+        ``plugin``'s registrations of kind ``model_provider``, keyed by the profile's name."""
+        if self._module is not None and self._original is not None:
+            current = getattr(self._module, _FUNCTION)
+            getattr(current, _WRAPPED, [False])[0] = False
+            setattr(self._module, _FUNCTION, self._original)
+            self._module = None
         return tuple(
             Registration(plugin, f"{_MODULE}.{_FUNCTION}", "model_provider", name, {"profile": p})
-            for name, p in _registry().items()
-            if self._before.get(name) is not p
+            for name, p in self._seen
         )

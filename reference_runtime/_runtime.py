@@ -215,24 +215,24 @@ class Runtime(RegistrationQueries):
         assert candidate.manifest is not None
         package = package_of(candidate)
         fresh = package is not None and package not in sys.modules
-        defaults, models = DefaultsSnapshot(), HostModelProviders()
+        defaults, models = DefaultsSnapshot(), HostModelProviders(package)
         try:
             register, module = self.import_plugin(candidate)
             context = self.register_plugin(candidate.manifest, register, module)
         except BaseException as exc:  # one bad plugin must not stop the others
+            models.added(key)  # the host's function back in place; a failed load keeps nothing
             message = failure_message(key, candidate.origin, exc)
             _log.warning("%s", message)
             report.errors[key] = message
             if package is not None:
-                # What the failed import put in the process defaults must not linger for the next
-                # runtime to adopt; a half-initialised module is dropped so a fix imports afresh.
+                # Nothing of a failed import lingers: not its defaults, not a half-made module.
                 defaults.discard_added_by(package)
                 if fresh:
                     drop_modules(package)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return
-        self._contexts[key] = context
+        self._contexts[key], model_providers = context, models.added(key)
         report.warnings.extend(context.warnings)
         report.loaded.append(
             LoadedPlugin(
@@ -245,7 +245,7 @@ class Runtime(RegistrationQueries):
                 identity_providers=tuple(context.identity_providers),
                 daemons=context.daemon_entries,
                 listeners=context.listener_names,
-                registrations=(*context.registrations, *models.added(key)),
+                registrations=(*context.registrations, *model_providers),
             )
         )
 

@@ -21,13 +21,28 @@ pytestmark = pytest.mark.usefixtures("clean_kora_env", "isolated_imports")
 
 HOST = """\
 _REGISTRY = {}
+_discovered = False
+
+
+class _Bundled:
+    name = "host-bundled"
 
 
 def register_provider(profile):
     _REGISTRY[profile.name] = profile
+
+
+def list_providers():
+    # Like upstream's: the first listing discovers (registers) the host's bundled providers.
+    global _discovered
+    if not _discovered:
+        _discovered = True
+        register_provider(_Bundled())
+    return list(_REGISTRY.values())
 """
 
 PLUGIN = """\
+import providers
 from providers import register_provider
 
 
@@ -41,6 +56,7 @@ register_provider(Profile("kct-at-import"))
 
 def register(ctx):
     register_provider(Profile("kct-llm"))
+    providers.list_providers()  # the host registers its bundled ones now: not the plugin's
 """
 
 
@@ -91,6 +107,23 @@ def test_profiles_registered_at_import_and_in_register_are_the_plugin_s(tmp_path
     # Registered, and examined by no check: not covered.
     found = basis(registrations_of(models), {})
     assert [c.kind for c in found.not_covered] == ["model_provider", "model_provider"]
+
+
+@pytest.mark.usefixtures("host")
+def test_a_failed_load_puts_the_host_s_function_back(tmp_path: Path) -> None:
+    body = PLUGIN + "\n\ndef register(ctx):\n    raise RuntimeError('no')\n"
+    _plugin(tmp_path / "plugins", "kct_broken_models", body)
+    config = RuntimeConfig(
+        enabled=("kct_broken_models",), plugin_dirs=(tmp_path / "plugins",), entry_point_groups=()
+    )
+    import providers
+
+    original = providers.register_provider
+
+    report = Runtime(config).load()
+
+    assert "kct_broken_models" in report.errors
+    assert providers.register_provider is original
 
 
 def test_without_the_host_module_nothing_is_read(tmp_path: Path) -> None:
