@@ -325,3 +325,27 @@ def test_a_thread_that_waits_for_the_guard_to_go_never_gets_out(
     write_plugin(pytester.path, "escapee", body)
     result, _ = certify(pytester, "escapee")
     assert accepted == [], result.stdout.str()
+
+
+def test_a_certification_writes_no_byte_code_into_the_plugin_s_directory(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Byte-code writing as Python does it by default (a machine without
+    # PYTHONDONTWRITEBYTECODE): the plugin is imported where it lives, and nothing may appear
+    # next to its files.
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    plugin = pytester.path / "plugins" / "kct_tidy"
+    plugin.mkdir(parents=True)
+    (plugin / "plugin.yaml").write_text("name: kct_tidy\nversion: 1.0.0\n")
+    (plugin / "helpers.py").write_text("def noop(**kwargs):\n    return None\n")
+    (plugin / "__init__.py").write_text(
+        "from .helpers import noop\n\n\ndef register(ctx):\n"
+        "    ctx.register_hook('on_session_start', noop)\n"
+    )
+
+    result = pytester.runpytest_subprocess(
+        "--kora-conformance", "--kora-plugin", str(plugin), "-p", "no:cacheprovider"
+    )
+
+    assert result.ret == 0, result.stdout.str()
+    assert sorted(p.name for p in plugin.iterdir()) == ["__init__.py", "helpers.py", "plugin.yaml"]

@@ -2,7 +2,8 @@
 
 Inside a sandbox the fork's import aliases are installed, the network is blocked, the
 process-default registries and listener singletons are fresh, and a scratch directory is
-available, with ``HOME`` and ``HERMES_HOME`` pointing into it. On exit the kit restores
+available, with ``HOME`` and ``HERMES_HOME`` pointing into it; no byte-code is written (a
+directory plugin is imported where it lives). On exit the kit restores
 ``sys.modules`` (dropping the plugin's modules so the next check imports it afresh),
 ``sys.path``, the environment and the aliases. A package that imported an extension module
 during the check stays imported, since such a module cannot be initialised twice in a process.
@@ -80,6 +81,9 @@ def sandbox() -> Iterator[Sandbox]:
     compat_before = compat.is_installed()
     compat.install()
     importlib.invalidate_caches()
+    # A directory plugin is imported where it lives; byte-code written there would be the
+    # kit's mark on the plugin's project, which a certification leaves as it found it.
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         with (
             # A thread the plugin left running (a log writer, say) may still be adding files
@@ -99,6 +103,7 @@ def sandbox() -> Iterator[Sandbox]:
             os.environ["HERMES_HOME"] = str(home / ".hermes")
             yield Sandbox(Path(scratch), guard)
     finally:
+        sys.dont_write_bytecode = writes_bytecode
         if not compat_before:
             compat.uninstall()
         _restore_modules(modules)
