@@ -51,7 +51,7 @@ def host_base(path: str) -> type[Any] | None:
     module, _, name = path.partition(":")
     try:
         found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
+    except Exception:  # noqa: BLE001 - absent, or a host module that fails to import: by name
         return None
     return found if isinstance(found, type) else None
 
