@@ -71,6 +71,7 @@ from ._surface import (
     HERMES_SURFACE,
     MIDDLEWARE_KINDS,
     PROMPT_SECTION_LIMITS,
+    PROVIDER_OBJECTS,
     provider_name,
     surface_method,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "KNOWN_MANIFEST_KEYS",
     "MIDDLEWARE_KINDS",
     "PROMPT_SECTION_LIMITS",
+    "PROVIDER_OBJECTS",
     "UPSTREAM_MANIFEST_DEFAULTS",
     "Attributed",
     "BackendHolder",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,6 @@ __all__ = ["HostModelProviders"]
 #: The host module, and the function a plugin calls on it.
 _MODULE = "providers"
 _FUNCTION = "register_provider"
-_WRAPPED = "__kora_records__"
 
 
 def _host_module() -> Any:
@@ -67,26 +65,21 @@ class HostModelProviders:
         return package is not None and (module == package or module.startswith(f"{package}."))
 
     def _wrapper(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        lock = threading.Lock()
-        active = [True]
-
         def register_provider(profile: Any, *args: Any, **kwargs: Any) -> Any:
-            if active[0] and self._owns(_caller_module(2)):
-                with lock:
-                    self._seen.append((str(getattr(profile, "name", profile)), profile))
+            # Recording while the plugin loads (``_module`` is cleared by :meth:`added`); a
+            # plugin that bound the wrapper keeps calling through it to the host's afterwards.
+            if self._module is not None and self._owns(_caller_module(2)):
+                self._seen.append((str(getattr(profile, "name", profile)), profile))
             return original(profile, *args, **kwargs)
 
         register_provider.__wrapped__ = original  # type: ignore[attr-defined]
-        setattr(register_provider, _WRAPPED, active)
         return register_provider
 
     def added(self, plugin: str) -> tuple[Registration, ...]:
-        """Stop recording (the host's function is put back; a plugin that bound the wrapper
-        keeps calling through it to the host's) and return what the plugin registered, as
-        ``plugin``'s registrations of kind ``model_provider``, keyed by the profile's name."""
-        if self._module is not None and self._original is not None:
-            current = getattr(self._module, _FUNCTION)
-            getattr(current, _WRAPPED, [False])[0] = False
+        """Stop recording (the host's function is put back) and return what the plugin
+        registered, as ``plugin``'s registrations of kind ``model_provider``, keyed by the
+        profile's name."""
+        if self._module is not None:
             setattr(self._module, _FUNCTION, self._original)
             self._module = None
         return tuple(

@@ -9,7 +9,7 @@ its methods from the rows; the docs page and checks of plugins read the same row
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from . import _surface_checks as checks
@@ -38,6 +38,7 @@ __all__ = [
     "HERMES_SURFACE",
     "MIDDLEWARE_KINDS",
     "PROMPT_SECTION_LIMITS",
+    "PROVIDER_OBJECTS",
     "provider_name",
     "surface_method",
 ]
@@ -195,6 +196,14 @@ HERMES_SURFACE: Final[tuple[SurfaceMethod, ...]] = (
          string_arg("name"), callable_arg("present_fn"), checks.approval_reserved,
          unique(same_plugin=True), key=_arg("name"), displaces=True),
 )  # fmt: skip
+
+#: The kinds whose registration is one object the host reads again after registering it (each
+#: provider kind, the context engine), and the method's parameter that takes it.
+PROVIDER_OBJECTS: Final[Mapping[str, str]] = {
+    method.kind: method.params[0].name
+    for method in HERMES_SURFACE
+    if method.params and method.params[0].name in ("provider", "engine")
+}
 
 _BY_NAME: Final = {method.name: method for method in HERMES_SURFACE}
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from kora_conformance.model._catalog import by_id
-from reference_runtime import IDENTITY_HOOK, LoadedPlugin
+from reference_runtime import IDENTITY_HOOK, PROVIDER_OBJECTS, LoadedPlugin
 
 __all__ = ["COVERING", "Basis", "Covered", "basis", "covering", "registrations_of"]
 
@@ -22,12 +22,6 @@ Registered = tuple[str, str]
 
 _IDENTITY: Final = tuple(f"KC-ID-{n:03d}" for n in range(1, 8))
 _DAEMON: Final = tuple(f"KC-DM-{n:03d}" for n in range(1, 8))
-#: The provider kinds KC-PL-021 reads besides memory providers (see its suite module).
-_PROVIDERS: Final = (
-    "web_search", "browser", "image_gen", "video_gen", "transcription", "tts",
-    "terminal_environment", "secret_source", "context_engine", "context_reference",
-    "dashboard_auth_provider",
-)  # fmt: skip
 
 #: The checks that examine registrations of each kind (beyond the rules at registration time).
 #: A kind not listed here is examined by no check. Kept honest by reading the suites: each ID
@@ -49,7 +43,7 @@ COVERING: Final[Mapping[str, tuple[str, ...]]] = {
     # read as the host serves it (022)
     "skill": ("KC-PL-022",),
     # base class, name and is_available() (021)
-    **dict.fromkeys(_PROVIDERS, ("KC-PL-021",)),
+    **dict.fromkeys((k for k in PROVIDER_OBJECTS if k != "memory_provider"), ("KC-PL-021",)),
     "identity_provider": ("KC-PL-006", *_IDENTITY),
     "daemon": _DAEMON,
     "listener": _DAEMON,
@@ -107,6 +101,15 @@ class Basis:
             "not_covered": [{"kind": c.kind, "key": c.key} for c in self.not_covered],
         }
 
+    @property
+    def nothing_checked(self) -> bool:
+        """Whether it registered something, and no check examined any of it."""
+        return not self.checked and bool(self.not_covered)
+
+    def not_covered_line(self, limit: int = 8) -> str:
+        """The registrations no check examined, at most ``limit`` of them named."""
+        return _listed(self.not_covered, limit)
+
     def describe(self, limit: int = 8) -> str:
         """One line: how many registrations were checked, and which were not covered."""
         if not self.checked and not self.not_covered:
@@ -115,7 +118,7 @@ class Basis:
         if self.checked:
             line += f" ({_listed(self.checked, limit)})"
         if self.not_covered:
-            line += f"; not covered by any check: {_listed(self.not_covered, limit)}"
+            line += f"; not covered by any check: {self.not_covered_line(limit)}"
         return line
 
 

@@ -204,11 +204,8 @@ class Results:
             return "incomplete"
         if self.failed_musts(target):
             return "not-conformant"
-        return "nothing-checked" if self._rests_on_nothing(target) else "conformant"
-
-    def _rests_on_nothing(self, target: Target) -> bool:
         found = self.basis(target)
-        return found is not None and not found.checked and bool(found.not_covered)
+        return "nothing-checked" if found is not None and found.nothing_checked else "conformant"
 
     def overall(self) -> Verdict:
         """The run's verdict: any target not conformant, else any that needs the host, else any
@@ -238,14 +235,11 @@ class Results:
         if failed:
             return f"{target.label}: NOT CONFORMANT — {failures}"
         found = self.basis(target)
-        if found is not None and self._rests_on_nothing(target):
-            kinds = ", ".join(c.label() for c in found.not_covered[:8])
-            more = len(found.not_covered) - 8
-            kinds += f" and {more} more" if more > 0 else ""
+        if found is not None and found.nothing_checked:
             return (
                 f"{target.label}: NOTHING CHECKED — no check examines what it registers "
-                f"({kinds}); it passed the registration rules, and the kit certifies nothing "
-                "beyond them"
+                f"({found.not_covered_line()}); it passed the registration rules, and the kit "
+                "certifies nothing beyond them"
             )
         notes = []
         if warned := self._ids(target, "warned"):

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
+from kora_conformance import CheckContext
 from kora_conformance.suites.plugin._surface_probes import Call, call_for_real
 
 __all__ = ["CALL_BOUND", "BoundedCalls", "call_bound"]
@@ -70,6 +71,11 @@ class BoundedCalls:
         self._deadline = (clock() if started is None else started) + budget * _SHARE_FOR_CALLS
         #: One sentence per call that was not judged, in call order.
         self.unjudged: list[str] = []
+
+    @classmethod
+    def for_check(cls, ctx: CheckContext) -> BoundedCalls:
+        """The calls of the check ``ctx`` runs: its budget, counted from its start."""
+        return cls(ctx.options.timeout, started=ctx.started)
 
     @property
     def _out_of_time(self) -> bool:

@@ -98,7 +98,7 @@ def callbacks_take_new_keywords(ctx: CheckContext) -> None:
     ``**kwargs`` check for unknown keys, or change what it does, is caught too)."""
     runtime, _, _ = ctx.load()
     problems = []
-    calls = BoundedCalls(ctx.options.timeout, started=ctx.started)
+    calls = BoundedCalls.for_check(ctx)
     for what, fn, args, keywords, fill, unknown in _probe_calls(runtime, ctx.target.name):
         if not unknown:
             # Only the host's own keywords: does it take what the host passes today?
@@ -143,7 +143,7 @@ def commands_take_new_keywords(ctx: CheckContext) -> None:
     and without it; the same outcome is required (see KC-PL-007's differential)."""
     runtime, _, _ = ctx.load()
     problems = []
-    calls = BoundedCalls(ctx.options.timeout, started=ctx.started)
+    calls = BoundedCalls.for_check(ctx)
     for command in runtime.commands():
         if command.plugin != ctx.target.name:
             continue
@@ -191,7 +191,7 @@ def hook_results_have_documented_shapes(ctx: CheckContext) -> None:
     tools = [t.name for t in runtime.tools() if t.plugin == name]
     limit = min(ctx.options.max_examples, HOOK_PAYLOADS)
     problems = []
-    calls = BoundedCalls(ctx.options.timeout, started=ctx.started)
+    calls = BoundedCalls.for_check(ctx)
     for record in runtime.registrations(name, kind="hook"):
         shape = RESULT_SHAPES.get(record.key)
         if shape is None:

@@ -77,7 +77,7 @@ def _run_callbacks(ctx: CheckContext, runtime: Runtime) -> None:
     what they return or raise: what they register or read while running is what matters. Each
     call is waited for a bounded time (see ``_bounded``); one still running then is named in
     the check's note, and what it would have registered later is not seen."""
-    calls = BoundedCalls(ctx.options.timeout, started=ctx.started)
+    calls = BoundedCalls.for_check(ctx)
     for record in runtime.registrations(ctx.target.name):
         what = f"{record.kind} {record.key!r}"
         # A command that exits the process (a /quit of its own) has nothing more to register.

@@ -18,17 +18,13 @@ from typing import Any, Final
 
 from kora_conformance import CheckContext, Profile, Suite, needs_load
 from kora_conformance.suites.plugin._bounded import BoundedCalls
-from reference_runtime import HERMES_SURFACE, Registration, describe_callable
+from reference_runtime import HERMES_SURFACE, PROVIDER_OBJECTS, Registration, describe_callable
 
 suite = Suite("providers")
 
 #: The kinds whose registered object the host reads again after registration: each provider
-#: kind of the surface (its object is its first parameter), and platforms.
-_OBJECT_PARAM: Final = {
-    method.kind: method.params[0].name
-    for method in HERMES_SURFACE
-    if method.params and method.params[0].name in ("provider", "engine")
-}
+#: kind of the surface (the parameter that takes the object, by kind), and platforms.
+_OBJECT_PARAM: Final = PROVIDER_OBJECTS
 BACKEND_KINDS: Final = (*_OBJECT_PARAM, "platform")
 #: The host's base class for a kind, where it checks one (``"module:Class"``).
 _BASES: Final = {m.kind: m.host_base for m in HERMES_SURFACE if m.host_base is not None}
@@ -103,7 +99,7 @@ def backends_read_as_the_host_reads_them(ctx: CheckContext) -> None:
     ``check_fn()``), called once as the host calls it, sync or async, returning without a raise
     and without a network attempt from its own thread or a thread it starts."""
     problems = []
-    calls = BoundedCalls(ctx.options.timeout, started=ctx.started)
+    calls = BoundedCalls.for_check(ctx)
     network = ctx.sandbox.network
     for record in _backends(ctx):
         label = f"{record.kind.replace('_', ' ')} {record.key!r}"

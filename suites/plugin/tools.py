@@ -182,7 +182,7 @@ def tool_handlers_return_json(ctx: CheckContext) -> None:
     tools = [t for t in _own_tools(ctx, runtime.tools()) if not schema_problems(t)]
     if not tools:
         ctx.skip("no tool has a valid schema to generate arguments from (see KC-PL-010)")
-    calls = BoundedCalls(ctx.options.timeout, started=ctx.started)
+    calls = BoundedCalls.for_check(ctx)
     problems, untried, unoffered = [], [], []
     for tool in tools:
         # The host offers a tool to the model only when its requires_env is set and its
